@@ -1,0 +1,82 @@
+/**
+ * buildApp: the Fastify application, its plugins in an explicit order that
+ * is itself a security property (database checks before anything listens;
+ * authentication before GraphQL). It never calls listen(), so tests can.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import type { Config } from "./config.ts";
+import { errors, flatErrorBody, graphqlErrorBody, HasuraError } from "./errors.ts";
+import appRoles from "./plugins/app-roles.ts";
+import database from "./plugins/database.ts";
+import graphql from "./plugins/graphql.ts";
+import graphqlEndpoints from "./plugins/graphql-endpoints.ts";
+import health from "./plugins/health.ts";
+
+export interface AppOptions {
+  config: Config;
+  /** The runtime (authenticator) connection string. */
+  databaseUrl: string;
+  /** Rebuild schemas when the database notifies a change (npm run dev). */
+  watch?: boolean;
+}
+
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
+const isGraphQLPath = (url: string) => /^\/(v1|v1alpha1|v1beta1)?\/?graphql\b/.test(url) || url.startsWith("/graphql");
+
+/** Fastify's own errors (bad JSON, body too large, …) as Hasura codes. */
+function toHasuraError(err: FastifyError): HasuraError {
+  if (err instanceof HasuraError) return err;
+  switch (err.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new HasuraError("invalid-json", "Error in $: Failed reading: not a valid json value", 400);
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new HasuraError("bad-request", `request body is larger than ${MAX_REQUEST_BYTES} bytes`, 413);
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new HasuraError("bad-request", "unsupported content type; send application/json", 415);
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 500) return errors.internal();
+  return new HasuraError("bad-request", err.message, status);
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { config } = opts;
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: MAX_REQUEST_BYTES,
+    // Bounded waits: a slow client cannot hold a connection forever.
+    requestTimeout: 60_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    forceCloseConnections: "idle",
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const e = toHasuraError(err);
+    if (e.statusCode >= 500) request.log.error({ err }, "request failed");
+    reply.code(e.statusCode).headers(e.headers);
+    return isGraphQLPath(request.url) ? graphqlErrorBody(e) : flatErrorBody(e);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = errors.notFound();
+    reply.code(e.statusCode);
+    return flatErrorBody(e);
+  });
+
+  await app.register(database, { url: opts.databaseUrl, poolSize: config.database.poolSize });
+  await app.register(appRoles);
+  await app.register(graphql, {
+    schemas: ["public"],
+    readinessRole: config.unauthorizedRole,
+    maxRequestLength: MAX_REQUEST_BYTES,
+    watch: opts.watch ?? false,
+  });
+  await app.register(health, { readinessRole: config.unauthorizedRole });
+  await app.register(graphqlEndpoints, {
+    unauthorizedRole: config.unauthorizedRole,
+    maxRequestLength: MAX_REQUEST_BYTES,
+  });
+  return app;
+}

@@ -1,0 +1,26 @@
+/**
+ * The session a request runs with, and how it reaches Postgres.
+ * Pure: no I/O, used by the session plugin and unit tests alike.
+ */
+export interface HasuraSession {
+  /** The application role for `SET LOCAL role`; already checked against the allow-list. */
+  role: string;
+  /** Session variables, names lower-cased (`x-hasura-user-id`), values text. */
+  variables: Record<string, string>;
+  /** Verified JWT claims, when the request came with a token. */
+  claims: Record<string, unknown> | null;
+}
+
+/**
+ * The transaction-local settings for one operation. PostGraphile's adaptor
+ * applies them with set_config(key, value, true) as bind parameters, so no
+ * value is ever part of SQL text, and none outlives the transaction.
+ */
+export function toPgSettings(session: HasuraSession): Record<string, string> {
+  const settings: Record<string, string> = {
+    role: session.role,
+    "hasura.user": JSON.stringify({ ...session.variables, "x-hasura-role": session.role }),
+  };
+  if (session.claims) settings["request.jwt.claims"] = JSON.stringify(session.claims);
+  return settings;
+}

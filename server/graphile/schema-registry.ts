@@ -1,0 +1,97 @@
+/**
+ * One PostGraphile instance (and so one GraphQL schema) per application
+ * role, built on first use and cached. `invalidate()` drops them all, e.g.
+ * when `npm run dev` re-applies migrations or policies; the next request of
+ * each role rebuilds its schema while requests of other roles are served.
+ */
+import { performance } from "node:perf_hooks";
+import { postgraphile, type PostGraphileInstance } from "postgraphile";
+import { grafserv, type FastifyGrafserv } from "postgraphile/grafserv/fastify/v5";
+
+export interface RoleSchemaStats {
+  role: string;
+  buildMs: number;
+  heapDeltaBytes: number;
+}
+
+interface Entry {
+  pgl: PostGraphileInstance;
+  serv: Promise<FastifyGrafserv>;
+  stats?: RoleSchemaStats;
+}
+
+export class SchemaRegistry {
+  #entries = new Map<string, Entry>();
+  #makePreset: (role: string) => GraphileConfig.Preset;
+  #generation = 0;
+
+  constructor(makePreset: (role: string) => GraphileConfig.Preset) {
+    this.#makePreset = makePreset;
+  }
+
+  /** The role's GraphQL server, its schema built and ready. */
+  get(role: string): Promise<FastifyGrafserv> {
+    const existing = this.#entries.get(role);
+    if (existing) return existing.serv;
+    const pgl = postgraphile(this.#makePreset(role));
+    const started = performance.now();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const entry: Entry = { pgl, serv: Promise.resolve(null as never) };
+    entry.serv = (async () => {
+      const serv = pgl.createServ(grafserv);
+      await serv.getSchema();
+      entry.stats = {
+        role,
+        buildMs: Math.round(performance.now() - started),
+        heapDeltaBytes: process.memoryUsage().heapUsed - heapBefore,
+      };
+      return serv;
+    })();
+    // A failed build is not cached: the next request retries.
+    entry.serv.catch(() => {
+      if (this.#entries.get(role) === entry) this.#entries.delete(role);
+      void pgl.release().catch(() => {});
+    });
+    this.#entries.set(role, entry);
+    return entry.serv;
+  }
+
+  /** Whether the role's schema has been built (for /readyz). */
+  async isReady(role: string): Promise<boolean> {
+    try {
+      await this.get(role);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  stats(): RoleSchemaStats[] {
+    return [...this.#entries.values()].flatMap((e) => (e.stats ? [e.stats] : []));
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Forget every built schema; each is rebuilt on its next request. */
+  invalidate(): void {
+    this.#generation++;
+    const old = [...this.#entries.values()];
+    this.#entries.clear();
+    for (const entry of old) void this.#release(entry);
+  }
+
+  async release(): Promise<void> {
+    const old = [...this.#entries.values()];
+    this.#entries.clear();
+    await Promise.all(old.map((e) => this.#release(e)));
+  }
+
+  async #release(entry: Entry): Promise<void> {
+    // In-flight requests hold their own reference to the schema; releasing
+    // the instance only stops it from being used for new ones.
+    await entry.serv.then((s) => s.release(), () => {});
+    await entry.pgl.release().catch(() => {});
+  }
+}

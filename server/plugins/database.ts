@@ -1,0 +1,65 @@
+/**
+ * The runtime connection pool (as the authenticator) and the start-up check
+ * that it is safe: the server refuses to run as a superuser or with
+ * BYPASSRLS, because then no policy would hold.
+ */
+import fp from "fastify-plugin";
+import pg from "pg";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    pgPool: pg.Pool;
+  }
+}
+
+export interface DatabaseOptions {
+  url: string;
+  poolSize: number;
+}
+
+export class UnsafeConnectionError extends Error {}
+
+/** Throws UnsafeConnectionError when the runtime role could bypass policies. */
+export async function assertSafeRuntimeRole(pool: pg.Pool): Promise<string> {
+  const { rows } = await pool.query<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>(
+    "select rolname, rolsuper, rolbypassrls from pg_catalog.pg_roles where rolname = current_user",
+  );
+  const me = rows[0]!;
+  if (me.rolsuper) {
+    throw new UnsafeConnectionError(
+      `DATABASE_URL connects as "${me.rolname}", a superuser: row-level security would not apply. Connect as the authenticator role instead.`,
+    );
+  }
+  if (me.rolbypassrls) {
+    throw new UnsafeConnectionError(
+      `DATABASE_URL connects as "${me.rolname}", which has BYPASSRLS: row-level security would not apply. Connect as the authenticator role instead.`,
+    );
+  }
+  return me.rolname;
+}
+
+export default fp<DatabaseOptions>(
+  async (app, opts) => {
+    const pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.poolSize,
+      // Fail fast when the database is down instead of queueing forever.
+      connectionTimeoutMillis: 5_000,
+      application_name: "hasura-auth-pg",
+    });
+    // An idle client losing its connection (database restart) must not crash us.
+    pool.on("error", (err) => app.log.warn({ err: err.message }, "idle database connection lost"));
+    try {
+      const role = await assertSafeRuntimeRole(pool);
+      app.log.info({ role }, "database connection checked");
+    } catch (e) {
+      await pool.end();
+      throw e;
+    }
+    app.decorate("pgPool", pool);
+    app.addHook("onClose", async () => {
+      await pool.end();
+    });
+  },
+  { name: "database", fastify: "5.x" },
+);

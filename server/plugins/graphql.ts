@@ -1,0 +1,119 @@
+/**
+ * PostGraphile, one schema per role (SchemaRegistry). `app.runGraphQL`
+ * runs a request on the schema of the role the session hook chose (the
+ * authenticated endpoints are in server/plugins/graphql-endpoints.ts);
+ * GET /graphiql serves Ruru, whose header editor takes `Authorization` or
+ * `X-Hasura-Role`, and needs no authentication.
+ *
+ * We route to grafserv's handlers ourselves, rather than `serv.addTo(app)`,
+ * because the schema is only known once the request's role is.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+import { convertHandlerResultToResult, normalizeRequest, processHeaders, getBodyFromFrameworkBody } from "postgraphile/grafserv";
+import type { FastifyGrafserv } from "postgraphile/grafserv/fastify/v5";
+import { HasuraError } from "../errors.ts";
+import { makeRolePreset } from "../graphile/preset.ts";
+import { SchemaRegistry } from "../graphile/schema-registry.ts";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    schemas: SchemaRegistry;
+    /** Runs a GraphQL request on the schema of `request.hasuraSession.role`. */
+    runGraphQL(request: FastifyRequest, reply: FastifyReply): Promise<unknown>;
+  }
+}
+
+export interface GraphQLOptions {
+  schemas: string[];
+  /** The role whose schema must be built for /readyz to pass. */
+  readinessRole: string;
+  maxRequestLength: number;
+  /** Rebuild schemas on NOTIFY postgraphile_watch (npm run dev). */
+  watch: boolean;
+}
+
+// Mirrors grafserv's own Fastify adaptor (servers/fastify/v5), which keeps it private.
+function digestOf(request: FastifyRequest, reply: FastifyReply) {
+  return normalizeRequest({
+    httpVersionMajor: request.raw.httpVersionMajor,
+    httpVersionMinor: request.raw.httpVersionMinor,
+    isSecure: request.protocol === "https",
+    method: request.method,
+    path: request.url,
+    headers: processHeaders(request.headers),
+    getQueryParams: () => request.query as Record<string, string>,
+    getBody: () => getBodyFromFrameworkBody(request.body),
+    requestContext: {
+      node: { req: request.raw, res: reply.raw },
+      fastifyv5: { request, reply },
+    },
+    preferJSON: true,
+  });
+}
+
+type Handler = (serv: FastifyGrafserv, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+const runGraphQL: Handler = async (serv, request, reply) => {
+  const result = await convertHandlerResultToResult(
+    await serv.graphqlHandler(digestOf(request, reply), serv.graphiqlHandler),
+  );
+  return serv.send(request, reply, result);
+};
+
+export default fp<GraphQLOptions>(
+  async (app, opts) => {
+    const registry = new SchemaRegistry((role) =>
+      makeRolePreset({ pool: app.pgPool, role, schemas: opts.schemas, maxRequestLength: opts.maxRequestLength }),
+    );
+    app.decorate("schemas", registry);
+    app.addHook("onClose", () => registry.release());
+
+    // Build the unauthenticated role's schema now: most first requests need it.
+    void registry.get(opts.readinessRole).catch((e: Error) => app.log.error({ err: e.message }, "schema build failed"));
+
+    const servFor = async (role: string) => {
+      try {
+        return await registry.get(role);
+      } catch (e) {
+        app.log.error({ err: (e as Error).message, role }, "schema build failed");
+        throw new HasuraError("unexpected", "the GraphQL schema could not be built", 503, "$", { "retry-after": "1" });
+      }
+    };
+
+    app.decorate("runGraphQL", async (request: FastifyRequest, reply: FastifyReply) => {
+      const serv = await servFor(request.hasuraSession!.role);
+      return runGraphQL(serv, request, reply);
+    });
+
+    // GraphiQL (Ruru) is the same page for every role: serve it from the
+    // unauthenticated role's instance.
+    app.get("/graphiql", async (request, reply) => {
+      const serv = await servFor(opts.readinessRole);
+      const result = await convertHandlerResultToResult(await serv.graphiqlHandler(digestOf(request, reply)));
+      return serv.send(request, reply, result);
+    });
+    app.get("/ruru-static/*", async (request, reply) => {
+      const serv = await servFor(opts.readinessRole);
+      const result = await convertHandlerResultToResult(await serv.graphiqlStaticHandler(digestOf(request, reply)));
+      return serv.send(request, reply, result);
+    });
+
+    if (opts.watch) {
+      // One LISTEN connection for all roles (PostGraphile's own channel);
+      // policies.sql and the dev loop notify it after every change.
+      const client = await app.pgPool.connect();
+      client.on("notification", () => {
+        app.log.info("database changed: rebuilding GraphQL schemas");
+        registry.invalidate();
+        void app.appRoles.refresh();
+      });
+      await client.query("listen postgraphile_watch");
+      app.addHook("onClose", async () => {
+        client.removeAllListeners("notification");
+        client.release(true);
+      });
+    }
+  },
+  { name: "graphql", dependencies: ["database", "app-roles"], fastify: "5.x" },
+);

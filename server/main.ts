@@ -4,6 +4,7 @@
  * in-flight requests, close the pool, then stop the embedded database.
  * Any start-up failure is one line naming the problem and exit code 1.
  */
+import "./env.ts";
 import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.ts";
 import { loadConfig } from "./config.ts";

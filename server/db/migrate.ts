@@ -12,6 +12,7 @@ import path from "node:path";
 import { Logger, migrate, type Settings } from "graphile-migrate";
 // Not re-exported from the package root; the CLI's own .gmrc (JSON5) reader.
 import { getSettings } from "graphile-migrate/dist/commands/_common.js";
+import { clearAllPools } from "graphile-migrate/dist/pgReal.js";
 
 export interface MigrateOptions {
   projectDir: string;
@@ -29,7 +30,8 @@ export async function loadMigrateSettings(opts: MigrateOptions): Promise<Setting
   return {
     ...fromFile,
     connectionString: opts.ownerUrl,
-    rootConnectionString: opts.rootUrl ?? opts.ownerUrl,
+    // Only `reset` and root ("!") actions use it; without one those fail clearly.
+    ...(opts.rootUrl ? { rootConnectionString: opts.rootUrl } : {}),
     migrationsFolder: path.join(opts.projectDir, "migrations"),
     placeholders: {
       ...fromFile.placeholders,
@@ -43,5 +45,11 @@ export async function loadMigrateSettings(opts: MigrateOptions): Promise<Setting
 }
 
 export async function migrateProject(opts: MigrateOptions): Promise<void> {
-  await migrate(await loadMigrateSettings(opts), false, true);
+  try {
+    await migrate(await loadMigrateSettings(opts), false, true);
+  } finally {
+    // graphile-migrate keeps its pools for a while and exits the process if
+    // one of their idle connections drops (a database restart): close them.
+    clearAllPools();
+  }
 }

@@ -10,6 +10,7 @@ import type pg from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { toPgSettings } from "../auth/session.ts";
+import { KeepIdColumnPlugin } from "./KeepIdColumnPlugin.ts";
 
 export interface RolePresetOptions {
   pool: pg.Pool;
@@ -21,6 +22,10 @@ export interface RolePresetOptions {
 export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset],
+    // Hasura clients address rows by their primary key, not Relay global
+    // ids: keep `id` the column.
+    disablePlugins: ["NodePlugin"],
+    plugins: [KeepIdColumnPlugin],
     pgServices: [
       makePgService({
         pool: opts.pool,

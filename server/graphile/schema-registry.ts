@@ -50,7 +50,7 @@ export class SchemaRegistry {
     // A failed build is not cached: the next request retries.
     entry.serv.catch(() => {
       if (this.#entries.get(role) === entry) this.#entries.delete(role);
-      void pgl.release().catch(() => {});
+      void Promise.resolve(pgl.release()).catch(() => {});
     });
     this.#entries.set(role, entry);
     return entry.serv;
@@ -92,6 +92,6 @@ export class SchemaRegistry {
     // In-flight requests hold their own reference to the schema; releasing
     // the instance only stops it from being used for new ones.
     await entry.serv.then((s) => s.release(), () => {});
-    await entry.pgl.release().catch(() => {});
+    await Promise.resolve(entry.pgl.release()).catch(() => {});
   }
 }

@@ -45,7 +45,6 @@ function digestOf(request: FastifyRequest, reply: FastifyReply) {
     getQueryParams: () => request.query as Record<string, string>,
     getBody: () => getBodyFromFrameworkBody(request.body),
     requestContext: {
-      node: { req: request.raw, res: reply.raw },
       fastifyv5: { request, reply },
     },
     preferJSON: true,

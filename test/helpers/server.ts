@@ -1,0 +1,64 @@
+/**
+ * The real HTTP server on an ephemeral port, against a test database.
+ */
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "../../server/app.ts";
+import { loadConfig, type Env } from "../../server/config.ts";
+import { createTestDatabase, type TestDatabase } from "./pg.ts";
+import type { ProjectName } from "./projects.ts";
+
+export interface TestServer {
+  url: string;
+  app: FastifyInstance;
+  db: TestDatabase;
+  /** POST a GraphQL request; returns status, headers and parsed body. */
+  gql(query: string, opts?: { variables?: Record<string, unknown>; headers?: Record<string, string>; path?: string }): Promise<GqlResponse>;
+}
+
+export interface GqlResponse {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+interface TapLike {
+  teardown(fn: () => unknown): void;
+}
+
+export async function startServer(
+  t: TapLike,
+  opts: { env?: Env; project?: ProjectName; db?: TestDatabase } = {},
+): Promise<TestServer> {
+  const db = opts.db ?? (await createTestDatabase(t, opts.project));
+  const config = loadConfig({
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    ...opts.env,
+    DATABASE_URL: db.runtimeUrl,
+  });
+  const app = await buildApp({ config, databaseUrl: db.runtimeUrl });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  t.teardown(() => app.close());
+  const { port } = app.server.address() as { port: number };
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    app,
+    db,
+    async gql(query, { variables, headers, path = "/graphql" } = {}) {
+      const res = await fetch(url + path, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // keep the text
+      }
+      return { status: res.status, headers: res.headers, body };
+    },
+  };
+}

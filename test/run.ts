@@ -1,0 +1,62 @@
+/**
+ * `npm test`: one throwaway PostgreSQL for the whole run (embedded, free
+ * port, temp dir), the projects migrated into template databases exactly as
+ * `npm start` migrates them, then tap. Every test file clones a template
+ * into its own database. The cluster is stopped and its folder removed on
+ * every exit path.
+ */
+import "../server/env.ts";
+import { spawn } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { REPO_ROOT } from "../server/config.ts";
+import { bootstrapDatabase } from "../server/db/bootstrap.ts";
+import { startEmbeddedPostgres } from "../server/db/embedded.ts";
+import { migrateProject } from "../server/db/migrate.ts";
+import { freePort } from "./helpers/net.ts";
+import { PROJECTS, TEST_ROLES } from "./helpers/projects.ts";
+
+const dir = await mkdtemp(path.join(tmpdir(), "hasura-auth-pg-test-"));
+const cluster = await startEmbeddedPostgres({ dir, port: await freePort(), ephemeral: true });
+let exiting = false;
+const cleanup = async (code: number) => {
+  if (exiting) return;
+  exiting = true;
+  await cluster.stop();
+  process.exit(code);
+};
+process.on("SIGINT", () => void cleanup(130));
+process.on("SIGTERM", () => void cleanup(143));
+
+try {
+  for (const project of PROJECTS) {
+    await bootstrapDatabase({
+      rootUrl: cluster.url(cluster.superuser, cluster.superuserPassword, "postgres"),
+      database: project.template,
+      owner: TEST_ROLES.owner,
+      authenticator: TEST_ROLES.authenticator,
+    });
+    await migrateProject({
+      projectDir: path.join(REPO_ROOT, project.dir),
+      ownerUrl: cluster.url(TEST_ROLES.owner.name, TEST_ROLES.owner.password, project.template),
+      rootUrl: cluster.url(cluster.superuser, cluster.superuserPassword, project.template),
+      authenticator: TEST_ROLES.authenticator.name,
+    });
+  }
+} catch (e) {
+  console.error(`test set-up failed: ${(e as Error).message}`);
+  await cleanup(1);
+}
+
+const tap = spawn(path.join(REPO_ROOT, "node_modules/.bin/tap"), process.argv.slice(2), {
+  stdio: "inherit",
+  env: {
+    ...process.env,
+    TEST_PG_PORT: String(cluster.port),
+    TEST_PG_SUPERUSER_PASSWORD: cluster.superuserPassword,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    GRAPHILE_ENV: process.env.GRAPHILE_ENV ?? "production",
+  },
+});
+tap.on("exit", (code) => void cleanup(code ?? 1));

@@ -1,0 +1,104 @@
+/**
+ * Bad configuration: one clear line naming the problem, exit code 1, no
+ * stack trace.
+ */
+import { createServer } from "node:net";
+import pg from "pg";
+import t from "tap";
+import { freePort } from "../helpers/net.ts";
+import { createTestDatabase, clusterUrl, superuserUrl } from "../helpers/pg.ts";
+import { errorLines, startMain } from "../helpers/process.ts";
+
+async function failsWith(t: Tap.Test, env: Record<string, string>, pattern: RegExp) {
+  const proc = startMain(env);
+  const { code } = await proc.exited;
+  t.equal(code, 1, "exits non-zero");
+  const lines = errorLines(proc.output());
+  t.equal(lines.length, 1, `exactly one error line in:\n${proc.output()}`);
+  t.match(lines[0], pattern);
+  t.notMatch(proc.output(), /\n\s+at .+:\d+:\d+/, "no stack trace");
+}
+
+t.test("unparseable DATABASE_URL", (t) =>
+  failsWith(t, { DATABASE_URL: "not a url", PORT: "0" }, /^error: DATABASE_URL: is not a valid URL/),
+);
+
+t.test("DATABASE_URL with another scheme", (t) =>
+  failsWith(t, { DATABASE_URL: "mysql://u:p@localhost/db", PORT: "0" }, /^error: DATABASE_URL: must start with postgres:\/\//),
+);
+
+t.test("non-numeric PORT", (t) => failsWith(t, { PORT: "eighty" }, /^error: PORT: expected an integer/));
+
+t.test("unreachable database", async (t) => {
+  const port = await freePort();
+  await failsWith(
+    t,
+    { DATABASE_URL: `postgres://authenticator:x@127.0.0.1:${port}/app`, PORT: "0" },
+    /^error: database unreachable \(DATABASE_URL\): ECONNREFUSED/,
+  );
+});
+
+t.test("wrong password", async (t) => {
+  const db = await createTestDatabase(t);
+  const url = new URL(db.runtimeUrl);
+  url.password = "wrong";
+  await failsWith(t, { DATABASE_URL: url.toString(), PORT: "0" }, /^error: database refused the login/);
+});
+
+t.test("port in use", async (t) => {
+  const db = await createTestDatabase(t);
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+  t.teardown(() => blocker.close());
+  const { port } = blocker.address() as { port: number };
+  await failsWith(t, { DATABASE_URL: db.runtimeUrl, PORT: String(port) }, new RegExp(`^error: PORT: ${port} is already in use`));
+});
+
+t.test("unknown unauthorized role name", async (t) => {
+  const db = await createTestDatabase(t);
+  await failsWith(
+    t,
+    { DATABASE_URL: db.runtimeUrl, PORT: "0", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "visitor" },
+    /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "visitor" is not an application role/,
+  );
+});
+
+t.test("a real Postgres role that is not an application role", async (t) => {
+  const db = await createTestDatabase(t);
+  await failsWith(
+    t,
+    { DATABASE_URL: db.runtimeUrl, PORT: "0", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "postgres" },
+    /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "postgres" is not an application role/,
+  );
+});
+
+t.test("refuses a superuser runtime connection", async (t) => {
+  const db = await createTestDatabase(t);
+  await failsWith(t, { DATABASE_URL: superuserUrl(db.name), PORT: "0" }, /^error: DATABASE_URL connects as "postgres", a superuser/);
+});
+
+t.test("refuses a BYPASSRLS runtime connection", async (t) => {
+  const db = await createTestDatabase(t);
+  const role = `bypass_${db.name}`;
+  await db.asRoot(`create role ${role} login bypassrls password 'pw'`);
+  await db.asRoot(`grant connect on database ${db.name} to ${role}`);
+  t.teardown(() => db.asRoot(`drop owned by ${role}; drop role ${role}`).catch(() => {}));
+  await failsWith(
+    t,
+    { DATABASE_URL: clusterUrl(role, "pw", db.name), PORT: "0" },
+    new RegExp(`^error: DATABASE_URL connects as "${role}", which has BYPASSRLS`),
+  );
+});
+
+t.test("the runtime role is neither superuser nor BYPASSRLS, and inherits nothing", async (t) => {
+  const db = await createTestDatabase(t);
+  const client = new pg.Client({ connectionString: db.runtimeUrl });
+  await client.connect();
+  t.teardown(() => client.end());
+  const { rows } = await client.query(
+    "select rolsuper, rolbypassrls, rolinherit, rolcreaterole, rolcreatedb from pg_roles where rolname = current_user",
+  );
+  t.same(rows[0], { rolsuper: false, rolbypassrls: false, rolinherit: false, rolcreaterole: false, rolcreatedb: false });
+  // NOINHERIT: without SET ROLE it cannot read application tables.
+  await t.rejects(client.query('select login from public."user"'), { code: "42501" });
+});

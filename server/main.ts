@@ -7,11 +7,18 @@
 import "./env.ts";
 import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.ts";
-import { loadConfig } from "./config.ts";
+import type { FastifyInstance } from "fastify";
+import { loadConfig, type Config } from "./config.ts";
 import { prepareDatabase, type PreparedDatabase } from "./db/setup.ts";
 import { describeStartupError } from "./startup-errors.ts";
 
-export async function main(opts: { watch?: boolean } = {}): Promise<void> {
+export interface Running {
+  config: Config;
+  db: PreparedDatabase;
+  app: FastifyInstance;
+}
+
+export async function main(opts: { watch?: boolean } = {}): Promise<Running> {
   let db: PreparedDatabase | undefined;
   let config;
   try {
@@ -38,6 +45,7 @@ export async function main(opts: { watch?: boolean } = {}): Promise<void> {
         clearInterval(holdOpen);
       }
     });
+    return { config, db, app };
   } catch (e) {
     console.error(`error: ${describeStartupError(e, config)}`);
     await db?.stop().catch(() => {});

@@ -4,12 +4,12 @@
  */
 import { createServer } from "node:net";
 import pg from "pg";
-import t from "tap";
+import t, { type Test } from "tap";
 import { freePort } from "../helpers/net.ts";
 import { createTestDatabase, clusterUrl, superuserUrl } from "../helpers/pg.ts";
 import { errorLines, startMain } from "../helpers/process.ts";
 
-async function failsWith(t: Tap.Test, env: Record<string, string>, pattern: RegExp) {
+async function failsWith(t: Test, env: Record<string, string>, pattern: RegExp) {
   const proc = startMain(env);
   const { code } = await proc.exited;
   t.equal(code, 1, "exits non-zero");

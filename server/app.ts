@@ -53,6 +53,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: "idle",
   });
 
+  // While shutting down, answer in-flight requests with `Connection: close`
+  // so keep-alive sockets do not hold close() open until they time out.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const e = toHasuraError(err);
     if (e.statusCode >= 500) request.log.error({ err }, "request failed");
@@ -67,15 +77,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(database, { url: opts.databaseUrl, poolSize: config.database.poolSize });
   await app.register(appRoles);
+  // The schema /readyz waits for: the one most first requests need.
+  const readinessRole =
+    config.auth.unauthorizedRole ?? (app.appRoles.has("admin") ? "admin" : (app.appRoles.list()[0] ?? "admin"));
   await app.register(graphql, {
     schemas: ["public"],
-    readinessRole: config.unauthorizedRole,
+    readinessRole,
     maxRequestLength: MAX_REQUEST_BYTES,
     watch: opts.watch ?? false,
   });
-  await app.register(health, { readinessRole: config.unauthorizedRole });
+  await app.register(health, { readinessRole });
   await app.register(graphqlEndpoints, {
-    unauthorizedRole: config.unauthorizedRole,
+    auth: config.auth,
     maxRequestLength: MAX_REQUEST_BYTES,
   });
   return app;

@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadAuthConfig, type AuthConfig } from "./auth/auth-config.ts";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -41,7 +42,7 @@ export interface Config {
   projectDir: string;
   production: boolean;
   database: DatabaseConfig;
-  unauthorizedRole: string;
+  auth: AuthConfig;
   /** Names of the LOGIN roles created on the embedded cluster. */
   ownerRole: string;
   authenticatorRole: string;
@@ -74,15 +75,6 @@ function postgresUrl(env: Env, key: string): string | undefined {
   return raw;
 }
 
-/** A role name as it will be compared with the catalog; never interpolated. */
-function roleName(env: Env, key: string, fallback: string): string {
-  const raw = env[key] ?? fallback;
-  if (raw === "" || raw.length > 63 || raw.includes("\0")) {
-    throw new ConfigError(key, `${JSON.stringify(raw)} is not a valid role name`);
-  }
-  return raw;
-}
-
 export function loadConfig(env: Env = process.env): Config {
   const projectDir = path.resolve(REPO_ROOT, env.PROJECT_DIR || ".");
   const embeddedDatabase =
@@ -96,11 +88,19 @@ export function loadConfig(env: Env = process.env): Config {
       "is set but DATABASE_URL (the runtime connection) is not",
     );
   }
+  const auth = loadAuthConfig(env);
+  const production = env.NODE_ENV === "production";
+  if (production && auth.adminSecret === undefined) {
+    throw new ConfigError(
+      "HASURA_GRAPHQL_ADMIN_SECRET",
+      "is required when NODE_ENV=production (without it every request would run as admin)",
+    );
+  }
   return {
     port: int(env, "PORT", int(env, "HASURA_GRAPHQL_SERVER_PORT", 8080, 0, 65535), 0, 65535),
     host: env.HASURA_GRAPHQL_SERVER_HOST || env.HOST || "127.0.0.1",
     projectDir,
-    production: env.NODE_ENV === "production",
+    production,
     database: {
       url,
       ownerUrl,
@@ -110,7 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
       embeddedDatabase,
       poolSize: int(env, "HASURA_GRAPHQL_PG_CONNECTIONS", 10, 1, 1000),
     },
-    unauthorizedRole: roleName(env, "HASURA_GRAPHQL_UNAUTHORIZED_ROLE", "anonymous"),
+    auth,
     ownerRole: "app_owner",
     authenticatorRole: "authenticator",
     logLevel: env.LOG_LEVEL || "info",

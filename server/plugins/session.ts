@@ -1,41 +1,55 @@
 /**
  * Decides each GraphQL request's role and session variables, once, before
  * GraphQL runs: `request.hasuraSession`. Registered inside the GraphQL scope
- * (server/app.ts) so health checks never authenticate.
+ * (plugins/graphql-endpoints.ts), so /healthz, /readyz and /graphiql never
+ * authenticate.
  */
-import type { FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
+import type { AuthConfig } from "../auth/auth-config.ts";
+import { createAuthenticator, type Authenticator } from "../auth/authenticate.ts";
 import type { HasuraSession } from "../auth/session.ts";
+import { ConfigError } from "../config.ts";
 import { HasuraError } from "../errors.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
     hasuraSession: HasuraSession | null;
   }
+  interface FastifyInstance {
+    authenticator: Authenticator;
+  }
 }
 
 export interface SessionOptions {
-  unauthorizedRole: string;
-}
-
-export function resolveSession(_request: FastifyRequest, opts: SessionOptions): HasuraSession {
-  return { role: opts.unauthorizedRole, variables: {}, claims: null };
+  auth: AuthConfig;
 }
 
 export default fp<SessionOptions>(
   async (app, opts) => {
-    if (!app.appRoles.has(opts.unauthorizedRole)) {
-      throw new HasuraError(
-        "invalid-configuration",
-        `HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "${opts.unauthorizedRole}" is not an application role (known: ${app.appRoles.list().join(", ")})`,
+    const { auth } = opts;
+    if (auth.unauthorizedRole && !app.appRoles.has(auth.unauthorizedRole)) {
+      throw new ConfigError(
+        "HASURA_GRAPHQL_UNAUTHORIZED_ROLE",
+        `"${auth.unauthorizedRole}" is not an application role (known: ${app.appRoles.list().join(", ")})`,
       );
     }
+    const authenticator = await createAuthenticator(auth, {
+      onRefreshError: (err) => app.log.warn({ err: err.message }, "JWKS refresh failed; keeping the cached keys"),
+    });
+    if (authenticator.mode === "development") {
+      app.log.warn(
+        "DEVELOPMENT MODE: no HASURA_GRAPHQL_ADMIN_SECRET is set, so every request runs as admin and X-Hasura-* headers are trusted. Never expose this server.",
+      );
+    }
+    app.decorate("authenticator", authenticator);
     app.decorateRequest("hasuraSession", null);
-    app.addHook("preHandler", async (request) => {
-      const session = resolveSession(request, opts);
-      // The allow-list check happens for every request, whatever decided the role.
+    app.addHook("preHandler", async (request, reply) => {
+      const { session, setCookies } = await authenticator.authenticate(request.headers, request.body);
+      if (setCookies?.length) reply.header("set-cookie", setCookies);
+      // Whatever decided the role, it must be an application role: names such
+      // as postgres, pg_*, the owner or the authenticator never reach SET ROLE.
       if (!app.appRoles.has(session.role)) {
-        throw new HasuraError("access-denied", "Your requested role is not in allowed roles");
+        throw new HasuraError("access-denied", `role "${session.role}" is not an application role`, 400);
       }
       request.hasuraSession = session;
     });

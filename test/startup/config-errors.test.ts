@@ -58,7 +58,7 @@ t.test("unknown unauthorized role name", async (t) => {
   const db = await createTestDatabase(t);
   await failsWith(
     t,
-    { DATABASE_URL: db.runtimeUrl, PORT: "0", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "visitor" },
+    { DATABASE_URL: db.runtimeUrl, PORT: "0", HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "visitor" },
     /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "visitor" is not an application role/,
   );
 });
@@ -67,7 +67,7 @@ t.test("a real Postgres role that is not an application role", async (t) => {
   const db = await createTestDatabase(t);
   await failsWith(
     t,
-    { DATABASE_URL: db.runtimeUrl, PORT: "0", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "postgres" },
+    { DATABASE_URL: db.runtimeUrl, PORT: "0", HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "postgres" },
     /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "postgres" is not an application role/,
   );
 });

@@ -3,7 +3,7 @@ import { startServer } from "../helpers/server.ts";
 
 t.test("anonymous query through real HTTP returns the rows the role may read", async (t) => {
   const srv = await startServer(t);
-  const res = await srv.gql("{ allUsers(orderBy: ID_ASC) { nodes { id login } } }");
+  const res = await srv.gql("{ allUsers(orderBy: ID_ASC) { nodes { id login } } }", { headers: { "x-hasura-role": "anonymous" } });
   t.equal(res.status, 200);
   const expected = await srv.db.asRoot<{ id: number; login: string }>('select id, login from public."user" order by id');
   t.ok(expected.length >= 2, "fixture has users");
@@ -12,7 +12,7 @@ t.test("anonymous query through real HTTP returns the rows the role may read", a
 
 t.test("columns without a grant are absent from the anonymous schema", async (t) => {
   const srv = await startServer(t);
-  const res = await srv.gql("{ allUsers { nodes { id email } } }");
+  const res = await srv.gql("{ allUsers { nodes { id email } } }", { headers: { "x-hasura-role": "anonymous" } });
   t.equal(res.status, 400);
   t.match(res.body.errors[0].message, /email/);
 });

@@ -1,0 +1,212 @@
+/**
+ * Hasura's authentication settings, validated the way Hasura validates them
+ * at boot (see ../shared/hasura-compat-facts.md §1.1, §2.1). Pure.
+ */
+import { ConfigError, type Env } from "../config.ts";
+
+export const DEFAULT_CLAIMS_NAMESPACE = "https://hasura.io/jwt/claims";
+
+export const HMAC_TYPES = ["HS256", "HS384", "HS512"] as const;
+const ASYMMETRIC_TYPES = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "Ed25519", "EdDSA"] as const;
+export type JwtKeyType = (typeof HMAC_TYPES)[number] | (typeof ASYMMETRIC_TYPES)[number];
+
+export type ClaimsMapValue = { path: string; default?: unknown } | string | string[];
+
+export type TokenLocation =
+  | { type: "Authorization" }
+  | { type: "Cookie"; name: string }
+  | { type: "CustomHeader"; name: string };
+
+export interface JwtSecretConfig {
+  type?: JwtKeyType;
+  key?: string;
+  jwkUrl?: string;
+  claimsNamespace: string;
+  claimsNamespacePath?: string;
+  claimsFormat: "json" | "stringified_json";
+  audience?: string[];
+  issuer?: string;
+  claimsMap?: Record<string, ClaimsMapValue>;
+  allowedSkewSeconds: number;
+  header: TokenLocation;
+}
+
+export interface AuthConfig {
+  /** Undefined: development mode (every request admin, X-Hasura-* headers trusted). */
+  adminSecret?: string;
+  jwtSecrets: JwtSecretConfig[];
+  authHook?: { url: string; mode: "GET" | "POST"; timeoutMs: number };
+  unauthorizedRole?: string;
+}
+
+function obj(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function parseJwtSecret(raw: unknown, key: string): JwtSecretConfig {
+  if (!obj(raw)) throw new ConfigError(key, "expected a JSON object");
+  const known = new Set([
+    "type", "key", "jwk_url", "claims_namespace", "claims_namespace_path", "claims_format",
+    "audience", "issuer", "claims_map", "allowed_skew", "header",
+  ]);
+  for (const k of Object.keys(raw)) if (!known.has(k)) throw new ConfigError(key, `unknown key "${k}"`);
+  const str = (k: string): string | undefined => {
+    const v = raw[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "string") throw new ConfigError(key, `"${k}" must be a string`);
+    return v;
+  };
+  const type = str("type");
+  const keyMaterial = str("key");
+  const jwkUrl = str("jwk_url");
+  if (keyMaterial !== undefined && jwkUrl !== undefined) throw new ConfigError(key, "key, jwk_url both cannot be present");
+  if (keyMaterial === undefined && jwkUrl === undefined) throw new ConfigError(key, "key and jwk_url both cannot be empty");
+  if (keyMaterial !== undefined) {
+    if (!type) throw new ConfigError(key, `"type" is required with "key"`);
+    if (![...HMAC_TYPES, ...ASYMMETRIC_TYPES].includes(type as JwtKeyType)) {
+      throw new ConfigError(key, `Invalid JWK: Key type: ${type} is not supported`);
+    }
+    if (HMAC_TYPES.includes(type as never) && Buffer.byteLength(keyMaterial) < 32) {
+      throw new ConfigError(key, `an ${type} key must be at least 32 characters`);
+    }
+  }
+  if (jwkUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(jwkUrl);
+    } catch {
+      throw new ConfigError(key, `"jwk_url" is not a valid URL`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError(key, `"jwk_url" must be http(s)`);
+  }
+  const namespace = str("claims_namespace");
+  const namespacePath = str("claims_namespace_path");
+  if (namespace !== undefined && namespacePath !== undefined) {
+    throw new ConfigError(key, "claims_namespace and claims_namespace_path both cannot be set");
+  }
+  if (namespacePath !== undefined && !namespacePath.startsWith("$")) {
+    throw new ConfigError(key, `invalid JSON path claims_namespace_path error: must start with $`);
+  }
+  const format = str("claims_format") ?? "json";
+  if (format !== "json" && format !== "stringified_json") {
+    throw new ConfigError(key, `"claims_format" must be json or stringified_json`);
+  }
+  let audience: string[] | undefined;
+  if (raw.audience !== undefined && raw.audience !== null) {
+    const a = raw.audience;
+    if (typeof a === "string") audience = [a];
+    else if (Array.isArray(a) && a.every((x) => typeof x === "string")) audience = a as string[];
+    else throw new ConfigError(key, `"audience" must be a string or a list of strings`);
+  }
+  let claimsMap: Record<string, ClaimsMapValue> | undefined;
+  if (raw.claims_map !== undefined && raw.claims_map !== null) {
+    if (!obj(raw.claims_map)) throw new ConfigError(key, `"claims_map" must be an object`);
+    claimsMap = {};
+    for (const [name, v] of Object.entries(raw.claims_map)) {
+      const lname = name.toLowerCase();
+      if (typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"))) claimsMap[lname] = v;
+      else if (obj(v) && typeof v.path === "string" && v.path.startsWith("$")) claimsMap[lname] = { path: v.path, default: v.default };
+      else throw new ConfigError(key, `claims_map "${name}" must be a string, a list, or {"path": "$…", "default": …}`);
+    }
+    for (const required of ["x-hasura-allowed-roles", "x-hasura-default-role"]) {
+      if (!(required in claimsMap)) throw new ConfigError(key, `${required} is expected but not found in claims_map`);
+    }
+  }
+  let skew = 0;
+  if (raw.allowed_skew !== undefined && raw.allowed_skew !== null) {
+    if (typeof raw.allowed_skew !== "number" || !Number.isInteger(raw.allowed_skew) || raw.allowed_skew < 0) {
+      throw new ConfigError(key, `"allowed_skew" must be a non-negative integer (seconds)`);
+    }
+    skew = raw.allowed_skew;
+  }
+  let header: TokenLocation = { type: "Authorization" };
+  if (raw.header !== undefined && raw.header !== null) {
+    const h = raw.header;
+    const t = obj(h) && typeof h.type === "string" ? h.type.toLowerCase() : undefined;
+    if (t === "authorization") header = { type: "Authorization" };
+    else if ((t === "cookie" || t === "customheader") && obj(h) && typeof h.name === "string" && h.name) {
+      header = t === "cookie" ? { type: "Cookie", name: h.name } : { type: "CustomHeader", name: h.name.toLowerCase() };
+    } else {
+      throw new ConfigError(key, `"header" must be {"type":"Authorization"}, {"type":"Cookie","name":…} or {"type":"CustomHeader","name":…}`);
+    }
+  }
+  return {
+    type: type as JwtKeyType | undefined,
+    key: keyMaterial,
+    jwkUrl,
+    claimsNamespace: namespace ?? DEFAULT_CLAIMS_NAMESPACE,
+    claimsNamespacePath: namespacePath,
+    claimsFormat: format,
+    audience,
+    issuer: str("issuer"),
+    claimsMap,
+    allowedSkewSeconds: skew,
+    header,
+  };
+}
+
+function parseJson(env: Env, key: string): unknown {
+  const raw = env[key];
+  if (raw === undefined || raw === "") return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ConfigError(key, "is not valid JSON");
+  }
+}
+
+export function loadAuthConfig(env: Env): AuthConfig {
+  const adminSecret = env.HASURA_GRAPHQL_ADMIN_SECRET || env.HASURA_GRAPHQL_ACCESS_KEY || undefined;
+  const adminKey = env.HASURA_GRAPHQL_ADMIN_SECRET ? "HASURA_GRAPHQL_ADMIN_SECRET" : "HASURA_GRAPHQL_ACCESS_KEY";
+  if (adminSecret !== undefined && adminSecret.length < 8) {
+    throw new ConfigError(adminKey, "must be at least 8 characters");
+  }
+
+  // The plural form wins when both are set, as in Hasura.
+  let jwtSecrets: JwtSecretConfig[] = [];
+  const plural = parseJson(env, "HASURA_GRAPHQL_JWT_SECRETS");
+  if (plural !== undefined) {
+    if (!Array.isArray(plural)) throw new ConfigError("HASURA_GRAPHQL_JWT_SECRETS", "expected a JSON array of secret objects");
+    jwtSecrets = plural.map((s, i) => parseJwtSecret(s, `HASURA_GRAPHQL_JWT_SECRETS[${i}]`));
+  } else {
+    const single = parseJson(env, "HASURA_GRAPHQL_JWT_SECRET");
+    if (single !== undefined) jwtSecrets = [parseJwtSecret(single, "HASURA_GRAPHQL_JWT_SECRET")];
+  }
+
+  let authHook: AuthConfig["authHook"];
+  if (env.HASURA_GRAPHQL_AUTH_HOOK) {
+    let url: URL;
+    try {
+      url = new URL(env.HASURA_GRAPHQL_AUTH_HOOK);
+    } catch {
+      throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK", "is not a valid URL");
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK", "must be http(s)");
+    const mode = (env.HASURA_GRAPHQL_AUTH_HOOK_MODE || "GET").toUpperCase();
+    if (mode !== "GET" && mode !== "POST") throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK_MODE", `must be GET or POST, got ${JSON.stringify(mode)}`);
+    const timeout = env.HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS ?? "5000";
+    if (!/^\d+$/.test(timeout) || Number(timeout) < 1) throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS", "expected a positive integer");
+    authHook = { url: url.toString(), mode, timeoutMs: Number(timeout) };
+  } else if (env.HASURA_GRAPHQL_AUTH_HOOK_MODE && !/^(GET|POST)$/i.test(env.HASURA_GRAPHQL_AUTH_HOOK_MODE)) {
+    throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK_MODE", "must be GET or POST");
+  }
+
+  const unauthorizedRole = env.HASURA_GRAPHQL_UNAUTHORIZED_ROLE || undefined;
+  if (unauthorizedRole !== undefined && (unauthorizedRole.length > 63 || unauthorizedRole.includes("\0"))) {
+    throw new ConfigError("HASURA_GRAPHQL_UNAUTHORIZED_ROLE", `${JSON.stringify(unauthorizedRole)} is not a valid role name`);
+  }
+
+  // Hasura's start-up matrix: every secured mode needs an admin secret.
+  if (adminSecret === undefined) {
+    if (authHook) throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK", "requires HASURA_GRAPHQL_ADMIN_SECRET (or HASURA_GRAPHQL_ACCESS_KEY) to be set");
+    if (jwtSecrets.length) throw new ConfigError(plural !== undefined ? "HASURA_GRAPHQL_JWT_SECRETS" : "HASURA_GRAPHQL_JWT_SECRET", "requires HASURA_GRAPHQL_ADMIN_SECRET (or HASURA_GRAPHQL_ACCESS_KEY) to be set");
+    if (unauthorizedRole) throw new ConfigError("HASURA_GRAPHQL_UNAUTHORIZED_ROLE", "requires HASURA_GRAPHQL_ADMIN_SECRET (or HASURA_GRAPHQL_ACCESS_KEY) to be set");
+  }
+  if (authHook && jwtSecrets.length) {
+    throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK", "Both webhook and JWT mode cannot be enabled at the same time");
+  }
+  if (authHook && unauthorizedRole) {
+    throw new ConfigError("HASURA_GRAPHQL_UNAUTHORIZED_ROLE", "is not allowed with HASURA_GRAPHQL_AUTH_HOOK (the hook decides anonymous access)");
+  }
+  return { adminSecret, jwtSecrets, authHook, unauthorizedRole };
+}

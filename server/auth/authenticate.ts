@@ -1,0 +1,170 @@
+/**
+ * Hasura's per-request authentication, in its order (compat facts §1):
+ *
+ *   no admin secret configured  → development mode: trust X-Hasura-* headers, role defaults to admin
+ *   admin secret header sent    → must match; then trust X-Hasura-* headers (impersonation)
+ *   JWT configured              → token from its location; none → unauthorized role or error
+ *   webhook configured          → the hook decides
+ *   otherwise                   → unauthorized role or error
+ *
+ * The result is checked against the application roles by the session plugin.
+ */
+import { parseCookie } from "cookie";
+import type { JWTPayload } from "jose";
+import { LRUCache } from "lru-cache";
+import { HasuraError } from "../errors.ts";
+import { makeAdminSecretCheck } from "./admin-secret.ts";
+import type { AuthConfig } from "./auth-config.ts";
+import { chooseRole, type HasuraClaims } from "./claims.ts";
+import { createJwtVerifier, unverifiedIssuer, type JwtVerifier } from "./jwt.ts";
+import type { JwksOptions } from "./jwks.ts";
+import type { HasuraSession } from "./session.ts";
+import { createWebhook } from "./webhook.ts";
+
+export type RequestHeaders = Record<string, string | string[] | undefined>;
+
+export interface AuthResult {
+  session: HasuraSession;
+  /** Set-Cookie values a webhook asked to pass on to the client. */
+  setCookies?: string[];
+}
+
+export interface Authenticator {
+  readonly mode: "development" | "admin-secret" | "jwt" | "webhook";
+  authenticate(headers: RequestHeaders, body?: unknown): Promise<AuthResult>;
+  /** Exposed for tests and metrics. */
+  readonly verifiers: readonly JwtVerifier[];
+}
+
+const ADMIN_HEADERS = ["x-hasura-admin-secret", "x-hasura-access-key"];
+
+function header(headers: RequestHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Session variables from x-hasura-* request headers (trusted callers only). */
+export function sessionFromTrustedHeaders(headers: RequestHeaders): HasuraSession {
+  const variables: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const n = name.toLowerCase();
+    if (!n.startsWith("x-hasura-") || ADMIN_HEADERS.includes(n) || n === "x-hasura-role") continue;
+    if (value === undefined) continue;
+    variables[n] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const requested = header(headers, "x-hasura-role");
+  return { role: requested || "admin", variables, claims: null };
+}
+
+interface CachedToken {
+  payload: JWTPayload;
+  claims: HasuraClaims;
+  skew: number;
+}
+
+export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOptions = {}): Promise<Authenticator> {
+  const verifiers = await Promise.all(
+    cfg.jwtSecrets.map((s, i) =>
+      createJwtVerifier(s, cfg.jwtSecrets.length > 1 ? `HASURA_GRAPHQL_JWT_SECRETS[${i}]` : "HASURA_GRAPHQL_JWT_SECRET", jwksOptions),
+    ),
+  );
+  const adminSecretMatches = cfg.adminSecret ? makeAdminSecretCheck(cfg.adminSecret) : null;
+  const hook = cfg.authHook ? createWebhook(cfg.authHook) : null;
+  // Verified tokens, so a client reusing its token pays verification once.
+  const tokenCache = new LRUCache<string, CachedToken>({ max: 10_000, maxSize: 64 * 1024 * 1024, sizeCalculation: (_v, k) => k.length * 2 + 512 });
+
+  const unauthenticated = (whenMissing: HasuraError): AuthResult => {
+    if (!cfg.unauthorizedRole) throw whenMissing;
+    // The role is fixed; client headers are not trusted for it (stricter than Hasura).
+    return { session: { role: cfg.unauthorizedRole, variables: {}, claims: null } };
+  };
+
+  function tokensFrom(headers: RequestHeaders): Array<{ token: string; verifier: JwtVerifier }> {
+    const found: Array<{ token: string; verifier: JwtVerifier }> = [];
+    let cookies: Record<string, string | undefined> | undefined;
+    for (const verifier of verifiers) {
+      const loc = verifier.config.header;
+      let token: string | undefined;
+      if (loc.type === "Authorization") {
+        const auth = header(headers, "authorization");
+        if (auth === undefined) continue;
+        const words = auth.trim().split(/\s+/);
+        if (words.length !== 2 || words[0] !== "Bearer") {
+          throw new HasuraError("invalid-headers", "Malformed Authorization header", 400);
+        }
+        token = words[1];
+      } else if (loc.type === "Cookie") {
+        const raw = header(headers, "cookie");
+        if (raw === undefined) continue;
+        cookies ??= parseCookie(raw);
+        token = cookies[loc.name];
+      } else {
+        token = header(headers, loc.name);
+      }
+      if (token !== undefined && token !== "") found.push({ token, verifier });
+    }
+    return found;
+  }
+
+  async function verified(token: string, verifier: JwtVerifier): Promise<CachedToken> {
+    const hit = tokenCache.get(token);
+    if (hit) {
+      // Still expire on time; re-verify to get Hasura's exact error.
+      if (typeof hit.payload.exp !== "number" || hit.payload.exp + hit.skew > Date.now() / 1000) return hit;
+      tokenCache.delete(token);
+    }
+    const payload = await verifier.verify(token);
+    const entry = { payload, claims: verifier.claims.extract(payload), skew: verifier.config.allowedSkewSeconds };
+    const ttl = typeof payload.exp === "number" ? Math.max(0, (payload.exp + entry.skew) * 1000 - Date.now()) : 600_000;
+    if (ttl > 0) tokenCache.set(token, entry, { ttl: Math.min(ttl, 600_000) });
+    return entry;
+  }
+
+  async function jwtMode(headers: RequestHeaders): Promise<AuthResult> {
+    const candidates = tokensFrom(headers);
+    if (candidates.length === 0) {
+      return unauthenticated(
+        new HasuraError("invalid-headers", "Missing 'Authorization' or 'Cookie' header in JWT authentication mode", 400),
+      );
+    }
+    const matching = candidates.filter(({ token, verifier }) => {
+      const wanted = verifier.config.issuer;
+      const iss = unverifiedIssuer(token);
+      return wanted === undefined || iss === undefined || iss === wanted;
+    });
+    if (matching.length === 0) throw new HasuraError("invalid-jwt", "Could not verify JWT: JWTNotInIssuer", 400);
+    if (matching.length > 1) throw new HasuraError("invalid-headers", "Could not verify JWT: Multiple JWTs found", 400);
+    const { token, verifier } = matching[0]!;
+    const { payload, claims } = await verified(token, verifier);
+    const role = chooseRole(header(headers, "x-hasura-role"), claims.allowedRoles, claims.defaultRole);
+    return { session: { role, variables: { ...claims.variables }, claims: payload as Record<string, unknown> } };
+  }
+
+  async function webhookMode(headers: RequestHeaders, body: unknown): Promise<AuthResult> {
+    const decision = await hook!(headers, body);
+    const { "x-hasura-role": role, ...variables } = decision.variables;
+    return { session: { role: role!, variables, claims: null }, setCookies: decision.setCookies };
+  }
+
+  const mode: Authenticator["mode"] = !adminSecretMatches ? "development" : verifiers.length ? "jwt" : hook ? "webhook" : "admin-secret";
+
+  return {
+    mode,
+    verifiers,
+    async authenticate(headers, body) {
+      if (!adminSecretMatches) return { session: sessionFromTrustedHeaders(headers) };
+      const sent = header(headers, "x-hasura-admin-secret") ?? header(headers, "x-hasura-access-key");
+      if (sent !== undefined) {
+        if (!adminSecretMatches(sent)) {
+          throw new HasuraError("access-denied", "invalid x-hasura-admin-secret/x-hasura-access-key", 401);
+        }
+        return { session: sessionFromTrustedHeaders(headers) };
+      }
+      if (verifiers.length) return jwtMode(headers);
+      if (hook) return webhookMode(headers, body);
+      return unauthenticated(
+        new HasuraError("access-denied", "x-hasura-admin-secret/x-hasura-access-key required, but not found", 401),
+      );
+    },
+  };
+}

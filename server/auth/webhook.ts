@@ -1,0 +1,106 @@
+/**
+ * Hasura's authentication webhook (HASURA_GRAPHQL_AUTH_HOOK), GET and POST
+ * contracts, and a cache of its decisions bounded by the expiry the hook
+ * gives, so a busy client does not call the hook on every request.
+ */
+import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
+import { HasuraError } from "../errors.ts";
+import type { AuthConfig } from "./auth-config.ts";
+import { expiryFrom } from "./jwks.ts";
+
+export interface HookDecision {
+  variables: Record<string, string>;
+  setCookies: string[];
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+// Hasura does not forward these to the hook in GET mode.
+const GET_IGNORED = new Set([
+  "content-length", "content-md5", "user-agent", "host", "origin", "referer", "accept", "accept-encoding",
+  "accept-language", "accept-datetime", "cache-control", "connection", "dnt", "content-type",
+]);
+
+const MAX_CACHE_MS = 10 * 60_000;
+
+const unexpected = (message: string) => new HasuraError("unexpected", message, 500);
+
+function flatHeaders(headers: Headers, ignore?: Set<string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || ignore?.has(k)) continue;
+    out[k] = Array.isArray(v) ? v.join(", ") : v;
+  }
+  return out;
+}
+
+/** Expiry from the hook's JSON keys (Hasura's contract) or its HTTP headers. */
+function decisionExpiry(body: Record<string, string>, res: Response, now: number): number {
+  const keyed = new Headers();
+  for (const [k, v] of Object.entries(body)) {
+    const lk = k.toLowerCase();
+    if (lk === "cache-control" || lk === "expires") keyed.set(lk, v);
+  }
+  const fromBody = keyed.has("cache-control") || keyed.has("expires");
+  const expiry = expiryFrom(fromBody ? keyed : res.headers, now, 0);
+  return Math.min(expiry, now + MAX_CACHE_MS);
+}
+
+export function createWebhook(hook: NonNullable<AuthConfig["authHook"]>) {
+  const cache = new LRUCache<string, HookDecision>({ max: 10_000, ttlAutopurge: false });
+
+  return async function callHook(headers: Headers, body: unknown): Promise<HookDecision> {
+    const forwarded = flatHeaders(headers, hook.mode === "GET" ? GET_IGNORED : undefined);
+    const payload = hook.mode === "POST" ? JSON.stringify({ headers: forwarded, request: body ?? null }) : undefined;
+    const cacheKey = createHash("sha256")
+      .update(JSON.stringify(Object.entries(forwarded).sort()))
+      .update(payload ?? "")
+      .digest("base64");
+    const cached = cache.get(cacheKey);
+    if (cached) return cached;
+
+    let res: Response;
+    try {
+      res = await fetch(hook.url, {
+        method: hook.mode,
+        headers: hook.mode === "POST" ? { "content-type": "application/json" } : forwarded,
+        body: payload,
+        signal: AbortSignal.timeout(hook.timeoutMs),
+        redirect: "error",
+      });
+    } catch {
+      throw unexpected("webhook authentication request failed");
+    }
+    if (res.status === 401) {
+      await res.body?.cancel();
+      throw new HasuraError("access-denied", "Authentication hook unauthorized this request", 401);
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw unexpected("Invalid response from authorization hook");
+    }
+    let json: unknown;
+    try {
+      json = await res.json();
+    } catch (e) {
+      throw unexpected(`Invalid response from authorization hook: ${(e as Error).message}`);
+    }
+    if (typeof json !== "object" || json === null || Array.isArray(json) || !Object.values(json).every((v) => typeof v === "string")) {
+      throw unexpected("Invalid response from authorization hook: expected an object of string values");
+    }
+    const variables: Record<string, string> = {};
+    for (const [k, v] of Object.entries(json as Record<string, string>)) {
+      const name = k.toLowerCase();
+      if (name.startsWith("x-hasura-")) variables[name] = v;
+    }
+    if (!variables["x-hasura-role"]) {
+      throw new HasuraError("invalid-params", "x-hasura-role not found in session variables", 400);
+    }
+    const decision: HookDecision = { variables, setCookies: res.headers.getSetCookie() };
+    const now = Date.now();
+    const expiresAt = decisionExpiry(json as Record<string, string>, res, now);
+    if (expiresAt > now && decision.setCookies.length === 0) cache.set(cacheKey, decision, { ttl: expiresAt - now });
+    return decision;
+  };
+}

@@ -11,6 +11,7 @@ import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { toPgSettings } from "../auth/session.ts";
 import { KeepIdColumnPlugin } from "./KeepIdColumnPlugin.ts";
+import { maskError } from "./mask-error.ts";
 
 export interface RolePresetOptions {
   pool: pg.Pool;
@@ -41,6 +42,7 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
       graphiqlOnGraphQLGET: false,
       websockets: false,
       maxRequestLength: opts.maxRequestLength,
+      maskError,
     },
     grafast: {
       explain: false,

@@ -37,6 +37,8 @@ export interface AuthConfig {
   jwtSecrets: JwtSecretConfig[];
   authHook?: { url: string; mode: "GET" | "POST"; timeoutMs: number };
   unauthorizedRole?: string;
+  /** Least time between two JWKS fetches triggered by unknown kids. */
+  jwksMinRefreshMs: number;
 }
 
 function obj(v: unknown): v is Record<string, unknown> {
@@ -208,5 +210,7 @@ export function loadAuthConfig(env: Env): AuthConfig {
   if (authHook && unauthorizedRole) {
     throw new ConfigError("HASURA_GRAPHQL_UNAUTHORIZED_ROLE", "is not allowed with HASURA_GRAPHQL_AUTH_HOOK (the hook decides anonymous access)");
   }
-  return { adminSecret, jwtSecrets, authHook, unauthorizedRole };
+  const minRefresh = env.HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS ?? "10";
+  if (!/^\d+(\.\d+)?$/.test(minRefresh)) throw new ConfigError("HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS", "expected a number of seconds");
+  return { adminSecret, jwtSecrets, authHook, unauthorizedRole, jwksMinRefreshMs: Number(minRefresh) * 1000 };
 }

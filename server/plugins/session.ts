@@ -34,6 +34,7 @@ export default fp<SessionOptions>(
       );
     }
     const authenticator = await createAuthenticator(auth, {
+      minRefreshIntervalMs: auth.jwksMinRefreshMs,
       onRefreshError: (err) => app.log.warn({ err: err.message }, "JWKS refresh failed; keeping the cached keys"),
     });
     if (authenticator.mode === "development") {

@@ -5,7 +5,7 @@
  */
 import { createHmac } from "node:crypto";
 import { generateKeyPair, SignJWT } from "jose";
-import t from "tap";
+import t, { type Test } from "tap";
 import { expectRejected, whoami } from "../helpers/auth-cases.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { installProbe } from "../helpers/probe.ts";
@@ -28,7 +28,7 @@ async function jwtServer(t: Tap, secret: Record<string, unknown>, extraEnv: Reco
     },
   });
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+type Tap = Test;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 t.test("HS256 secret", async (t) => {

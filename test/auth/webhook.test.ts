@@ -3,7 +3,7 @@
  * decision becomes the session; denials and failures are errors, never the
  * anonymous role; decisions are cached for as long as the hook says.
  */
-import t from "tap";
+import t, { type Test } from "tap";
 import { expectRejected, whoami } from "../helpers/auth-cases.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { installProbe } from "../helpers/probe.ts";
@@ -17,7 +17,7 @@ async function hookServer(t: Tap, url: string, env: Record<string, string> = {})
   await installProbe(db);
   return startServer(t, { db, env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET, HASURA_GRAPHQL_AUTH_HOOK: url, ...env } });
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+type Tap = Test;
 
 t.test("GET mode", async (t) => {
   const hook = await webhookServer((req, _body, res) => {

@@ -15,7 +15,7 @@ import { ConfigError, loadConfig } from "../config.ts";
 import { prepareDatabase } from "../db/setup.ts";
 
 const config = loadConfig();
-const db = await prepareDatabase(config, { migrate: false }).catch((e: Error) => {
+const db = await prepareDatabase(config, { migrate: false, borrow: true }).catch((e: Error) => {
   console.error(`gm: ${e instanceof ConfigError ? e.message : e.message}`);
   process.exit(1);
 });

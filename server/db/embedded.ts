@@ -35,6 +35,12 @@ export interface EmbeddedOptions {
   port: number;
   /** Delete `dir` on stop (tests). */
   ephemeral?: boolean;
+  /**
+   * If a server already runs on this folder (e.g. `npm start` while a CLI
+   * runs), use it and leave it running on stop(). Otherwise a running server
+   * is taken over as ours: an orphan of a killed run.
+   */
+  borrow?: boolean;
 }
 
 interface Credentials {
@@ -120,10 +126,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     await initdb(dir, pgdata, credentials.superuserPassword, ids);
     await writeFile(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
   }
+  const running = await isRunning(pgdata, ids);
+  if (running && opts.borrow) return cluster(opts, pgdata, credentials, ids, { ownsServer: false });
   // A previous run that was killed (SIGKILL) leaves its postmaster running.
-  if (await isRunning(pgdata, ids)) {
-    await pgCtl(["stop", "-D", pgdata, "-m", "fast", "-w"], ids);
-  }
+  if (running) await pgCtl(["stop", "-D", pgdata, "-m", "fast", "-w"], ids);
   const logFile = path.join(dir, "postgres.log");
   try {
     await pgCtl(
@@ -158,7 +164,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     );
   }
 
-  let stopped = false;
+  return cluster(opts, pgdata, credentials, ids, { ownsServer: true });
+}
+
+function cluster(
+  opts: EmbeddedOptions,
+  pgdata: string,
+  credentials: Credentials,
+  ids: { uid: number; gid: number } | null,
+  { ownsServer }: { ownsServer: boolean },
+): EmbeddedCluster {
+  const dir = path.dirname(pgdata);
+  let stopped = !ownsServer;
   return {
     port: opts.port,
     superuser: SUPERUSER,

@@ -30,6 +30,8 @@ export interface PrepareOptions {
   /** Skip migrations (e.g. the permissions CLI against a running server). */
   migrate?: boolean;
   verbose?: boolean;
+  /** Use an embedded server that is already running and leave it running (CLIs). */
+  borrow?: boolean;
 }
 
 export async function prepareDatabase(config: Config, opts: PrepareOptions = {}): Promise<PreparedDatabase> {
@@ -56,7 +58,7 @@ export async function prepareDatabase(config: Config, opts: PrepareOptions = {})
     return { runtimeUrl: db.url, ownerUrl: db.ownerUrl, rootUrl: db.rootUrl, stop: async () => {} };
   }
 
-  const cluster = await startEmbeddedPostgres({ dir: db.embeddedDir, port: db.embeddedPort });
+  const cluster = await startEmbeddedPostgres({ dir: db.embeddedDir, port: db.embeddedPort, borrow: opts.borrow });
   try {
     // Role passwords derive from the cluster's random superuser password, so
     // nothing else has to be stored and nothing is guessable.

@@ -7,6 +7,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { Config } from "./config.ts";
 import { errors, flatErrorBody, graphqlErrorBody, HasuraError } from "./errors.ts";
 import appRoles from "./plugins/app-roles.ts";
+import consolePage from "./plugins/console.ts";
 import database from "./plugins/database.ts";
 import graphql from "./plugins/graphql.ts";
 import graphqlEndpoints from "./plugins/graphql-endpoints.ts";
@@ -87,6 +88,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     watch: opts.watch ?? false,
   });
   await app.register(health, { readinessRole });
+  await app.register(consolePage, {
+    adminSecret: config.auth.adminSecret,
+    schema: "public",
+    authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
+  });
   await app.register(graphqlEndpoints, {
     auth: config.auth,
     maxRequestLength: MAX_REQUEST_BYTES,

@@ -6,7 +6,8 @@
  * every exit path.
  */
 import "../server/env.ts";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -16,6 +17,17 @@ import { startEmbeddedPostgres } from "../server/db/embedded.ts";
 import { migrateProject } from "../server/db/migrate.ts";
 import { freePort } from "./helpers/net.ts";
 import { PROJECTS, TEST_ROLES } from "./helpers/projects.ts";
+
+// The browser test drives Debian's Chromium; install it when we can (CI runs as root).
+if (!existsSync("/usr/bin/chromium") && process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
+  console.error("test set-up: installing Debian's chromium for the browser test…");
+  try {
+    execFileSync("apt-get", ["update", "-qq"], { stdio: "ignore" });
+    execFileSync("apt-get", ["install", "-y", "-qq", "chromium"], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  } catch (e) {
+    console.error(`test set-up: could not install chromium (${(e as Error).message}); the browser test will be skipped`);
+  }
+}
 
 const dir = await mkdtemp(path.join(tmpdir(), "hasura-auth-pg-test-"));
 const cluster = await startEmbeddedPostgres({ dir, port: await freePort(), ephemeral: true });

@@ -57,25 +57,26 @@ export async function loadPolicies(client: pg.ClientBase, schema: string, table?
 export async function loadMatrix(client: pg.ClientBase, opts: { schema: string; authenticator: string }): Promise<Matrix> {
   const roles = await appRolesOf(client, opts.authenticator);
   const tables = (
-    await client.query<{ relname: string; rls: boolean }>(
-      `select c.relname, c.relrowsecurity as rls from pg_catalog.pg_class c
-       where c.relnamespace = $1::regnamespace and c.relkind in ('r', 'p', 'v', 'm')
+    await client.query<{ oid: number; relname: string; rls: boolean }>(
+      `select c.oid, c.relname, c.relrowsecurity as rls from pg_catalog.pg_class c
+       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = $1 and c.relkind in ('r', 'p', 'v', 'm')
        order by c.relname`,
       [opts.schema],
     )
   ).rows;
   const policies = await loadPolicies(client, opts.schema);
   const cells: Matrix["cells"] = {};
-  for (const { relname, rls } of tables) {
+  for (const { oid, relname, rls } of tables) {
     cells[relname] = {};
-    const qualified = `${quoteIdent(opts.schema)}.${quoteIdent(relname)}`;
     for (const role of roles) {
       const row = {} as Record<Command, Mark>;
       for (const cmd of COMMANDS) {
         // A column grant is enough for S/U/I: the role then sees those columns.
         const { rows } = await client.query<{ ok: boolean }>(
-          `select has_table_privilege($1, $2, $3) or ($3 <> 'DELETE' and has_any_column_privilege($1, $2, $3)) as ok`,
-          [role, qualified, PRIV[cmd]],
+          // By oid: the caller (the authenticator) need not have USAGE on the schema.
+          `select has_table_privilege($1, $2::oid, $3) or ($3 <> 'DELETE' and has_any_column_privilege($1, $2::oid, $3)) as ok`,
+          [role, oid, PRIV[cmd]],
         );
         if (!rows[0]!.ok) {
           row[cmd] = "❌";
@@ -105,10 +106,6 @@ export async function loadMatrix(client: pg.ClientBase, opts: { schema: string; 
 
 function isTrue(expr: string | null): boolean {
   return expr === null || expr.trim() === "true";
-}
-
-function quoteIdent(s: string): string {
-  return `"${s.replaceAll('"', '""')}"`;
 }
 
 export function renderMatrix(m: Matrix): string {

@@ -1,0 +1,45 @@
+/**
+ * The permission matrix in the browser, for admins: GET /console/permissions
+ * is a static page; its data (GET /console/permissions.json) needs the
+ * admin secret in X-Hasura-Admin-Secret, as Hasura's console does. Each
+ * cell expands to the policy SQL behind it.
+ */
+import { readFile } from "node:fs/promises";
+import fp from "fastify-plugin";
+import { makeAdminSecretCheck } from "../auth/admin-secret.ts";
+import { HasuraError } from "../errors.ts";
+import { COMMANDS, loadMatrix, loadPolicies } from "../db/permissions.ts";
+
+export interface ConsoleOptions {
+  adminSecret?: string;
+  schema: string;
+  authenticator: string;
+}
+
+const PAGE = readFile(new URL("../console/permissions.html", import.meta.url), "utf8");
+
+export default fp<ConsoleOptions>(
+  async (app, opts) => {
+    const isAdmin = opts.adminSecret ? makeAdminSecretCheck(opts.adminSecret) : () => true;
+    app.get("/console/permissions", async (_request, reply) => {
+      reply.type("text/html; charset=utf-8").header("content-security-policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+      return PAGE;
+    });
+    app.get("/console/permissions.json", async (request) => {
+      const sent = request.headers["x-hasura-admin-secret"];
+      if (opts.adminSecret && (typeof sent !== "string" || !isAdmin(sent))) {
+        throw new HasuraError("access-denied", "You have to be an admin to access this endpoint", 401);
+      }
+      // The owner's view is not needed: the catalog tables read here are public.
+      const client = await app.pgPool.connect();
+      try {
+        const matrix = await loadMatrix(client, { schema: opts.schema, authenticator: opts.authenticator });
+        const policies = await loadPolicies(client, opts.schema);
+        return { commands: COMMANDS, ...matrix, policies };
+      } finally {
+        client.release();
+      }
+    });
+  },
+  { name: "console", dependencies: ["database"], fastify: "5.x" },
+);

@@ -1,0 +1,53 @@
+/**
+ * The admin-only permission page in headless Chromium (Debian's chromium,
+ * driven by playwright-core): refused without the admin secret, the matrix
+ * after it, and a cell expanding to its policy SQL.
+ */
+import { existsSync } from "node:fs";
+import { chromium } from "playwright-core";
+import t from "tap";
+import { startServer } from "../helpers/server.ts";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const ADMIN_SECRET = "console-admin-secret";
+
+t.test("JSON endpoint requires the admin secret", async (t) => {
+  const srv = await startServer(t, { env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET } });
+  const denied = await fetch(`${srv.url}/console/permissions.json`);
+  t.equal(denied.status, 401);
+  t.equal(((await denied.json()) as { code: string }).code, "access-denied");
+  const wrong = await fetch(`${srv.url}/console/permissions.json`, { headers: { "x-hasura-admin-secret": "nope" } });
+  t.equal(wrong.status, 401);
+  const ok = await fetch(`${srv.url}/console/permissions.json`, { headers: { "x-hasura-admin-secret": ADMIN_SECRET } });
+  t.equal(ok.status, 200);
+  const body = (await ok.json()) as { tables: string[]; roles: string[]; cells: Record<string, Record<string, Record<string, string>>> };
+  t.ok(body.tables.includes("user"));
+  t.ok(body.roles.includes("anonymous"));
+  t.equal(body.cells.user!.anonymous!.I, "❌", "anonymous cannot insert users");
+});
+
+t.test("the page in headless Chromium", { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (test/run.ts installs Debian's chromium when run as root)` }, async (t) => {
+  const srv = await startServer(t, { env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET } });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${srv.url}/console/permissions`);
+
+  await page.fill("#secret", "wrong-secret");
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("error")!.textContent !== "");
+  t.match(await page.textContent("#error"), /admin/);
+  t.equal(await page.isHidden("#matrix"), true, "no matrix without the secret");
+
+  await page.fill("#secret", ADMIN_SECRET);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#matrix:not([hidden])");
+  const cell = page.locator('details.cell[data-table="user"][data-role="anonymous"]');
+  t.match(await cell.locator("summary").textContent(), /S(🟩|✅) U❌ I❌ D❌/);
+  await cell.locator("summary").click();
+  t.match(await cell.locator("pre").textContent(), /anonymous_select|using/);
+  t.equal(await cell.evaluate((d) => (d as HTMLDetailsElement).open), true, "cell expanded");
+});

@@ -1,5 +1,8 @@
 /** The projects the suite migrates into template databases (test/run.ts). */
-export const PROJECTS = [{ name: "app", dir: ".", template: "tmpl_app" }] as const;
+export const PROJECTS = [
+  { name: "app", dir: ".", template: "tmpl_app" },
+  { name: "blog", dir: "examples/blog", template: "tmpl_blog" },
+] as const;
 
 export type ProjectName = (typeof PROJECTS)[number]["name"];
 

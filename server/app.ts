@@ -19,6 +19,8 @@ export interface AppOptions {
   databaseUrl: string;
   /** Rebuild schemas when the database notifies a change (npm run dev). */
   watch?: boolean;
+  /** Build every role's schema in the background after start (npm start). */
+  warmSchemas?: boolean;
 }
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -86,6 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     readinessRole,
     maxRequestLength: MAX_REQUEST_BYTES,
     watch: opts.watch ?? false,
+    warmSchemas: opts.warmSchemas ?? false,
   });
   await app.register(health, { readinessRole });
   await app.register(consolePage, {

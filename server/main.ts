@@ -25,7 +25,7 @@ export async function main(opts: { watch?: boolean } = {}): Promise<Running> {
     config = loadConfig();
     const t0 = Date.now();
     db = await prepareDatabase(config);
-    const app = await buildApp({ config, databaseUrl: db.runtimeUrl, watch: opts.watch });
+    const app = await buildApp({ config, databaseUrl: db.runtimeUrl, watch: opts.watch, warmSchemas: true });
     await app.listen({ port: config.port, host: config.host });
     app.log.info(
       { ms: Date.now() - t0, embedded: Boolean(db.embedded), project: config.projectDir },

@@ -90,7 +90,7 @@ as $$
   select hasura.parse_text_array(hasura.session_var(name))
 $$;
 comment on function hasura.session_var_array(text) is
-  E'A list session variable ({a,b} or ["a","b"]) as text[], NULL when absent. Use: campus = any ((select hasura.session_var_array(''x-hasura-campus''))).';
+  E'A list session variable ({a,b} or ["a","b"]) as text[], NULL when absent. Use: campus = any ((select hasura.session_var_array(''x-hasura-campus''))::text[]) (the cast keeps it one array value, evaluated once).';
 
 create or replace function hasura.session_var_array_required(name text) returns text[]
   language sql stable parallel safe

@@ -12,6 +12,7 @@ import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { toPgSettings } from "../auth/session.ts";
 import { KeepIdColumnPlugin } from "./KeepIdColumnPlugin.ts";
 import { maskError } from "./mask-error.ts";
+import { RoleVisibleUniquesPlugin } from "./RoleVisibleUniquesPlugin.ts";
 
 export interface RolePresetOptions {
   pool: pg.Pool;
@@ -26,7 +27,7 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
     // Hasura clients address rows by their primary key, not Relay global
     // ids: keep `id` the column.
     disablePlugins: ["NodePlugin"],
-    plugins: [KeepIdColumnPlugin],
+    plugins: [KeepIdColumnPlugin, RoleVisibleUniquesPlugin],
     pgServices: [
       makePgService({
         pool: opts.pool,

@@ -31,6 +31,8 @@ export interface GraphQLOptions {
   maxRequestLength: number;
   /** Rebuild schemas on NOTIFY postgraphile_watch (npm run dev). */
   watch: boolean;
+  /** Build every role's schema in the background after start. */
+  warmSchemas?: boolean;
 }
 
 // Mirrors grafserv's own Fastify adaptor (servers/fastify/v5), which keeps it private.
@@ -70,6 +72,24 @@ export default fp<GraphQLOptions>(
 
     // Build the unauthenticated role's schema now: most first requests need it.
     void registry.get(opts.readinessRole).catch((e: Error) => app.log.error({ err: e.message }, "schema build failed"));
+    // Then warm every other role's schema in the background, one at a time,
+    // so a request rarely meets a cold build (whose final, synchronous step
+    // stalls the event loop for ~100-300 ms; see README "Per-role schemas").
+    let closing = false;
+    app.addHook("preClose", async () => {
+      closing = true;
+    });
+    if (opts.warmSchemas) {
+      app.addHook("onReady", async () => {
+        void (async () => {
+          for (const role of app.appRoles.list()) {
+            if (closing) return;
+            await registry.get(role).catch(() => {});
+            await new Promise((r) => setImmediate(r));
+          }
+        })();
+      });
+    }
 
     const servFor = async (role: string) => {
       try {

@@ -1,36 +1,73 @@
 /**
- * `npm run permissions [-- --table T] [-- --check FILE]`: the live
- * permission matrix (tables × roles, S U I D), one table's column grants and
- * policies, or a comparison with a committed expectation (exit 1 on any
- * difference, with a readable diff).
+ * `npm run permissions`, from the live catalog (server/db/permissions.ts):
+ *
+ *   (no flag)       the matrix: tables × roles, S U I D per cell
+ *   --table T       one table's RLS flags, privileges per role, policies
+ *   --check FILE    compare the whole rendering (matrix and every table)
+ *                   with FILE: exit 0 and one line when equal, else a
+ *                   diff (- expected, + live) per table and exit 1
+ *   --write FILE    regenerate FILE
+ *
+ * FILE is relative to PROJECT_DIR (the repository root by default), e.g.
+ * `PROJECT_DIR=examples/blog npm run permissions -- --check policies.expected.md`.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { describeTable, diffMatrix, loadMatrix, renderMatrix } from "../db/permissions.ts";
+import { diffDocuments, loadCatalog, matrixOf, renderDocument, renderMatrix, renderTable } from "../db/permissions.ts";
 import { runCli, withCliDatabase } from "./db-client.ts";
 
+const USAGE = "usage: npm run permissions [-- --table T | --check FILE | --write FILE] [--schema S]";
+
 await runCli(async () => {
-  const { values } = parseArgs({ options: { table: { type: "string" }, check: { type: "string" }, schema: { type: "string", default: "public" } } });
+  const { values } = parseArgs({
+    options: {
+      table: { type: "string" },
+      check: { type: "string" },
+      write: { type: "string" },
+      schema: { type: "string", default: "public" },
+    },
+  });
+  if ([values.table, values.check, values.write].filter((v) => v !== undefined).length > 1) {
+    console.error(USAGE);
+    return 2;
+  }
   return withCliDatabase(async (client, config, authenticator) => {
     const schema = values.schema!;
-    if (values.table) {
-      process.stdout.write(await describeTable(client, { schema, table: values.table, authenticator }));
+    const catalog = await loadCatalog(client, { schema, authenticator });
+    if (values.table !== undefined) {
+      process.stdout.write(renderTable(catalog, values.table));
       return 0;
     }
-    const actual = renderMatrix(await loadMatrix(client, { schema, authenticator }));
-    if (!values.check) {
-      process.stdout.write(actual);
+    if (values.check === undefined && values.write === undefined) {
+      process.stdout.write(renderMatrix(matrixOf(catalog), schema));
       return 0;
     }
-    const file = path.resolve(config.projectDir, values.check);
-    const expected = await readFile(file, "utf8");
-    const diff = diffMatrix(expected, actual);
-    if (diff.length === 0) {
-      console.log(`permissions match ${path.relative(process.cwd(), file) || file}`);
+    const live = renderDocument(catalog);
+    const file = path.resolve(config.projectDir, (values.check ?? values.write)!);
+    const relative = path.relative(process.cwd(), file);
+    const shown = relative && !relative.startsWith("..") ? relative : file;
+    if (values.write !== undefined) {
+      await writeFile(file, live);
+      console.log(`wrote ${shown}`);
       return 0;
     }
-    console.error(`permissions differ from ${file} (- expected, + live):\n${diff.join("\n")}`);
+    let expected: string;
+    try {
+      expected = await readFile(file, "utf8");
+    } catch (e) {
+      throw new Error(`cannot read ${shown} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); create it with --write`);
+    }
+    const diff = diffDocuments(expected, live);
+    if (!diff.text) {
+      console.log(`permissions match ${shown}`);
+      return 0;
+    }
+    console.log(`permissions differ from ${shown} (- expected, + live):\n\n${diff.text}\n`);
+    console.log(
+      diff.tables.length ? `tables that differ: ${diff.tables.join(", ")}` : "only the header differs",
+    );
+    console.log(`if the change is intended: npm run permissions -- --write ${(values.check)!} (with the same PROJECT_DIR), review and commit the file`);
     return 1;
   });
 });

@@ -131,8 +131,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   // A previous run that was killed (SIGKILL) leaves its postmaster running.
   if (running) await pgCtl(["stop", "-D", pgdata, "-m", "fast", "-w"], ids);
   const logFile = path.join(dir, "postgres.log");
-  try {
-    await pgCtl(
+  const start = () =>
+    pgCtl(
       [
         "start",
         "-D",
@@ -153,6 +153,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       ],
       ids,
     );
+  try {
+    // A postmaster that has only just stopped may not have released the port yet.
+    await start().catch(async () => {
+      await new Promise((r) => setTimeout(r, 1_000));
+      await start();
+    });
   } catch (e) {
     const log = await readFile(logFile, "utf8").catch(() => "");
     const lastFatal = log

@@ -14,7 +14,19 @@ export interface LintRow {
 const SQL = readFile(new URL("./lint-policies.sql", import.meta.url), "utf8");
 
 export async function lintPolicies(client: pg.ClientBase, opts: { schema: string; authenticator: string }): Promise<LintRow[]> {
-  const { rows } = await client.query<LintRow>(await SQL, [opts.schema, opts.authenticator]);
+  // Policy expressions deparse relative to the search_path: with only
+  // pg_catalog on it, a helper is always spelled `hasura.f(…)`, whatever the
+  // role's or the database's own search_path.
+  await client.query("begin read only");
+  let rows: LintRow[];
+  try {
+    await client.query("set local search_path = pg_catalog");
+    rows = (await client.query<LintRow>(await SQL, [opts.schema, opts.authenticator])).rows;
+    await client.query("commit");
+  } catch (e) {
+    await client.query("rollback").catch(() => {});
+    throw e;
+  }
   // One row per (lint, object, detail): a helper called twice is one finding.
   return [...new Map(rows.map((r) => [`${r.lint}|${r.object}|${r.detail}`, r])).values()];
 }

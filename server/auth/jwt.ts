@@ -103,48 +103,39 @@ export async function createJwtVerifier(
     issuer: cfg.issuer,
     clockTolerance: cfg.allowedSkewSeconds,
   };
-  const checkIat = (payload: JWTPayload) => {
-    // jose does not reject tokens issued in the future; Hasura does.
-    if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + cfg.allowedSkewSeconds) {
-      throw invalidJwt("JWTIssuedAtFuture");
-    }
-    return payload;
-  };
+  let jwks: JwksCache | undefined;
+  let verifySignature: (token: string) => Promise<{ payload: JWTPayload }>;
   if (cfg.jwkUrl) {
-    const jwks = new JwksCache(cfg.jwkUrl, jwksOptions);
+    const cache = new JwksCache(cfg.jwkUrl, jwksOptions);
     try {
-      await jwks.start();
+      await cache.start();
     } catch (e) {
       throw new ConfigError(configKey, (e as Error).message);
     }
-    return {
-      config: cfg,
-      claims,
-      jwks,
-      async verify(token) {
-        checkCompactShape(token);
-        try {
-          const { payload } = await jwtVerify(token, jwks.getKey, { ...options, algorithms: ASYMMETRIC_ALGS });
-          return checkIat(payload);
-        } catch (e) {
-          throw toHasuraJwtError(e);
-        }
-      },
-    };
+    jwks = cache;
+    verifySignature = (token) => jwtVerify(token, cache.getKey, { ...options, algorithms: ASYMMETRIC_ALGS });
+  } else {
+    const key = await importKey(cfg, configKey);
+    const algorithms = algorithmsFor(cfg.type!);
+    verifySignature = (token) => jwtVerify(token, key, { ...options, algorithms });
   }
-  const key = await importKey(cfg, configKey);
-  const algorithms = algorithmsFor(cfg.type!);
   return {
     config: cfg,
     claims,
+    jwks,
     async verify(token) {
       checkCompactShape(token);
+      let payload: JWTPayload;
       try {
-        const { payload } = await jwtVerify(token, key, { ...options, algorithms });
-        return checkIat(payload);
+        ({ payload } = await verifySignature(token));
       } catch (e) {
         throw toHasuraJwtError(e);
       }
+      // jose does not reject tokens issued in the future; Hasura does.
+      if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + cfg.allowedSkewSeconds) {
+        throw invalidJwt("JWTIssuedAtFuture");
+      }
+      return payload;
     },
   };
 }

@@ -1,6 +1,6 @@
 -- Policy lints (npm run lint:policies). Each returns rows of
 -- (lint, object, detail); no row means clean. $1 = exposed schema,
--- $2 = the authenticator role (whose granted roles are the application roles).
+-- $2 = the application roles (plugins/app-roles.ts loadAppRoles), text[].
 -- lint-policies.ts runs this with search_path = pg_catalog, so policy
 -- expressions deparse with every other schema spelled out (lint 5 relies on it).
 
@@ -49,11 +49,7 @@ select 'policy_for_unknown_role', format('%I on %I.%I', p.policyname, p.schemana
        format('applies to %s, which is not an application role', r)
 from pg_catalog.pg_policies p cross join lateral unnest(p.roles) r
 where p.schemaname = $1
-  and r::text not in (
-    select ar.rolname from pg_catalog.pg_auth_members m
-    join pg_catalog.pg_roles ar on ar.oid = m.roleid
-    where m.member = (select oid from pg_catalog.pg_roles where rolname = $2)
-      and not ar.rolcanlogin and not ar.rolsuper and not ar.rolbypassrls and ar.rolname !~ '^pg_')
+  and r::text <> all ($2::text[])
 
 union all
 -- 4. SECURITY DEFINER functions without a fixed search_path (any non-system

@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type pg from "pg";
+import { loadAppRoles } from "../plugins/app-roles.ts";
 
 export interface LintRow {
   lint: string;
@@ -21,7 +22,8 @@ export async function lintPolicies(client: pg.ClientBase, opts: { schema: string
   let rows: LintRow[];
   try {
     await client.query("set local search_path = pg_catalog");
-    rows = (await client.query<LintRow>(await SQL, [opts.schema, opts.authenticator])).rows;
+    const appRoles = await loadAppRoles(client, opts.authenticator);
+    rows = (await client.query<LintRow>(await SQL, [opts.schema, appRoles])).rows;
     await client.query("commit");
   } catch (e) {
     await client.query("rollback").catch(() => {});

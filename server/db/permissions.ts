@@ -22,6 +22,7 @@
  * byte order of their names.
  */
 import type pg from "pg";
+import { loadAppRoles } from "../plugins/app-roles.ts";
 
 export type Mark = "🟩" | "✅" | "❌";
 export const COMMANDS = ["S", "U", "I", "D"] as const;
@@ -88,18 +89,16 @@ export interface PermissionCatalog {
 
 const PUBLIC = "PUBLIC";
 
-// Same rule as the server's allow-list (plugins/app-roles.ts), plus USAGE on the schema.
-const APP_ROLES = `
-  select r.rolname from pg_catalog.pg_auth_members m
-  join pg_catalog.pg_roles r on r.oid = m.roleid
-  where m.member = (select oid from pg_catalog.pg_roles where rolname = $1)
-    and not r.rolcanlogin and not r.rolsuper and not r.rolbypassrls and r.rolname !~ '^pg_'
-    and ($2::text is null or has_schema_privilege(r.oid, (select oid from pg_catalog.pg_namespace where nspname = $2), 'USAGE'))
-  order by r.rolname collate "C"`;
-
-/** The application roles (of one schema: those with USAGE on it), in byte order. */
-export async function appRolesOf(client: pg.ClientBase, authenticator: string, schema?: string): Promise<string[]> {
-  return (await client.query<{ rolname: string }>(APP_ROLES, [authenticator, schema ?? null])).rows.map((r) => r.rolname);
+/** The server's application roles (plugins/app-roles.ts) that have USAGE on `schema`, in byte order. */
+export async function appRolesOf(client: pg.ClientBase, authenticator: string, schema: string): Promise<string[]> {
+  const roles = await loadAppRoles(client, authenticator);
+  const { rows } = await client.query<{ role: string }>(
+    `select role from unnest($1::text[]) with ordinality as r(role, n)
+     where has_schema_privilege(role, (select oid from pg_catalog.pg_namespace where nspname = $2), 'USAGE')
+     order by n`,
+    [roles, schema],
+  );
+  return rows.map((r) => r.role);
 }
 
 export async function loadPolicies(client: pg.ClientBase, schema: string, table?: string): Promise<PolicyRow[]> {

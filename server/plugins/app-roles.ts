@@ -19,17 +19,20 @@ export interface AppRoles {
   refresh(): Promise<void>;
 }
 
+// The one definition of "application role", also used by the permission
+// matrix and the policy lints (server/db/permissions.ts, lint-policies.ts).
 const APP_ROLES_SQL = `
   select r.rolname
   from pg_catalog.pg_auth_members m
   join pg_catalog.pg_roles r on r.oid = m.roleid
-  where m.member = (select oid from pg_catalog.pg_roles where rolname = current_user)
+  where m.member = (select oid from pg_catalog.pg_roles where rolname = coalesce($1::text, current_user))
     and not r.rolcanlogin and not r.rolsuper and not r.rolbypassrls
     and r.rolname !~ '^pg_'
-  order by r.rolname`;
+  order by r.rolname collate "C"`;
 
-export async function loadAppRoles(pool: pg.Pool): Promise<string[]> {
-  const { rows } = await pool.query<{ rolname: string }>(APP_ROLES_SQL);
+/** The roles granted to `authenticator` (default: the connected role), in byte order. */
+export async function loadAppRoles(db: pg.Pool | pg.ClientBase, authenticator?: string): Promise<string[]> {
+  const { rows } = await db.query<{ rolname: string }>(APP_ROLES_SQL, [authenticator ?? null]);
   return rows.map((r) => r.rolname);
 }
 

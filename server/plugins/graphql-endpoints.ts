@@ -13,6 +13,10 @@ export interface GraphQLEndpointsOptions extends SessionOptions {
 const graphqlEndpoints: FastifyPluginAsync<GraphQLEndpointsOptions> = async (scope, opts) => {
   await scope.register(session, opts);
   scope.post("/graphql", { bodyLimit: opts.maxRequestLength }, (request, reply) => scope.runGraphQL(request, reply));
+  // Hasura's dialect; /v1 answers every error with 200 (as Hasura does),
+  // /v1alpha1 keeps the real status.
+  scope.post("/v1/graphql", { bodyLimit: opts.maxRequestLength }, (request, reply) => scope.runHasuraGraphQL(request, reply, false));
+  scope.post("/v1alpha1/graphql", { bodyLimit: opts.maxRequestLength }, (request, reply) => scope.runHasuraGraphQL(request, reply, true));
 };
 
 export default graphqlEndpoints;

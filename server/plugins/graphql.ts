@@ -15,12 +15,22 @@ import type { FastifyGrafserv } from "postgraphile/grafserv/fastify/v5";
 import { HasuraError } from "../errors.ts";
 import { makeRolePreset } from "../graphile/preset.ts";
 import { SchemaRegistry } from "../graphile/schema-registry.ts";
+import { runHasuraRequest } from "../hasura/execute.ts";
+import { makeHasuraPreset } from "../hasura/preset.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
+    /** PostGraphile's dialect (/graphql), one schema per role. */
     schemas: SchemaRegistry;
+    /** Hasura's dialect (/v1/graphql), one schema per role. */
+    hasuraSchemas: SchemaRegistry;
     /** Runs a GraphQL request on the schema of `request.hasuraSession.role`. */
     runGraphQL(request: FastifyRequest, reply: FastifyReply): Promise<unknown>;
+    /**
+     * Runs a Hasura-dialect request (or batch) on the role's Hasura schema.
+     * `realStatus` keeps 4xx/5xx statuses (/v1alpha1); /v1 answers 200.
+     */
+    runHasuraGraphQL(request: FastifyRequest, reply: FastifyReply, realStatus: boolean): Promise<unknown>;
   }
 }
 
@@ -64,11 +74,12 @@ const runGraphQL: Handler = async (serv, request, reply) => {
 
 export default fp<GraphQLOptions>(
   async (app, opts) => {
-    const registry = new SchemaRegistry((role) =>
-      makeRolePreset({ pool: app.pgPool, role, schemas: opts.schemas, maxRequestLength: opts.maxRequestLength }),
-    );
+    const presetOptions = (role: string) => ({ pool: app.pgPool, role, schemas: opts.schemas, maxRequestLength: opts.maxRequestLength });
+    const registry = new SchemaRegistry((role) => makeRolePreset(presetOptions(role)));
+    const hasuraRegistry = new SchemaRegistry((role) => makeHasuraPreset(presetOptions(role)));
     app.decorate("schemas", registry);
-    app.addHook("onClose", () => registry.release());
+    app.decorate("hasuraSchemas", hasuraRegistry);
+    app.addHook("onClose", () => Promise.all([registry.release(), hasuraRegistry.release()]));
 
     // Build the unauthenticated role's schema now: most first requests need it.
     void registry.get(opts.readinessRole).catch((e: Error) => app.log.error({ err: e.message }, "schema build failed"));
@@ -82,18 +93,20 @@ export default fp<GraphQLOptions>(
     if (opts.warmSchemas) {
       app.addHook("onReady", async () => {
         void (async () => {
-          for (const role of app.appRoles.list()) {
-            if (closing) return;
-            await registry.get(role).catch(() => {});
-            await new Promise((r) => setImmediate(r));
+          for (const reg of [registry, hasuraRegistry]) {
+            for (const role of app.appRoles.list()) {
+              if (closing) return;
+              await reg.get(role).catch(() => {});
+              await new Promise((r) => setImmediate(r));
+            }
           }
         })();
       });
     }
 
-    const servFor = async (role: string) => {
+    const servFor = async (role: string, from: SchemaRegistry = registry) => {
       try {
-        return await registry.get(role);
+        return await from.get(role);
       } catch (e) {
         app.log.error({ err: (e as Error).message, role }, "schema build failed");
         throw new HasuraError("unexpected", "the GraphQL schema could not be built", 503, "$", { "retry-after": "1" });
@@ -103,6 +116,19 @@ export default fp<GraphQLOptions>(
     app.decorate("runGraphQL", async (request: FastifyRequest, reply: FastifyReply) => {
       const serv = await servFor(request.hasuraSession!.role);
       return runGraphQL(serv, request, reply);
+    });
+
+    app.decorate("runHasuraGraphQL", async (request: FastifyRequest, reply: FastifyReply, realStatus: boolean) => {
+      const serv = await servFor(request.hasuraSession!.role, hasuraRegistry);
+      const result = await runHasuraRequest(request.body, {
+        schema: await serv.getSchema(),
+        resolvedPreset: serv.resolvedPreset,
+        request,
+        reply,
+        log: (err) => request.log.error({ err }, "GraphQL execution failed"),
+      });
+      reply.code(realStatus ? result.status : 200);
+      return result.body;
     });
 
     // GraphiQL (Ruru) is the same page for every role: serve it from the
@@ -125,6 +151,7 @@ export default fp<GraphQLOptions>(
       client.on("notification", () => {
         app.log.info("database changed: rebuilding GraphQL schemas");
         registry.invalidate();
+        hasuraRegistry.invalidate();
         void app.appRoles.refresh();
       });
       await client.query("listen postgraphile_watch");

@@ -1,0 +1,213 @@
+/**
+ * Hasura's `where` and `order_by` arguments, compiled to SQL fragments at
+ * run time (the planner sees only the argument's step; its value decides
+ * the SQL shape). Identifiers come from the role's HasuraModel only, every
+ * value is a bind parameter cast to its column's type.
+ *
+ * Relationship filters and orderings are correlated subqueries; they run as
+ * the request's role, so the related table's RLS applies inside them as it
+ * does in Hasura, where the related table's select filter is applied.
+ */
+import { listOfCodec, TYPES } from "@dataplan/pg";
+import { sql, type SQL } from "pg-sql2";
+import { HasuraError } from "../errors.ts";
+import type { AnyCodec, HasuraColumn, HasuraRelationship, HasuraTable } from "./model.ts";
+
+export type BoolExp = Record<string, unknown>;
+
+const COMPARISONS: Record<string, SQL> = {
+  _eq: sql`=`,
+  _neq: sql`<>`,
+  _gt: sql`>`,
+  _lt: sql`<`,
+  _gte: sql`>=`,
+  _lte: sql`<=`,
+  _like: sql`like`,
+  _nlike: sql`not like`,
+  _ilike: sql`ilike`,
+  _nilike: sql`not ilike`,
+  _similar: sql`similar to`,
+  _nsimilar: sql`not similar to`,
+  _regex: sql`~`,
+  _nregex: sql`!~`,
+  _iregex: sql`~*`,
+  _niregex: sql`!~*`,
+  _contains: sql`@>`,
+  _contained_in: sql`<@`,
+};
+
+let aliasCounter = 0;
+/** A fresh table alias for a subquery. */
+export function freshAlias(table: HasuraTable): SQL {
+  aliasCounter = (aliasCounter + 1) % 1_000_000;
+  return sql.identifier(`${table.name.slice(0, 20)}_${aliasCounter}`);
+}
+
+export function typedValue(codec: AnyCodec, value: unknown): SQL {
+  return sql`${sql.value(codec.toPg(value))}::${codec.sqlType}`;
+}
+
+function typedList(codec: AnyCodec, values: unknown[]): SQL {
+  const list = listOfCodec(codec);
+  return sql`${sql.value(list.toPg(values))}::${list.sqlType}`;
+}
+
+/** `where` for rows of `table` named `alias`. `{}` is true. */
+export function compileBoolExp(table: HasuraTable, alias: SQL, exp: BoolExp | null | undefined): SQL {
+  if (exp == null) return sql.true;
+  const parts: SQL[] = [];
+  for (const [key, value] of Object.entries(exp)) {
+    if (value === undefined) continue;
+    if (key === "_and" || key === "_or") {
+      // GraphQL list coercion: a single object is a one-element list.
+      const items = (Array.isArray(value) ? value : [value]) as BoolExp[];
+      const compiled = items.map((item) => compileBoolExp(table, alias, item));
+      if (key === "_and") parts.push(compiled.length ? sql.parens(sql.join(compiled, " and ")) : sql.true);
+      else parts.push(compiled.length ? sql.parens(sql.join(compiled, " or ")) : sql.false);
+    } else if (key === "_not") {
+      if (value === null) throw nullValue("_not");
+      parts.push(sql`not ${sql.parens(compileBoolExp(table, alias, value as BoolExp))}`);
+    } else {
+      const column = table.columns.get(key);
+      if (column?.canSelect) {
+        parts.push(compileComparison(column, sql`${alias}.${sql.identifier(key)}`, value as BoolExp));
+        continue;
+      }
+      const rel = table.relationships.find((r) => r.name === key);
+      if (!rel) throw new HasuraError("validation-failed", `field '${key}' not found in type: '${table.name}_bool_exp'`, 400);
+      if (value === null) throw nullValue(key);
+      const inner = freshAlias(rel.target);
+      parts.push(
+        sql`exists (select 1 from ${rel.target.resource.from as SQL} as ${inner} where ${joinCondition(rel, alias, inner)} and ${compileBoolExp(rel.target, inner, value as BoolExp)})`,
+      );
+    }
+  }
+  return parts.length ? sql.parens(sql.join(parts, " and ")) : sql.true;
+}
+
+function nullValue(field: string): HasuraError {
+  return new HasuraError("validation-failed", `unexpected null value for field '${field}'`, 400);
+}
+
+export function joinCondition(rel: HasuraRelationship, outer: SQL, inner: SQL): SQL {
+  return sql.join(
+    rel.localColumns.map((local, i) => sql`${inner}.${sql.identifier(rel.remoteColumns[i])} = ${outer}.${sql.identifier(local)}`),
+    " and ",
+  );
+}
+
+function compileComparison(column: HasuraColumn, expr: SQL, ops: BoolExp): SQL {
+  if (ops === null) throw nullValue(column.name);
+  const parts: SQL[] = [];
+  for (const [op, value] of Object.entries(ops)) {
+    if (value === undefined) continue;
+    if (value === null) throw nullValue(op);
+    const codec = column.codec;
+    if (op === "_is_null") {
+      parts.push(value ? sql`${expr} is null` : sql`${expr} is not null`);
+    } else if (op === "_in") {
+      parts.push(sql`${expr} = any(${typedList(codec, value as unknown[])})`);
+    } else if (op === "_nin") {
+      parts.push(sql`${expr} <> all(${typedList(codec, value as unknown[])})`);
+    } else if (op === "_has_key") {
+      parts.push(sql`${expr} ? ${sql.value(String(value))}::text`);
+    } else if (op === "_has_keys_any" || op === "_has_keys_all") {
+      const keys = sql`${sql.value((value as string[]).map(String))}::text[]`;
+      parts.push(op === "_has_keys_any" ? sql`${expr} ?| ${keys}` : sql`${expr} ?& ${keys}`);
+    } else if (COMPARISONS[op]) {
+      parts.push(sql`${expr} ${COMPARISONS[op]} ${typedValue(codec, value)}`);
+    } else {
+      throw new HasuraError("validation-failed", `field '${op}' not found in comparison expression`, 400);
+    }
+  }
+  return parts.length ? sql.parens(sql.join(parts, " and ")) : sql.true;
+}
+
+/** One ORDER BY term (a PgOrderSpec PostGraphile's query builder accepts). */
+export interface OrderTerm {
+  fragment: SQL;
+  codec: AnyCodec;
+  direction: "ASC" | "DESC";
+  nulls: "FIRST" | "LAST";
+}
+
+const DIRECTIONS: Record<string, Pick<OrderTerm, "direction" | "nulls">> = {
+  asc: { direction: "ASC", nulls: "LAST" },
+  asc_nulls_last: { direction: "ASC", nulls: "LAST" },
+  asc_nulls_first: { direction: "ASC", nulls: "FIRST" },
+  desc: { direction: "DESC", nulls: "FIRST" },
+  desc_nulls_first: { direction: "DESC", nulls: "FIRST" },
+  desc_nulls_last: { direction: "DESC", nulls: "LAST" },
+};
+
+export type OrderBy = Record<string, unknown>;
+
+/**
+ * `order_by` as ORDER BY terms for rows of `table` named `alias`. Keys of
+ * one object keep their order, as in Hasura.
+ */
+export function compileOrderBy(table: HasuraTable, alias: SQL, orderBy: OrderBy | OrderBy[] | null | undefined): OrderTerm[] {
+  if (orderBy == null) return [];
+  const items = Array.isArray(orderBy) ? orderBy : [orderBy];
+  const specs: OrderTerm[] = [];
+  for (const item of items) {
+    for (const [key, value] of Object.entries(item)) {
+      if (value == null) continue;
+      const column = table.columns.get(key);
+      if (column?.canSelect) {
+        specs.push({ fragment: sql`${alias}.${sql.identifier(key)}`, codec: column.codec, ...direction(value) });
+        continue;
+      }
+      const aggRel = key.endsWith("_aggregate") ? table.relationships.find((r) => r.kind === "array" && `${r.name}_aggregate` === key) : undefined;
+      if (aggRel) {
+        specs.push(...aggregateOrder(aggRel, alias, value as OrderBy));
+        continue;
+      }
+      const rel = table.relationships.find((r) => r.kind === "object" && r.name === key);
+      if (!rel) throw new HasuraError("validation-failed", `field '${key}' not found in type: '${table.name}_order_by'`, 400);
+      const inner = freshAlias(rel.target);
+      for (const spec of compileOrderBy(rel.target, inner, value as OrderBy)) {
+        specs.push({
+          ...spec,
+          fragment: sql`(select ${spec.fragment} from ${rel.target.resource.from as SQL} as ${inner} where ${joinCondition(rel, alias, inner)} limit 1)`,
+        });
+      }
+    }
+  }
+  return specs;
+}
+
+function direction(value: unknown): Pick<OrderTerm, "direction" | "nulls"> {
+  const d = DIRECTIONS[String(value)];
+  if (!d) throw new HasuraError("validation-failed", `unexpected value '${String(value)}' for enum: 'order_by'`, 400);
+  return d;
+}
+
+// Aggregates usable in order_by; the SQL function names come from this list only.
+const ORDER_AGGREGATES: Record<string, SQL> = { max: sql`max`, min: sql`min`, sum: sql`sum`, avg: sql`avg` };
+
+function aggregateOrder(rel: HasuraRelationship, alias: SQL, value: OrderBy): OrderTerm[] {
+  const specs: OrderTerm[] = [];
+  const from = rel.target.resource.from as SQL;
+  for (const [fn, inner] of Object.entries(value)) {
+    if (inner == null) continue;
+    const a = freshAlias(rel.target);
+    const where = joinCondition(rel, alias, a);
+    if (fn === "count") {
+      specs.push({ fragment: sql`(select count(*) from ${from} as ${a} where ${where})`, codec: TYPES.bigint, ...direction(inner) });
+      continue;
+    }
+    const aggregate = ORDER_AGGREGATES[fn];
+    if (!aggregate) throw new HasuraError("validation-failed", `field '${fn}' not found in type: '${rel.target.name}_aggregate_order_by'`, 400);
+    for (const [col, dir] of Object.entries(inner as OrderBy)) {
+      const column = rel.target.columns.get(col);
+      if (!column?.canSelect) throw new HasuraError("validation-failed", `field '${col}' not found in type: '${rel.target.name}_${fn}_order_by'`, 400);
+      specs.push({
+        fragment: sql`(select ${aggregate}(${a}.${sql.identifier(col)}) from ${from} as ${a} where ${where})`,
+        codec: column.codec,
+        ...direction(dir),
+      });
+    }
+  }
+  return specs;
+}

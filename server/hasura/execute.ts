@@ -1,0 +1,175 @@
+/**
+ * Runs a request in Hasura's dialect: `{query, variables, operationName}` or
+ * a batch (array) of them, on the role's Hasura schema, with Hasura's
+ * response rules: errors replace data (no partial results), codes and
+ * messages as Hasura words them, and every status 200 on /v1/graphql.
+ *
+ * grafserv is not used here because its envelope, statuses and batching are
+ * PostGraphile's; execution itself is grafast's, with the same context
+ * (hookArgs) as the /graphql endpoint.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { execute, hookArgs } from "grafast";
+import { GraphQLError, Kind, parse, validate, visit, type ASTNode, type DocumentNode, type GraphQLSchema } from "graphql";
+import { LRUCache } from "lru-cache";
+import { HasuraError } from "../errors.ts";
+import { hasuraCodeForPgError } from "../graphile/mask-error.ts";
+
+export interface HasuraGraphQLRequest {
+  query?: unknown;
+  variables?: unknown;
+  operationName?: unknown;
+}
+
+interface HasuraErrorEntry {
+  message: string;
+  extensions: { path: string; code: string };
+}
+
+export interface HasuraResult {
+  status: number;
+  body: unknown;
+}
+
+type Parsed = { document: DocumentNode } | { error: HasuraError };
+const documents = new WeakMap<GraphQLSchema, LRUCache<string, Parsed>>();
+
+/** Parse and validate once per (schema, query text). */
+function prepare(schema: GraphQLSchema, query: string): Parsed {
+  let cache = documents.get(schema);
+  if (!cache) {
+    cache = new LRUCache({ max: 500 });
+    documents.set(schema, cache);
+  }
+  const hit = cache.get(query);
+  if (hit) return hit;
+  let parsed: Parsed;
+  try {
+    const document = parse(query);
+    const mutation = document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === "mutation");
+    if (mutation && !schema.getMutationType()) {
+      parsed = { error: new HasuraError("validation-failed", "no mutations exist", 400, "$") };
+      cache.set(query, parsed);
+      return parsed;
+    }
+    const errors = validate(schema, document);
+    parsed = errors.length ? { error: validationError(errors[0], document) } : { document };
+  } catch (e) {
+    parsed = { error: new HasuraError("validation-failed", `not a valid graphql query: ${(e as Error).message}`, 400, "$.query") };
+  }
+  cache.set(query, parsed);
+  return parsed;
+}
+
+/** graphql-js validation messages, reworded as Hasura's. */
+function validationError(error: GraphQLError, document: DocumentNode): HasuraError {
+  const path = selectionPath(document, error.nodes?.[0]);
+  let m = /^Cannot query field "([^"]+)" on type "([^"]+)"\./.exec(error.message);
+  if (m) return new HasuraError("validation-failed", `field '${m[1]}' not found in type: '${m[2]}'`, 400, path);
+  m = /^Unknown argument "([^"]+)" on field "[^".]+\.([^"]+)"\./.exec(error.message);
+  if (m) return new HasuraError("validation-failed", `'${m[2]}' has no argument named '${m[1]}'`, 400, path);
+  if (/^Schema is not configured to execute mutation operation/.test(error.message)) {
+    return new HasuraError("validation-failed", "no mutations exist", 400, "$");
+  }
+  if (/^Schema is not configured to execute subscription operation/.test(error.message)) {
+    return new HasuraError("validation-failed", "no subscriptions exist", 400, "$");
+  }
+  m = /^Field "([^"]+)" argument "([^"]+)" of type "([^"]+)" is required, but it was not provided\./.exec(error.message);
+  if (m) return new HasuraError("validation-failed", `missing required field '${m[2]}'`, 400, path);
+  return new HasuraError("validation-failed", error.message, 400, path);
+}
+
+/** Hasura's `$.selectionSet.a.selectionSet.b` path to a node of the document. */
+function selectionPath(document: DocumentNode, target: ASTNode | undefined): string {
+  if (!target) return "$";
+  let found: string | null = null;
+  visit(document, {
+    enter(node, _key, _parent, _path, ancestors) {
+      if (found !== null) return false;
+      if (node !== target) return undefined;
+      const fields = [...ancestors, node].filter((a): a is ASTNode => !Array.isArray(a) && (a as ASTNode).kind === Kind.FIELD);
+      found = "$" + fields.map((f) => `.selectionSet.${(f as { name: { value: string } }).name.value}`).join("");
+      return false;
+    },
+  });
+  return found ?? "$";
+}
+
+/** A GraphQL execution error as Hasura reports it. */
+function toHasuraEntry(error: GraphQLError): { entry: HasuraErrorEntry; status: number } {
+  const original = error.originalError as (Error & { code?: string }) | undefined;
+  if (original instanceof HasuraError) {
+    return { entry: { message: original.message, extensions: { path: original.path, code: original.code } }, status: original.statusCode };
+  }
+  const mapped = original ? hasuraCodeForPgError(original) : null;
+  if (mapped) {
+    const status = mapped.code === "postgres-error" ? 503 : mapped.code === "unexpected" ? 500 : 400;
+    return { entry: { message: mapped.message, extensions: { path: "$", code: mapped.code } }, status };
+  }
+  // Anything else is ours or Postgres' internals: Hasura's opaque message.
+  return { entry: { message: "database query error", extensions: { path: "$", code: "unexpected" } }, status: 500 };
+}
+
+export interface RunOptions {
+  schema: GraphQLSchema;
+  resolvedPreset: GraphileConfig.ResolvedPreset;
+  request: FastifyRequest;
+  reply: FastifyReply;
+  log: (err: unknown) => void;
+}
+
+async function runOne(body: HasuraGraphQLRequest, opts: RunOptions): Promise<HasuraResult> {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new HasuraError("parse-failed", "When parsing the request body: expected an object", 400);
+  }
+  if (typeof body.query !== "string") throw new HasuraError("parse-failed", "the key 'query' was not present", 400);
+  if (body.variables != null && (typeof body.variables !== "object" || Array.isArray(body.variables))) {
+    throw new HasuraError("parse-failed", "variables must be an object", 400, "$.variables");
+  }
+  if (body.operationName != null && typeof body.operationName !== "string") {
+    throw new HasuraError("parse-failed", "operationName must be a string", 400, "$.operationName");
+  }
+  const prepared = prepare(opts.schema, body.query);
+  if ("error" in prepared) throw prepared.error;
+  const args = await hookArgs({
+    schema: opts.schema,
+    document: prepared.document,
+    variableValues: (body.variables as Record<string, unknown>) ?? undefined,
+    operationName: (body.operationName as string) ?? undefined,
+    resolvedPreset: opts.resolvedPreset,
+    requestContext: { fastifyv5: { request: opts.request, reply: opts.reply } } as Partial<Grafast.RequestContext>,
+  });
+  const result = await execute(args);
+  if (Symbol.asyncIterator in (result as object)) {
+    throw new HasuraError("not-supported", "streaming results (@defer/@stream) are not supported on this endpoint", 400);
+  }
+  const { data, errors } = result as { data?: unknown; errors?: readonly GraphQLError[] };
+  if (errors?.length) {
+    // Hasura answers errors without partial data; the first error decides the status.
+    const mapped = errors.map(toHasuraEntry);
+    for (const m of mapped) if (m.status >= 500) opts.log(errors[mapped.indexOf(m)].originalError ?? errors[mapped.indexOf(m)]);
+    return { status: mapped[0].status, body: { errors: mapped.map((m) => m.entry) } };
+  }
+  return { status: 200, body: { data } };
+}
+
+function asResult(e: unknown): HasuraResult {
+  if (e instanceof HasuraError) {
+    return { status: e.statusCode, body: { errors: [{ message: e.message, extensions: { path: e.path, code: e.code } }] } };
+  }
+  throw e;
+}
+
+/**
+ * One request or a batch. A batch answers an array in the same order; its
+ * status is 200 unless every item failed the same way.
+ */
+export async function runHasuraRequest(payload: unknown, opts: RunOptions): Promise<HasuraResult> {
+  if (Array.isArray(payload)) {
+    if (payload.length === 0) throw new HasuraError("parse-failed", "a batch must contain at least one query", 400);
+    const results: HasuraResult[] = [];
+    for (const item of payload) results.push(await runOne(item as HasuraGraphQLRequest, opts).catch(asResult));
+    return { status: 200, body: results.map((r) => r.body) };
+  }
+  return runOne(payload as HasuraGraphQLRequest, opts).catch(asResult);
+}

@@ -1,0 +1,327 @@
+/**
+ * Hasura's mutation root, only where the role's grants allow it:
+ * `insert_t`, `insert_t_one`, `update_t`, `update_t_by_pk`, `delete_t`,
+ * `delete_t_by_pk`, with `t_mutation_response { affected_rows returning }`.
+ *
+ * Each mutation is one SQL statement in a transaction carrying the request's
+ * role and session (PostGraphile's sideEffectWithPgClientTransaction), so RLS
+ * USING filters silently narrow update/delete (affected_rows 0) and WITH
+ * CHECK rejects writes. `returning` is built from the statement's RETURNING
+ * rows, which Postgres already filtered through the role's SELECT policies;
+ * relationships under it are planned like any query.
+ *
+ * PostGraphile's own CRUD mutations take one row per call; Hasura's take a
+ * list, a `where` and `on_conflict`, hence this plugin.
+ */
+import { pgSelectFromRecords, sideEffectWithPgClientTransaction, type PgClient, type PgSelectStep } from "@dataplan/pg";
+import { access, type FieldArgs, type Step } from "grafast";
+import type { GraphQLInputFieldConfigMap } from "graphql";
+import { sql, type SQL } from "pg-sql2";
+import { HasuraError } from "../errors.ts";
+import { compileBoolExp, typedValue, type BoolExp } from "./compile.ts";
+import { hasuraModel, type AnyResource, type HasuraTable } from "./model.ts";
+import { baseCodec } from "./query-plugin.ts";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Build = any;
+type Row = Record<string, unknown>;
+
+interface MutationResult {
+  affected_rows: number;
+  rows: Row[];
+}
+
+const NUMERIC = new Set(["int2", "int4", "int8", "float4", "float8", "numeric", "money"]);
+const ALIAS = sql.identifier("t");
+
+const insertable = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canInsert);
+const updatable = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canUpdate);
+const returnable = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canSelect);
+
+/** RETURNING the role's selectable columns as text, decoded like PostGraphile does. */
+function returning(table: HasuraTable): SQL {
+  const cols = returnable(table);
+  if (!table.canSelect || cols.length === 0) return sql.blank;
+  return sql` returning ${sql.join(
+    cols.map((c) => sql`(${ALIAS}.${sql.identifier(c.name)})::text as ${sql.identifier(c.name)}`),
+    ", ",
+  )}`;
+}
+
+function decode(table: HasuraTable, rows: Row[]): Row[] {
+  return rows.map((row) => {
+    const record: Row = {};
+    for (const [name, column] of table.columns) {
+      const raw = row[name];
+      record[name] = raw == null ? null : column.codec.fromPg(raw as string);
+    }
+    return record;
+  });
+}
+
+async function run(client: PgClient, table: HasuraTable, statement: SQL): Promise<MutationResult> {
+  const { text, values } = sql.compile(statement);
+  const result = await client.query<Row>({ text, values: [...values] });
+  return { affected_rows: (result as { rowCount?: number | null }).rowCount ?? result.rows.length, rows: decode(table, [...result.rows]) };
+}
+
+function checkColumns(table: HasuraTable, object: Row, allowed: (c: { canInsert: boolean; canUpdate: boolean }) => boolean, inputType: string): void {
+  for (const key of Object.keys(object)) {
+    const column = table.columns.get(key);
+    if (!column || !allowed(column)) throw new HasuraError("validation-failed", `field '${key}' not found in type: '${inputType}'`, 400);
+  }
+}
+
+function insertStatement(table: HasuraTable, objects: Row[], onConflict: Row | null): SQL {
+  if (!objects.length) throw new HasuraError("validation-failed", "objects must not be empty", 400);
+  for (const o of objects) checkColumns(table, o, (c) => c.canInsert, `${table.name}_insert_input`);
+  const columns = [...new Set(objects.flatMap((o) => Object.keys(o).filter((k) => o[k] !== undefined)))];
+  const target = sql`${table.resource.from as SQL} as ${ALIAS}`;
+  let statement: SQL;
+  if (columns.length === 0) {
+    statement = sql`insert into ${target} default values`;
+    if (objects.length > 1) throw new HasuraError("validation-failed", "cannot insert several rows without any column", 400);
+  } else {
+    const rows = objects.map(
+      (o) =>
+        sql`(${sql.join(
+          columns.map((c) => (o[c] === undefined ? sql`default` : typedValue(table.columns.get(c)!.codec, o[c]))),
+          ", ",
+        )})`,
+    );
+    statement = sql`insert into ${target} (${sql.join(columns.map((c) => sql.identifier(c)), ", ")}) values ${sql.join(rows, ", ")}`;
+  }
+  if (onConflict) statement = sql`${statement}${conflictClause(table, onConflict)}`;
+  return sql`${statement}${returning(table)}`;
+}
+
+function conflictClause(table: HasuraTable, onConflict: Row): SQL {
+  const constraint = table.constraints.find((c) => c.name === onConflict.constraint);
+  if (!constraint) throw new HasuraError("validation-failed", `unexpected value '${String(onConflict.constraint)}' for enum: '${table.name}_constraint'`, 400);
+  const columns = (onConflict.update_columns as string[] | undefined) ?? [];
+  if (columns.length === 0) return sql` on conflict on constraint ${sql.identifier(constraint.name)} do nothing`;
+  for (const c of columns) {
+    if (!table.columns.get(c)?.canUpdate) throw new HasuraError("validation-failed", `unexpected value '${c}' for enum: '${table.name}_update_column'`, 400);
+  }
+  const where = onConflict.where ? sql` where ${compileBoolExp(table, ALIAS, onConflict.where as BoolExp)}` : sql.blank;
+  return sql` on conflict on constraint ${sql.identifier(constraint.name)} do update set ${sql.join(
+    columns.map((c) => sql`${sql.identifier(c)} = excluded.${sql.identifier(c)}`),
+    ", ",
+  )}${where}`;
+}
+
+function updateStatement(table: HasuraTable, where: SQL, set: Row | null, inc: Row | null): SQL {
+  const assignments: SQL[] = [];
+  if (set) {
+    checkColumns(table, set, (c) => c.canUpdate, `${table.name}_set_input`);
+    for (const [c, v] of Object.entries(set)) {
+      if (v !== undefined) assignments.push(sql`${sql.identifier(c)} = ${typedValue(table.columns.get(c)!.codec, v)}`);
+    }
+  }
+  if (inc) {
+    checkColumns(table, inc, (c) => c.canUpdate, `${table.name}_inc_input`);
+    for (const [c, v] of Object.entries(inc)) {
+      if (v !== undefined) assignments.push(sql`${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)} + ${typedValue(table.columns.get(c)!.codec, v)}`);
+    }
+  }
+  if (!assignments.length) {
+    throw new HasuraError("validation-failed", "at least any one of _set, _inc is expected", 400);
+  }
+  return sql`update ${table.resource.from as SQL} as ${ALIAS} set ${sql.join(assignments, ", ")} where ${where}${returning(table)}`;
+}
+
+function pkWhere(table: HasuraTable, values: Row): SQL {
+  return sql.join(
+    table.pk!.map((c) => sql`${ALIAS}.${sql.identifier(c)} = ${typedValue(table.columns.get(c)!.codec, values[c])}`),
+    " and ",
+  );
+}
+
+function mutate(table: HasuraTable, $args: Step<Row>, statement: (args: Row) => SQL): Step<MutationResult> {
+  return sideEffectWithPgClientTransaction(table.resource.executor, $args, (client, args) => run(client, table, statement(args))) as Step<MutationResult>;
+}
+
+/** The returned rows as PostGraphile rows, so `returning { author { … } }` plans like a query. */
+function returnedRows(table: HasuraTable, $result: Step<MutationResult>): PgSelectStep<AnyResource> {
+  return pgSelectFromRecords(table.resource, access($result, "rows") as never) as unknown as PgSelectStep<AnyResource>;
+}
+
+function registerMutationTypes(build: Build, table: HasuraTable): void {
+  const { GraphQLList, GraphQLNonNull, GraphQLInt } = build.graphql;
+  const t = table.name;
+  const inputFields = (cols: { name: string; codec: unknown }[]) => (): GraphQLInputFieldConfigMap =>
+    Object.fromEntries(cols.flatMap((c) => {
+      const type = build.getGraphQLTypeByPgCodec(c.codec, "input");
+      return type ? [[c.name, { type }]] : [];
+    }));
+  if (table.canInsert) {
+    build.registerInputObjectType(`${t}_insert_input`, {}, () => ({ description: `input type for inserting data into table "${t}"`, fields: inputFields(insertable(table)) }), "Hasura insert_input");
+    if (table.constraints.length) {
+      build.registerEnumType(
+        `${t}_constraint`,
+        {},
+        () => ({ description: `unique or primary key constraints on table "${t}"`, values: Object.fromEntries(table.constraints.map((c) => [c.name, { value: c.name, description: `unique or primary key constraint on columns ${c.columns.map((x) => `"${x}"`).join(", ")}` }])) }),
+        "Hasura constraint enum",
+      );
+      build.registerEnumType(
+        `${t}_update_column`,
+        {},
+        () => {
+          const cols = updatable(table);
+          // Hasura's placeholder when nothing is updatable: only `[]` (DO NOTHING) works.
+          const values = cols.length ? Object.fromEntries(cols.map((c) => [c.name, { value: c.name, description: "column name" }])) : { _PLACEHOLDER: { value: "_PLACEHOLDER", description: "placeholder (do not use)" } };
+          return { description: `update columns of table "${t}"`, values };
+        },
+        "Hasura update_column enum",
+      );
+      build.registerInputObjectType(
+        `${t}_on_conflict`,
+        {},
+        () => ({
+          description: `on_conflict condition type for table "${t}"`,
+          fields: () => ({
+            constraint: { type: new GraphQLNonNull(build.getTypeByName(`${t}_constraint`)) },
+            update_columns: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(build.getTypeByName(`${t}_update_column`)))), defaultValue: [] },
+            where: { type: build.getTypeByName(`${t}_bool_exp`) },
+          }),
+        }),
+        "Hasura on_conflict",
+      );
+    }
+  }
+  if (table.canUpdate) {
+    build.registerInputObjectType(`${t}_set_input`, {}, () => ({ description: `input type for updating data in table "${t}"`, fields: inputFields(updatable(table)) }), "Hasura set_input");
+    const numeric = updatable(table).filter((c) => NUMERIC.has(baseCodec(c.codec).name));
+    if (numeric.length) {
+      build.registerInputObjectType(`${t}_inc_input`, {}, () => ({ description: `input type for incrementing numeric columns in table "${t}"`, fields: inputFields(numeric) }), "Hasura inc_input");
+    }
+  }
+  if (table.pk && (table.canUpdate || table.canDelete)) {
+    build.registerInputObjectType(
+      `${t}_pk_columns_input`,
+      {},
+      () => ({
+        description: `primary key columns input for table: ${t}`,
+        fields: () => Object.fromEntries(table.pk!.map((c) => [c, { type: new GraphQLNonNull(build.getGraphQLTypeByPgCodec(table.columns.get(c)!.codec, "input")) }])),
+      }),
+      "Hasura pk_columns_input",
+    );
+  }
+  build.registerObjectType(
+    `${t}_mutation_response`,
+    {},
+    () => ({
+      description: `response of any mutation on the table "${t}"`,
+      fields: () => {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        const fields: Record<string, any> = {
+          affected_rows: { type: new GraphQLNonNull(GraphQLInt), description: "number of rows affected by the mutation", plan: ($r: Step<MutationResult>) => access($r, "affected_rows") },
+        };
+        // Without a select grant Hasura's response has only affected_rows.
+        if (table.canSelect && build.getTypeByName(t)) {
+          fields.returning = {
+            type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(build.getTypeByName(t)))),
+            description: "data from the rows affected by the mutation",
+            plan: ($r: Step<MutationResult>) => returnedRows(table, $r),
+          };
+        }
+        return fields;
+      },
+    }),
+    "Hasura mutation_response",
+  );
+}
+
+export const HasuraMutationPlugin: GraphileConfig.Plugin = {
+  name: "HasuraMutationPlugin",
+  version: "1.0.0",
+  description: "Hasura's insert/update/delete mutations",
+  after: ["HasuraQueryPlugin"],
+  schema: {
+    hooks: {
+      init: {
+        after: ["PgCodecs"],
+        callback(_, build) {
+          for (const table of hasuraModel(build as Build).tables) {
+            if ((table.canInsert || table.canUpdate || table.canDelete) && table.canSelect) registerMutationTypes(build, table);
+          }
+          return _;
+        },
+      },
+      GraphQLObjectType_fields(fields, build, context) {
+        if (!context.scope.isRootMutation) return fields;
+        const b = build as Build;
+        const { GraphQLList, GraphQLNonNull } = b.graphql;
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        const added: Record<string, any> = {};
+        for (const table of hasuraModel(b).tables) {
+          // Filters read columns, so every mutation here needs a select grant too.
+          if (!table.canSelect) continue;
+          const t = table.name;
+          const response = b.getTypeByName(`${t}_mutation_response`);
+          const rowType = b.getTypeByName(t);
+          const boolExp = b.getTypeByName(`${t}_bool_exp`);
+          const onConflict = b.getTypeByName(`${t}_on_conflict`);
+          const pkArgs = table.pk ? Object.fromEntries(table.pk.map((c) => [c, { type: new GraphQLNonNull(b.getGraphQLTypeByPgCodec(table.columns.get(c)!.codec, "input")) }])) : null;
+          if (table.canInsert && insertable(table).length) {
+            const insertInput = b.getTypeByName(`${t}_insert_input`);
+            added[`insert_${t}`] = {
+              description: `insert data into the table: "${t}"`,
+              type: response,
+              args: { objects: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(insertInput))) }, ...(onConflict ? { on_conflict: { type: onConflict } } : {}) },
+              plan: (_$root: Step, fieldArgs: FieldArgs) =>
+                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => insertStatement(table, (Array.isArray(args.objects) ? args.objects : [args.objects]) as Row[], (args.on_conflict as Row) ?? null)),
+            };
+            added[`insert_${t}_one`] = {
+              description: `insert a single row into the table: "${t}"`,
+              type: rowType,
+              args: { object: { type: new GraphQLNonNull(insertInput) }, ...(onConflict ? { on_conflict: { type: onConflict } } : {}) },
+              plan: (_$root: Step, fieldArgs: FieldArgs) =>
+                returnedRows(table, mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => insertStatement(table, [args.object as Row], (args.on_conflict as Row) ?? null))).single(),
+            };
+          }
+          if (table.canUpdate && updatable(table).length) {
+            const setInput = b.getTypeByName(`${t}_set_input`);
+            const incInput = b.getTypeByName(`${t}_inc_input`);
+            const ops = { _set: { type: setInput }, ...(incInput ? { _inc: { type: incInput } } : {}) };
+            added[`update_${t}`] = {
+              description: `update data of the table: "${t}"`,
+              type: response,
+              args: { where: { type: new GraphQLNonNull(boolExp) }, ...ops },
+              plan: (_$root: Step, fieldArgs: FieldArgs) =>
+                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => updateStatement(table, compileBoolExp(table, ALIAS, args.where as BoolExp), (args._set as Row) ?? null, (args._inc as Row) ?? null)),
+            };
+            if (table.pk) {
+              added[`update_${t}_by_pk`] = {
+                description: `update single row of the table: "${t}"`,
+                type: rowType,
+                args: { pk_columns: { type: new GraphQLNonNull(b.getTypeByName(`${t}_pk_columns_input`)) }, ...ops },
+                plan: (_$root: Step, fieldArgs: FieldArgs) =>
+                  returnedRows(table, mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => updateStatement(table, pkWhere(table, args.pk_columns as Row), (args._set as Row) ?? null, (args._inc as Row) ?? null))).single(),
+              };
+            }
+          }
+          if (table.canDelete) {
+            added[`delete_${t}`] = {
+              description: `delete data from the table: "${t}"`,
+              type: response,
+              args: { where: { type: new GraphQLNonNull(boolExp) } },
+              plan: (_$root: Step, fieldArgs: FieldArgs) =>
+                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => sql`delete from ${table.resource.from as SQL} as ${ALIAS} where ${compileBoolExp(table, ALIAS, args.where as BoolExp)}${returning(table)}`),
+            };
+            if (pkArgs) {
+              added[`delete_${t}_by_pk`] = {
+                description: `delete single row from the table: "${t}"`,
+                type: rowType,
+                args: pkArgs,
+                plan: (_$root: Step, fieldArgs: FieldArgs) =>
+                  returnedRows(table, mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => sql`delete from ${table.resource.from as SQL} as ${ALIAS} where ${pkWhere(table, args)}${returning(table)}`)).single(),
+              };
+            }
+          }
+        }
+        return b.extend(fields, added, "Hasura mutation root fields");
+      },
+    },
+  },
+};

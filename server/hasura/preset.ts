@@ -1,0 +1,51 @@
+/**
+ * Hasura's GraphQL dialect as a PostGraphile preset over the same per-role
+ * introspection, grants and RLS as the PostGraphile dialect
+ * (server/graphile/preset.ts): PostGraphile's own root fields, CRUD
+ * mutations, connections and Relay pieces are switched off, and the Hasura
+ * plugins of this folder add Hasura's root fields, arguments and names.
+ */
+import { makeRolePreset, type RolePresetOptions } from "../graphile/preset.ts";
+import { HasuraConstraintsPlugin } from "./constraints-plugin.ts";
+import { HasuraMutationPlugin } from "./mutation-plugin.ts";
+import { HasuraNamingPlugin, HasuraNumbersPlugin } from "./naming-plugin.ts";
+import { HasuraQueryPlugin } from "./query-plugin.ts";
+
+const POSTGRAPHILE_SURFACE = [
+  "QueryQueryPlugin",
+  "PgAllRowsPlugin",
+  "PgRowByUniquePlugin",
+  "PgConditionArgumentPlugin",
+  "PgConditionCustomFieldsPlugin",
+  "PgConnectionArgOrderByPlugin",
+  "PgConnectionArgOrderByDefaultValuePlugin",
+  "PgOrderAllAttributesPlugin",
+  "PgOrderByPrimaryKeyPlugin",
+  "PgOrderCustomFieldsPlugin",
+  "PgFirstLastBeforeAfterArgsPlugin",
+  "PgConnectionTotalCountPlugin",
+  "PgMutationCreatePlugin",
+  "PgMutationUpdateDeletePlugin",
+  "PgMutationPayloadEdgePlugin",
+  "PgProceduresPlugin",
+  "PgCustomTypeFieldPlugin",
+  "PgTableNodePlugin",
+  "PgNodeIdAttributesPlugin",
+  "PgPolymorphismOnlyArgumentPlugin",
+  "PgInterfaceModeUnionAllRowsPlugin",
+  "PgJWTPlugin",
+  "MutationPayloadQueryPlugin",
+  "ClientMutationIdDescriptionPlugin",
+];
+
+export function makeHasuraPreset(opts: RolePresetOptions): GraphileConfig.Preset {
+  return {
+    extends: [makeRolePreset(opts)],
+    disablePlugins: POSTGRAPHILE_SURFACE,
+    plugins: [HasuraNamingPlugin, HasuraNumbersPlugin, HasuraConstraintsPlugin, HasuraQueryPlugin, HasuraMutationPlugin],
+    // PostGraphile's relations plugin also gathers the foreign keys into the
+    // registry, which ./model.ts reads: keep it, without its fields.
+    schema: { defaultBehavior: "-single -list -connection" },
+    grafserv: { graphqlPath: "/v1/graphql", graphiql: false },
+  };
+}

@@ -1,0 +1,432 @@
+/**
+ * Hasura's query surface for every table the role may select: root fields
+ * `t`, `t_by_pk`, `t_aggregate`; relationship fields from foreign keys;
+ * the input and enum types they take (`t_bool_exp`, `t_order_by`,
+ * `t_select_column`, `<Scalar>_comparison_exp`, `order_by`, …), named as
+ * Hasura names them so typed clients and codegen configs keep working.
+ *
+ * The table types themselves (`t` with a field per selectable column) are
+ * PostGraphile's, renamed by ./naming-plugin.ts; plans are PostGraphile's
+ * steps, so a nested query is still one SQL statement.
+ */
+import { TYPES, type PgSelectSingleStep, type PgSelectStep } from "@dataplan/pg";
+import type { FieldArgs, Step } from "grafast";
+import type { GraphQLInputFieldConfigMap, GraphQLInputType } from "graphql";
+import { sql, type SQL } from "pg-sql2";
+import { hasuraModel, type AnyCodec, type AnyResource, type HasuraColumn, type HasuraTable } from "./model.ts";
+import { applySelectArgs } from "./select-args.ts";
+
+const TEXT = new Set(["text", "varchar", "char", "bpchar", "citext", "name"]);
+const NUMERIC = new Set(["int2", "int4", "int8", "float4", "float8", "numeric", "money"]);
+const ORDERABLE = new Set([...TEXT, ...NUMERIC, "date", "time", "timetz", "timestamp", "timestamptz", "interval", "uuid"]);
+
+export function baseCodec(codec: AnyCodec): AnyCodec {
+  let c = codec;
+  while (c.domainOfCodec) c = c.domainOfCodec;
+  return c;
+}
+const AGGREGATE_SQL: Record<string, SQL> = { avg: sql`avg`, max: sql`max`, min: sql`min`, sum: sql`sum` };
+const isNumeric = (c: HasuraColumn) => NUMERIC.has(baseCodec(c.codec).name);
+const isOrderable = (c: HasuraColumn) => ORDERABLE.has(baseCodec(c.codec).name);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Build = any;
+
+export function selectableColumns(table: HasuraTable): HasuraColumn[] {
+  return [...table.columns.values()].filter((c) => c.canSelect);
+}
+
+/** The GraphQL input type name of a column, if PostGraphile supports its type. */
+function inputTypeName(build: Build, codec: AnyCodec): string | null {
+  const name = build.getGraphQLTypeNameByPgCodec(codec, "input");
+  return typeof name === "string" ? name : null;
+}
+
+function comparisonName(build: Build, codec: AnyCodec): string | null {
+  if (codec.arrayOfCodec) {
+    const inner = inputTypeName(build, codec.arrayOfCodec);
+    return inner ? `${inner}_array_comparison_exp` : null;
+  }
+  const name = inputTypeName(build, codec);
+  return name ? `${name}_comparison_exp` : null;
+}
+
+function registerComparison(build: Build, codec: AnyCodec, registered: Set<string>): void {
+  const name = comparisonName(build, codec);
+  if (!name || registered.has(name)) return;
+  registered.add(name);
+  const { GraphQLList, GraphQLNonNull, GraphQLBoolean, GraphQLString } = build.graphql;
+  const base = baseCodec(codec.arrayOfCodec ?? codec);
+  build.registerInputObjectType(
+    name,
+    {},
+    () => ({
+      description: `Boolean expression to compare columns of type "${name.replace(/_comparison_exp$/, "")}". All fields are combined with logical 'AND'.`,
+      fields: () => {
+        const type = build.getGraphQLTypeByPgCodec(codec, "input") as GraphQLInputType;
+        const list = new GraphQLList(new GraphQLNonNull(type));
+        const fields: GraphQLInputFieldConfigMap = {
+          _eq: { type },
+          _neq: { type },
+          _gt: { type },
+          _gte: { type },
+          _lt: { type },
+          _lte: { type },
+          _in: { type: list },
+          _nin: { type: list },
+          _is_null: { type: GraphQLBoolean },
+        };
+        if (!codec.arrayOfCodec && TEXT.has(base.name)) {
+          for (const op of ["_like", "_nlike", "_ilike", "_nilike", "_similar", "_nsimilar", "_regex", "_nregex", "_iregex", "_niregex"]) {
+            fields[op] = { type: GraphQLString };
+          }
+        }
+        if (!codec.arrayOfCodec && base.name === "jsonb") {
+          fields._contains = { type };
+          fields._contained_in = { type };
+          fields._has_key = { type: GraphQLString };
+          fields._has_keys_any = { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) };
+          fields._has_keys_all = { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) };
+        }
+        if (codec.arrayOfCodec) {
+          fields._contains = { type };
+          fields._contained_in = { type };
+        }
+        return fields;
+      },
+    }),
+    "Hasura comparison expression",
+  );
+}
+
+function registerTableTypes(build: Build, table: HasuraTable, comparisons: Set<string>): void {
+  const { GraphQLList, GraphQLNonNull, GraphQLInt, GraphQLBoolean, GraphQLFloat } = build.graphql;
+  const t = table.name;
+  const columns = selectableColumns(table).filter((c) => comparisonName(build, c.codec));
+  for (const c of columns) registerComparison(build, c.codec, comparisons);
+
+  build.registerInputObjectType(
+    `${t}_bool_exp`,
+    {},
+    () => ({
+      description: `Boolean expression to filter rows from the table "${t}". All fields are combined with a logical 'AND'.`,
+      fields: () => {
+        const self = build.getInputTypeByName(`${t}_bool_exp`);
+        const fields: GraphQLInputFieldConfigMap = {
+          _and: { type: new GraphQLList(new GraphQLNonNull(self)) },
+          _not: { type: self },
+          _or: { type: new GraphQLList(new GraphQLNonNull(self)) },
+        };
+        for (const c of columns) fields[c.name] = { type: build.getInputTypeByName(comparisonName(build, c.codec)) };
+        for (const rel of table.relationships) fields[rel.name] = { type: build.getInputTypeByName(`${rel.target.name}_bool_exp`) };
+        return fields;
+      },
+    }),
+    "Hasura bool_exp",
+  );
+
+  build.registerEnumType(
+    `${t}_select_column`,
+    {},
+    () => ({
+      description: `select columns of table "${t}"`,
+      values: Object.fromEntries(selectableColumns(table).map((c) => [c.name, { value: c.name, description: "column name" }])),
+    }),
+    "Hasura select_column",
+  );
+
+  const orderable = selectableColumns(table);
+  build.registerInputObjectType(
+    `${t}_order_by`,
+    {},
+    () => ({
+      description: `Ordering options when selecting data from "${t}".`,
+      fields: () => {
+        const orderBy = build.getTypeByName("order_by");
+        const fields: GraphQLInputFieldConfigMap = {};
+        for (const c of orderable) fields[c.name] = { type: orderBy };
+        for (const rel of table.relationships) {
+          if (rel.kind === "object") fields[rel.name] = { type: build.getInputTypeByName(`${rel.target.name}_order_by`) };
+          else fields[`${rel.name}_aggregate`] = { type: build.getInputTypeByName(`${rel.target.name}_aggregate_order_by`) };
+        }
+        return fields;
+      },
+    }),
+    "Hasura order_by",
+  );
+
+  const numeric = selectableColumns(table).filter(isNumeric);
+  const comparable = selectableColumns(table).filter(isOrderable);
+  const aggregateOps: Array<[string, HasuraColumn[]]> = [
+    ["avg", numeric],
+    ["max", comparable],
+    ["min", comparable],
+    ["sum", numeric],
+  ];
+  build.registerInputObjectType(
+    `${t}_aggregate_order_by`,
+    {},
+    () => ({
+      description: `order by aggregate values of table "${t}"`,
+      fields: () => {
+        const orderBy = build.getTypeByName("order_by");
+        const fields: GraphQLInputFieldConfigMap = { count: { type: orderBy } };
+        for (const [op, cols] of aggregateOps) if (cols.length) fields[op] = { type: build.getInputTypeByName(`${t}_${op}_order_by`) };
+        return fields;
+      },
+    }),
+    "Hasura aggregate_order_by",
+  );
+
+  for (const [op, cols] of aggregateOps) {
+    if (!cols.length) continue;
+    build.registerInputObjectType(
+      `${t}_${op}_order_by`,
+      {},
+      () => ({
+        description: `order by ${op}() on columns of table "${t}"`,
+        fields: () => Object.fromEntries(cols.map((c) => [c.name, { type: build.getTypeByName("order_by") }])),
+      }),
+      "Hasura <op>_order_by",
+    );
+    build.registerObjectType(
+      `${t}_${op}_fields`,
+      {},
+      () => ({
+        description: `aggregate ${op} on columns`,
+        fields: () =>
+          Object.fromEntries(
+            cols.map((c) => {
+              const sqlFn = AGGREGATE_SQL[op];
+              const outCodec = op === "avg" ? TYPES.float : op === "sum" && baseCodec(c.codec).name.startsWith("int") ? TYPES.bigint : c.codec;
+              const type = op === "avg" ? GraphQLFloat : build.getGraphQLTypeByPgCodec(outCodec, "output");
+              return [
+                c.name,
+                {
+                  type,
+                  plan: ($agg: PgSelectSingleStep<AnyResource>) =>
+                    $agg.select(sql`${sqlFn}(${$agg.getClassStep().alias}.${sql.identifier(c.name)})${op === "avg" ? sql`::float8` : sql.blank}`, outCodec),
+                },
+              ];
+            }),
+          ),
+      }),
+      "Hasura <op>_fields",
+    );
+  }
+
+  build.registerObjectType(
+    `${t}_aggregate_fields`,
+    {},
+    () => ({
+      description: `aggregate fields of "${t}"`,
+      fields: () => {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        const fields: Record<string, any> = {
+          count: {
+            type: new GraphQLNonNull(GraphQLInt),
+            args: {
+              columns: { type: new GraphQLList(new GraphQLNonNull(build.getTypeByName(`${t}_select_column`))) },
+              distinct: { type: GraphQLBoolean },
+            },
+            plan($agg: PgSelectSingleStep<AnyResource>, fieldArgs: FieldArgs) {
+              // These two arguments shape the SQL, so they are read at plan time.
+              const columns = evalArg(fieldArgs, "columns") as string[] | string | null;
+              const distinct = evalArg(fieldArgs, "distinct") === true;
+              const alias = $agg.getClassStep().alias;
+              const cols = (columns == null ? [] : Array.isArray(columns) ? columns : [columns]).filter((c) => table.columns.get(c)?.canSelect);
+              const expr = cols.length
+                ? sql`count(${distinct ? sql`distinct ` : sql.blank}${cols.length === 1 ? sql`${alias}.${sql.identifier(cols[0])}` : sql`(${sql.join(cols.map((c) => sql`${alias}.${sql.identifier(c)}`), ", ")})`})`
+                : sql`count(*)`;
+              return $agg.select(sql`${expr}::int`, TYPES.int);
+            },
+          },
+        };
+        for (const [op, cols] of aggregateOps) {
+          if (!cols.length) continue;
+          fields[op] = {
+            type: build.getTypeByName(`${t}_${op}_fields`),
+            plan: ($agg: Step) => $agg,
+          };
+        }
+        return fields;
+      },
+    }),
+    "Hasura aggregate_fields",
+  );
+
+  build.registerObjectType(
+    `${t}_aggregate`,
+    {},
+    () => ({
+      description: `aggregated selection of "${t}"`,
+      fields: () => ({
+        aggregate: {
+          type: build.getTypeByName(`${t}_aggregate_fields`),
+          plan: ($select: PgSelectStep<AnyResource>) => $select.clone("aggregate").singleAsRecord(),
+        },
+        nodes: {
+          type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(build.getTypeByName(t)))),
+          plan: ($select: PgSelectStep<AnyResource>) => $select,
+        },
+      }),
+    }),
+    "Hasura aggregate",
+  );
+}
+
+function evalArg(fieldArgs: FieldArgs, name: string): unknown {
+  const $step = fieldArgs.getRaw(name) as Step & { eval?: () => unknown };
+  return $step.eval ? $step.eval() : null;
+}
+
+/** The select arguments every list field takes. */
+export function selectArgs(build: Build, table: HasuraTable) {
+  const { GraphQLList, GraphQLNonNull, GraphQLInt } = build.graphql;
+  const args: Record<string, { type: GraphQLInputType; description: string }> = {};
+  if (table.pk) {
+    args.distinct_on = {
+      type: new GraphQLList(new GraphQLNonNull(build.getTypeByName(`${table.name}_select_column`))),
+      description: "distinct select on columns",
+    };
+  }
+  args.limit = { type: GraphQLInt, description: "limit the number of rows returned" };
+  args.offset = { type: GraphQLInt, description: "skip the first n rows. Use only with order_by" };
+  args.order_by = { type: new GraphQLList(new GraphQLNonNull(build.getTypeByName(`${table.name}_order_by`))), description: "sort the rows by one or more columns" };
+  args.where = { type: build.getTypeByName(`${table.name}_bool_exp`), description: "filter the rows returned" };
+  return args;
+}
+
+const listPlan = (table: HasuraTable) => (_$root: Step, fieldArgs: FieldArgs) => {
+  const $select = table.resource.find() as PgSelectStep<AnyResource>;
+  applySelectArgs($select, table, fieldArgs);
+  return $select;
+};
+
+export const HasuraQueryPlugin: GraphileConfig.Plugin = {
+  name: "HasuraQueryPlugin",
+  version: "1.0.0",
+  description: "Hasura's query root, relationships and their argument types",
+  // Its init needs the codecs' GraphQL type names, set by these plugins' init.
+  after: ["PgBasicsPlugin", "PgCodecsPlugin", "PgTypesPlugin", "PgTablesPlugin", "PgAttributesPlugin", "PgEnumTablesPlugin"],
+  schema: {
+    hooks: {
+      init: {
+        // Needs every codec's GraphQL type name, set by PgCodecsPlugin's init.
+        after: ["PgCodecs"],
+        callback(_, build) {
+        const b = build as Build;
+        b.registerEnumType(
+          "order_by",
+          {},
+          () => ({
+            description: "column ordering options",
+            values: {
+              asc: { value: "asc", description: "in ascending order, nulls last" },
+              asc_nulls_first: { value: "asc_nulls_first", description: "in ascending order, nulls first" },
+              asc_nulls_last: { value: "asc_nulls_last", description: "in ascending order, nulls last" },
+              desc: { value: "desc", description: "in descending order, nulls first" },
+              desc_nulls_first: { value: "desc_nulls_first", description: "in descending order, nulls first" },
+              desc_nulls_last: { value: "desc_nulls_last", description: "in descending order, nulls last" },
+            },
+          }),
+          "Hasura order_by enum",
+        );
+        const comparisons = new Set<string>();
+        for (const table of hasuraModel(b).tables) if (table.canSelect) registerTableTypes(b, table, comparisons);
+        return _;
+        },
+      },
+
+      GraphQLObjectType_fields(fields, build, context) {
+        const b = build as Build;
+        const { scope } = context;
+        const { GraphQLList, GraphQLNonNull, GraphQLString } = b.graphql;
+        const model = hasuraModel(b);
+
+        if (scope.isRootQuery) {
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any
+          const added: Record<string, any> = {};
+          for (const table of model.tables) {
+            if (!table.canSelect) continue;
+            const type = b.getTypeByName(table.name);
+            if (!type) continue;
+            const t = table.name;
+            added[t] = {
+              description: `fetch data from the table: "${t}"`,
+              type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(type))),
+              args: selectArgs(b, table),
+                plan: listPlan(table),
+            };
+            added[`${t}_aggregate`] = {
+              description: `fetch aggregated fields from the table: "${t}"`,
+              type: new GraphQLNonNull(b.getTypeByName(`${t}_aggregate`)),
+              args: selectArgs(b, table),
+                plan: listPlan(table),
+            };
+            const pk = table.pk;
+            if (pk) {
+              added[`${t}_by_pk`] = {
+                description: `fetch data from the table: "${t}" using primary key columns`,
+                type,
+                args: Object.fromEntries(
+                  pk.map((c) => [c, { type: new GraphQLNonNull(b.getGraphQLTypeByPgCodec(table.columns.get(c)!.codec, "input")) }]),
+                ),
+                    plan: (_$root: Step, fieldArgs: FieldArgs) => table.resource.get(Object.fromEntries(pk.map((c) => [c, fieldArgs.getRaw(c)]))),
+              };
+            }
+          }
+          if (Object.keys(added).length === 0) {
+            // Hasura's placeholder when a role can query nothing.
+            added.no_queries_available = {
+              type: new GraphQLNonNull(GraphQLString),
+                plan: () => b.grafast.constant("There are no queries available to the current role."),
+            };
+          }
+          return b.extend(fields, added, "Hasura query root fields");
+        }
+
+        const codec = scope.pgCodec as AnyCodec | undefined;
+        if (codec && scope.isPgClassType) {
+          const table = model.byCodec.get(codec);
+          if (!table) return fields;
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any
+          const added: Record<string, any> = {};
+          for (const rel of table.relationships) {
+            const targetType = b.getTypeByName(rel.target.name);
+            if (!targetType) continue;
+            if (rel.kind === "object") {
+              added[rel.name] = {
+                description: "An object relationship",
+                type: rel.nonNull ? new GraphQLNonNull(targetType) : targetType,
+                    plan: ($parent: PgSelectSingleStep<AnyResource>) => $parent.singleRelation(rel.registryName),
+              };
+            } else {
+              const relPlan = ($parent: PgSelectSingleStep<AnyResource>, fieldArgs: FieldArgs) => {
+                const $select = $parent.manyRelation(rel.registryName) as PgSelectStep<AnyResource>;
+                applySelectArgs($select, rel.target, fieldArgs);
+                return $select;
+              };
+              added[rel.name] = {
+                description: "An array relationship",
+                type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(targetType))),
+                args: selectArgs(b, rel.target),
+                    plan: relPlan,
+              };
+              added[`${rel.name}_aggregate`] = {
+                description: "An aggregate relationship",
+                type: new GraphQLNonNull(b.getTypeByName(`${rel.target.name}_aggregate`)),
+                args: selectArgs(b, rel.target),
+                    plan: relPlan,
+              };
+            }
+          }
+          return b.extend(fields, added, `Hasura relationships of ${table.name}`);
+        }
+        return fields;
+      },
+    },
+  },
+};
+
+

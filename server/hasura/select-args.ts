@@ -1,0 +1,116 @@
+/**
+ * Hasura's select arguments (`where`, `order_by`, `limit`, `offset`,
+ * `distinct_on`) applied to a PostGraphile PgSelectStep, so a whole nested
+ * query still plans into one SQL statement.
+ */
+import type { PgSelectQueryBuilder, PgSelectStep } from "@dataplan/pg";
+import { constant, lambda, type FieldArgs } from "grafast";
+import { sql, type SQL } from "pg-sql2";
+import { HasuraError } from "../errors.ts";
+import { compileBoolExp, compileOrderBy, freshAlias, type BoolExp, type OrderBy, type OrderTerm } from "./compile.ts";
+import type { AnyResource, HasuraTable } from "./model.ts";
+
+interface SelectArgs {
+  where?: BoolExp | null;
+  order_by?: OrderBy | OrderBy[] | null;
+  distinct_on?: string[] | string | null;
+  limit?: number | null;
+  offset?: number | null;
+}
+
+function nonNegative(value: unknown): number | null {
+  if (value == null) return null;
+  if (typeof value !== "number" || value < 0) throw new HasuraError("not-supported", "unexpected negative value", 400);
+  return value;
+}
+
+export function applySelectArgs($select: PgSelectStep<AnyResource>, table: HasuraTable, fieldArgs: FieldArgs): void {
+  const $args = {
+    where: fieldArgs.getRaw("where"),
+    order_by: fieldArgs.getRaw("order_by"),
+    distinct_on: table.pk ? fieldArgs.getRaw("distinct_on") : constant(null),
+    limit: fieldArgs.getRaw("limit"),
+    offset: fieldArgs.getRaw("offset"),
+  };
+  $select.apply(
+    lambda(
+      [$args.where, $args.order_by, $args.distinct_on, $args.limit, $args.offset],
+      ([where, orderBy, distinctOn, limit, offset]) =>
+        (qb: PgSelectQueryBuilder) =>
+          applyToQuery(qb, table, {
+            where: where as BoolExp,
+            order_by: orderBy as OrderBy,
+            distinct_on: distinctOn as string[] | null,
+            limit: nonNegative(limit),
+            offset: nonNegative(offset),
+          }),
+      true,
+    ),
+  );
+  $select.setFirst(lambda($args.limit, nonNegative, true));
+  $select.setOffset(lambda($args.offset, nonNegative, true));
+}
+
+function applyToQuery(qb: PgSelectQueryBuilder, table: HasuraTable, args: SelectArgs): void {
+  const alias = qb.alias;
+  if (args.where) qb.where(compileBoolExp(table, alias, args.where));
+  const distinct = args.distinct_on == null ? [] : Array.isArray(args.distinct_on) ? args.distinct_on : [args.distinct_on];
+  if (distinct.length) qb.where(distinctRows(table, alias, distinct, args));
+  if (qb.mode === "aggregate") {
+    // In Hasura a `limit`/`offset` given to `_aggregate` bounds the rows
+    // aggregated; PostGraphile's aggregate ignores pagination, so restrict
+    // the rows to that window instead.
+    if (args.limit != null || args.offset != null) qb.where(windowRows(table, alias, args));
+    return;
+  }
+  for (const spec of compileOrderBy(table, alias, args.order_by)) qb.orderBy(spec);
+}
+
+function pkTuple(table: HasuraTable, alias: SQL): SQL {
+  const pk = table.pk;
+  if (!pk) throw new HasuraError("not-supported", `'${table.name}' has no primary key the role can select`, 400);
+  return sql.join(
+    pk.map((c) => sql`${alias}.${sql.identifier(c)}`),
+    ", ",
+  );
+}
+
+function orderSql(specs: OrderTerm[]): SQL {
+  return sql.join(
+    specs.map((s) => sql`${s.fragment} ${s.direction === "DESC" ? sql`desc` : sql`asc`}${s.nulls === "FIRST" ? sql` nulls first` : sql` nulls last`}`),
+    ", ",
+  );
+}
+
+/**
+ * `distinct_on`: keep the first row of each group, in `order_by` order. The
+ * group's first rows are found by a DISTINCT ON subquery over the same filter
+ * (PgSelectStep has no DISTINCT ON of its own).
+ */
+function distinctRows(table: HasuraTable, alias: SQL, distinct: string[], args: SelectArgs): SQL {
+  for (const col of distinct) {
+    if (!table.columns.get(col)?.canSelect) throw new HasuraError("validation-failed", `unexpected value '${col}' for enum: '${table.name}_select_column'`, 400);
+  }
+  const leading = (args.order_by == null ? [] : Array.isArray(args.order_by) ? args.order_by : [args.order_by])
+    .flatMap((o) => Object.keys(o).filter((k) => o[k] != null))
+    .slice(0, distinct.length);
+  if (leading.length && (leading.length < distinct.length || !distinct.every((c) => leading.includes(c)))) {
+    throw new HasuraError("validation-failed", `"distinct_on" columns must match initial "order_by" columns`, 400);
+  }
+  const inner = freshAlias(table);
+  const order = compileOrderBy(table, inner, args.order_by);
+  const distinctCols = sql.join(
+    distinct.map((c) => sql`${inner}.${sql.identifier(c)}`),
+    ", ",
+  );
+  const orderBy = order.length ? orderSql(order) : distinctCols;
+  return sql`(${pkTuple(table, alias)}) in (select distinct on (${distinctCols}) ${pkTuple(table, inner)} from ${table.resource.from as SQL} as ${inner} where ${compileBoolExp(table, inner, args.where)} order by ${orderBy})`;
+}
+
+function windowRows(table: HasuraTable, alias: SQL, args: SelectArgs): SQL {
+  const inner = freshAlias(table);
+  const order = compileOrderBy(table, inner, args.order_by);
+  const distinct = args.distinct_on == null ? [] : Array.isArray(args.distinct_on) ? args.distinct_on : [args.distinct_on];
+  return sql`(${pkTuple(table, alias)}) in (select ${pkTuple(table, inner)} from ${table.resource.from as SQL} as ${inner} where ${compileBoolExp(table, inner, args.where)}${distinct.length ? sql` and ${distinctRows(table, inner, distinct, args)}` : sql.blank}${order.length ? sql` order by ${orderSql(order)}` : sql.blank}${args.limit != null ? sql` limit ${sql.value(args.limit)}` : sql.blank}${args.offset != null ? sql` offset ${sql.value(args.offset)}` : sql.blank})`;
+}
+

@@ -9,6 +9,7 @@
  * (hookArgs) as the /graphql endpoint.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { WithPgClient } from "@dataplan/pg";
 import { execute, hookArgs } from "grafast";
 import { GraphQLError, Kind, parse, validate, visit, type ASTNode, type DocumentNode, type GraphQLSchema } from "graphql";
 import { LRUCache } from "lru-cache";
@@ -66,6 +67,8 @@ function validationError(error: GraphQLError, document: DocumentNode): HasuraErr
   const path = selectionPath(document, error.nodes?.[0]);
   let m = /^Cannot query field "([^"]+)" on type "([^"]+)"\./.exec(error.message);
   if (m) return new HasuraError("validation-failed", `field '${m[1]}' not found in type: '${m[2]}'`, 400, path);
+  m = /^Field "([^"]+)" is not defined by type "([^"]+)"\./.exec(error.message);
+  if (m) return new HasuraError("validation-failed", `field "${m[1]}" not found in type: '${m[2]}'`, 400, path);
   m = /^Unknown argument "([^"]+)" on field "[^".]+\.([^"]+)"\./.exec(error.message);
   if (m) return new HasuraError("validation-failed", `'${m[2]}' has no argument named '${m[1]}'`, 400, path);
   if (/^Schema is not configured to execute mutation operation/.test(error.message)) {
@@ -104,10 +107,51 @@ function toHasuraEntry(error: GraphQLError): { entry: HasuraErrorEntry; status: 
   const mapped = original ? hasuraCodeForPgError(original) : null;
   if (mapped) {
     const status = mapped.code === "postgres-error" ? 503 : mapped.code === "unexpected" ? 500 : 400;
-    return { entry: { message: mapped.message, extensions: { path: "$", code: mapped.code } }, status };
+    // Hasura points a rejected insert at its `objects` argument.
+    const field = error.path?.length === 1 ? String(error.path[0]) : null;
+    const onInsert = field?.startsWith("insert_") && (mapped.code === "constraint-violation" || mapped.code === "permission-error");
+    const path = onInsert ? `$.selectionSet.${field}.args.${field!.endsWith("_one") ? "object" : "objects"}` : "$";
+    return { entry: { message: mapped.message, extensions: { path, code: mapped.code } }, status };
   }
   // Anything else is ours or Postgres' internals: Hasura's opaque message.
   return { entry: { message: "database query error", extensions: { path: "$", code: "unexpected" } }, status: 500 };
+}
+
+function isMutation(document: DocumentNode, operationName: string | undefined): boolean {
+  const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const op = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
+  return op?.operation === "mutation";
+}
+
+class Rollback {
+  readonly result: unknown;
+  constructor(result: unknown) {
+    this.result = result;
+  }
+}
+
+/**
+ * Hasura runs all the mutation fields of a request in one transaction: one
+ * failure rolls back the others. PostGraphile gives each mutation field its
+ * own; so pin the request to one connection whose transaction (opened by
+ * PostGraphile's withPgClient with the request's role and settings) spans
+ * the whole operation. Inner transactions become savepoints.
+ */
+async function inOneTransaction(args: Grafast.ExecutionArgs): Promise<unknown> {
+  const ctx = args.contextValue as { pgSettings?: Record<string, string>; withPgClient?: WithPgClient };
+  const outer = ctx.withPgClient;
+  if (!outer) return execute(args);
+  try {
+    return await outer(ctx.pgSettings ?? null, async (client) => {
+      ctx.withPgClient = ((_settings, callback) => callback(client)) as WithPgClient;
+      const result = await execute(args);
+      if ((result as { errors?: unknown[] }).errors?.length) throw new Rollback(result);
+      return result;
+    });
+  } catch (e) {
+    if (e instanceof Rollback) return e.result;
+    throw e;
+  }
 }
 
 export interface RunOptions {
@@ -139,7 +183,9 @@ async function runOne(body: HasuraGraphQLRequest, opts: RunOptions): Promise<Has
     resolvedPreset: opts.resolvedPreset,
     requestContext: { fastifyv5: { request: opts.request, reply: opts.reply } } as Partial<Grafast.RequestContext>,
   });
-  const result = await execute(args);
+  const result = isMutation(prepared.document, body.operationName as string | undefined)
+    ? await inOneTransaction(args)
+    : await execute(args);
   if (Symbol.asyncIterator in (result as object)) {
     throw new HasuraError("not-supported", "streaming results (@defer/@stream) are not supported on this endpoint", 400);
   }

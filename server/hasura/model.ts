@@ -146,7 +146,10 @@ export function hasuraModel(build: BuildLike): HasuraModel {
         localColumns: local,
         remoteColumns: remote,
         target,
-        nonNull: !relation.isReferencee && local.every((c) => table.columns.get(c)?.notNull),
+        // Hasura types a forward FK over NOT NULL columns as non-null, yet
+        // answers null when the related row is hidden; GraphQL cannot return
+        // null for a non-null field, and RLS may hide any row: always nullable.
+        nonNull: false,
       });
     }
   }

@@ -39,7 +39,11 @@ export const HasuraNamingPlugin: GraphileConfig.Plugin = {
   },
 };
 
-/** Hasura answers numeric and bigint values as JSON numbers (PostGraphile: strings). */
+/**
+ * Hasura sends numeric and bigint values as JSON numbers and takes numbers
+ * for them (PostGraphile: strings only); precision beyond a double stays a
+ * string, both ways.
+ */
 export const HasuraNumbersPlugin: GraphileConfig.Plugin = {
   name: "HasuraNumbersPlugin",
   version: "1.0.0",
@@ -48,9 +52,16 @@ export const HasuraNumbersPlugin: GraphileConfig.Plugin = {
     hooks: {
       GraphQLScalarType(spec) {
         if (spec.name !== "numeric" && spec.name !== "bigint") return spec;
-        const serialize = spec.serialize;
+        const { serialize, parseValue, parseLiteral } = spec;
         return {
           ...spec,
+          parseValue(value: unknown) {
+            return typeof value === "number" ? String(value) : parseValue ? parseValue(value) : value;
+          },
+          parseLiteral(ast, variables) {
+            if (ast.kind === "IntValue" || ast.kind === "FloatValue") return ast.value;
+            return parseLiteral ? parseLiteral(ast, variables) : undefined;
+          },
           serialize(value: unknown) {
             const text = serialize ? serialize(value) : value;
             const n = Number(text);

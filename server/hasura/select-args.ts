@@ -20,7 +20,9 @@ interface SelectArgs {
 
 function nonNegative(value: unknown): number | null {
   if (value == null) return null;
-  if (typeof value !== "number" || value < 0) throw new HasuraError("not-supported", "unexpected negative value", 400);
+  if (typeof value !== "number" || value < 0) {
+    throw new HasuraError("validation-failed", "expected a non-negative 32-bit integer for type 'Int', but found an integer", 400);
+  }
   return value;
 }
 
@@ -68,7 +70,9 @@ function applyToQuery(qb: PgSelectQueryBuilder, table: HasuraTable, args: Select
 
 function pkTuple(table: HasuraTable, alias: SQL): SQL {
   const pk = table.pk;
-  if (!pk) throw new HasuraError("not-supported", `'${table.name}' has no primary key the role can select`, 400);
+  if (!pk) {
+    throw new HasuraError("not-supported", `distinct_on, and limit/offset on an aggregate, need a primary key of '${table.name}' the role can select`, 400);
+  }
   return sql.join(
     pk.map((c) => sql`${alias}.${sql.identifier(c)}`),
     ", ",

@@ -1,0 +1,148 @@
+/**
+ * The load generator, run in its own process (bench/lib/load.ts) so it does
+ * not share an event loop or a CPU core's scheduling with the server under
+ * test. Reads a LoadSpec as JSON on stdin, prints one LoadResult JSON line.
+ *
+ * autocannon (npm) when it is installed; otherwise a minimal built-in
+ * closed-loop generator on node:http keep-alive sockets with the same
+ * semantics (N connections, each sending its next request when the previous
+ * answer is read; a response is an error unless 2xx and, with expectBody,
+ * byte-identical to it). The result names which one ran.
+ */
+import http from "node:http";
+import { performance } from "node:perf_hooks";
+import type { LoadResult, LoadSpec } from "./load.ts";
+
+async function readStdin(): Promise<string> {
+  let s = "";
+  for await (const chunk of process.stdin) s += chunk;
+  return s;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Autocannon = (opts: Record<string, unknown>) => Promise<any>;
+
+async function loadAutocannon(): Promise<Autocannon | null> {
+  if (process.env.BENCH_LOADGEN === "builtin") return null;
+  try {
+    const mod = (await import("autocannon" as string)) as { default: Autocannon };
+    return mod.default;
+  } catch {
+    if (process.env.BENCH_LOADGEN === "autocannon") throw new Error("BENCH_LOADGEN=autocannon but autocannon is not installed");
+    return null;
+  }
+}
+
+async function viaAutocannon(autocannon: Autocannon, spec: LoadSpec): Promise<LoadResult> {
+  const r = await autocannon({
+    url: spec.url,
+    method: spec.method,
+    headers: spec.headers,
+    body: spec.body,
+    connections: spec.connections,
+    duration: spec.durationS,
+    timeout: spec.timeoutS ?? 10,
+    ...(spec.expectBody !== undefined ? { expectBody: spec.expectBody } : {}),
+  });
+  const requests = Number(r.requests?.total ?? 0);
+  const durationS = Number(r.duration ?? spec.durationS);
+  const non2xx = Number(r.non2xx ?? 0);
+  const mismatches = Number(r.mismatches ?? 0);
+  const timeouts = Number(r.timeouts ?? 0);
+  const socketErrors = Number(r.errors ?? 0);
+  return {
+    generator: "autocannon",
+    requests,
+    durationS,
+    rps: requests / durationS,
+    p50Ms: Number(r.latency?.p50),
+    p99Ms: Number(r.latency?.p99),
+    // autocannon's `errors` are socket errors and timeouts; with expectBody a
+    // non-2xx answer is also a mismatch (its body differs), so not added twice.
+    errors: socketErrors + (spec.expectBody !== undefined ? Math.max(mismatches, non2xx) : non2xx),
+    non2xx,
+    mismatches,
+    timeouts,
+  };
+}
+
+async function viaBuiltin(spec: LoadSpec): Promise<LoadResult> {
+  const url = new URL(spec.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
+  const body = Buffer.from(spec.body ?? "");
+  const headers = { ...spec.headers, "content-length": String(body.length) };
+  let latencies = new Float64Array(1 << 16);
+  let n = 0;
+  let non2xx = 0;
+  let mismatches = 0;
+  let socketErrors = 0;
+  let timeouts = 0;
+  const timeoutMs = (spec.timeoutS ?? 10) * 1000;
+
+  const once = () =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(
+        { host: url.hostname, port: url.port, path: url.pathname + url.search, method: spec.method, headers, agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+          res.on("error", reject);
+        },
+      );
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
+      req.on("error", reject);
+      req.end(body);
+    });
+
+  const started = performance.now();
+  const deadline = started + spec.durationS * 1000;
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      try {
+        const { status, text } = await once();
+        const t1 = performance.now();
+        if (t1 > deadline) break; // finished after the window: not counted (as autocannon)
+        if (n === latencies.length) {
+          const bigger = new Float64Array(latencies.length * 2);
+          bigger.set(latencies);
+          latencies = bigger;
+        }
+        latencies[n++] = t1 - t0;
+        if (status < 200 || status >= 300) non2xx++;
+        else if (spec.expectBody !== undefined && text !== spec.expectBody) mismatches++;
+      } catch (e) {
+        if ((e as { code?: string }).code === "TIMEOUT") timeouts++;
+        else socketErrors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: spec.connections }, loop));
+  const durationS = (performance.now() - started) / 1000;
+  agent.destroy();
+  const sorted = latencies.slice(0, n).sort();
+  return {
+    generator: "builtin",
+    requests: n,
+    durationS,
+    rps: n / spec.durationS,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    errors: socketErrors + timeouts + non2xx + mismatches,
+    non2xx,
+    mismatches,
+    timeouts,
+  };
+}
+
+const spec = JSON.parse(await readStdin()) as LoadSpec;
+const autocannon = await loadAutocannon();
+const result = autocannon ? await viaAutocannon(autocannon, spec) : await viaBuiltin(spec);
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -27,8 +27,9 @@ const POSTGRAPHILE_SURFACE = [
   "PgMutationCreatePlugin",
   "PgMutationUpdateDeletePlugin",
   "PgMutationPayloadEdgePlugin",
+  // No function resources, so PgCustomTypeFieldPlugin (kept: it registers
+  // behaviors the RBAC plugin uses) adds no computed columns.
   "PgProceduresPlugin",
-  "PgCustomTypeFieldPlugin",
   "PgTableNodePlugin",
   "PgNodeIdAttributesPlugin",
   "PgPolymorphismOnlyArgumentPlugin",

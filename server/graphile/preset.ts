@@ -12,13 +12,28 @@ import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { toPgSettings } from "../auth/session.ts";
 import { KeepIdColumnPlugin } from "./KeepIdColumnPlugin.ts";
 import { maskError } from "./mask-error.ts";
+import { makePipelinedWithPgClient } from "./pipelined-adaptor.ts";
 import { RoleVisibleUniquesPlugin } from "./RoleVisibleUniquesPlugin.ts";
+
+/** The service, with settings and statement sent in one round trip (./pipelined-adaptor.ts). */
+function pipelined(service: GraphileConfig.PgServiceConfiguration, pool: pg.Pool, preparedStatements: boolean): GraphileConfig.PgServiceConfiguration {
+  const base = service.adaptor;
+  return {
+    ...service,
+    adaptor: {
+      ...base,
+      createWithPgClient: (settings, variant) => (variant === "SUPERUSER" ? base.createWithPgClient(settings, variant) : makePipelinedWithPgClient(pool, { preparedStatements })),
+    } as typeof base,
+  };
+}
 
 export interface RolePresetOptions {
   pool: pg.Pool;
   role: string;
   schemas: string[];
   maxRequestLength: number;
+  /** Named prepared statements (HASURA_GRAPHQL_USE_PREPARED_STATEMENTS). */
+  preparedStatements?: boolean;
 }
 
 export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
@@ -28,14 +43,7 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
     // ids: keep `id` the column.
     disablePlugins: ["NodePlugin"],
     plugins: [KeepIdColumnPlugin, RoleVisibleUniquesPlugin],
-    pgServices: [
-      makePgService({
-        pool: opts.pool,
-        schemas: opts.schemas,
-        pgSettingsForIntrospection: { role: opts.role },
-        pubsub: false,
-      }),
-    ],
+    pgServices: [pipelined(makePgService({ pool: opts.pool, schemas: opts.schemas, pgSettingsForIntrospection: { role: opts.role }, pubsub: false }), opts.pool, opts.preparedStatements ?? true)],
     grafserv: {
       graphqlPath: "/graphql",
       graphiqlPath: "/graphiql",

@@ -1,0 +1,219 @@
+/**
+ * A @dataplan/pg adaptor that applies a request's settings (role,
+ * hasura.user, request.jwt.claims) in the same network round trip as the
+ * statement, instead of PostGraphile's four (BEGIN; set_config; statement;
+ * COMMIT).
+ *
+ * How it stays transaction-local and parameterized: the extended query
+ * protocol runs every message up to a Sync in one implicit transaction. We
+ * send Parse/Bind/Execute for `set_config(…, true)` (values as bind
+ * parameters), then Parse/Bind/Execute for the statement, then one Sync:
+ * Postgres applies the settings, runs the statement under them, and drops
+ * them when the implicit transaction ends at Sync. Nothing survives on the
+ * pooled connection (test/reliability/leaks.test.ts checks it).
+ * Transactions (mutations) send BEGIN and the settings in one round trip
+ * too, then run as usual.
+ *
+ * node-postgres sends one query per round trip and has no pipelining API,
+ * hence the small pg.Query subclass below; everything else (row parsing,
+ * errors, prepared statement names) is pg's own.
+ */
+import type { PgClient, PgClientQuery, PgClientResult, WithPgClient } from "@dataplan/pg";
+import { LRUCache } from "lru-cache";
+import pg from "pg";
+
+const SETTINGS_SQL = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
+const PREPARED_PER_CONNECTION = 100;
+
+// pg's internals this file relies on (stable since pg 8.0).
+interface PgConnection {
+  parse(msg: { text: string; name?: string; types?: unknown[] }): void;
+  bind(msg: { statement?: string; values: unknown[]; valueMapper?: unknown }): void;
+  describe(msg: { type: "P"; name?: string }): void;
+  execute(msg: { portal?: string; rows?: number }): void;
+  stream: { cork?: () => void; uncork?: () => void };
+  parsedStatements: Record<string, string>;
+}
+interface QueryInternals {
+  prepare(connection: PgConnection): void;
+  submit(connection: PgConnection): Error | null;
+  name?: string;
+}
+type PgResult = { rows: unknown[]; rowCount: number | null };
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const PgQuery = (pg as any).Query as new (config: object, values?: unknown[], callback?: (err: Error | null, res: PgResult | PgResult[]) => void) => QueryInternals;
+
+/** `leading` statements (each text + values), then the query, then one Sync. */
+class PipelinedQuery extends PgQuery {
+  #leading: Array<{ text: string; values: unknown[] }>;
+  constructor(leading: Array<{ text: string; values: unknown[] }>, config: object, callback: (err: Error | null, res: PgResult | PgResult[]) => void) {
+    super(config, undefined, callback);
+    this.#leading = leading;
+  }
+  submit(connection: PgConnection): Error | null {
+    connection.stream.cork?.();
+    try {
+      for (const { text, values } of this.#leading) {
+        connection.parse({ text });
+        connection.bind({ values, valueMapper: prepareValue });
+        connection.describe({ type: "P" });
+        connection.execute({});
+      }
+      // pg's own Parse (unless already prepared) / Bind / Describe / Execute / Sync.
+      this.prepare(connection);
+    } finally {
+      connection.stream.uncork?.();
+    }
+    return null;
+  }
+  // Always the extended protocol: the leading statements need it.
+  requiresPreparation(): boolean {
+    return true;
+  }
+}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const prepareValue = (pg as any).utils?.prepareValue ?? ((v: unknown) => v);
+
+function lastResult(res: PgResult | PgResult[]): PgResult {
+  return Array.isArray(res) ? res[res.length - 1] : res;
+}
+
+function run(client: pg.PoolClient, leading: Array<{ text: string; values: unknown[] }>, opts: PgClientQuery): Promise<PgResult> {
+  const connection = (client as unknown as { connection: PgConnection & NodeJS.EventEmitter }).connection;
+  const name = opts.name;
+  // pg marks a named statement parsed on the first ParseComplete of the
+  // pipeline, which is a leading statement's: if the query's own Parse then
+  // fails, forget the name so the next use parses it again.
+  const sendsParse = !!name && connection.parsedStatements[name] === undefined;
+  let parses = 0;
+  const onParse = () => parses++;
+  if (sendsParse) connection.on("parseComplete", onParse);
+  return new Promise((resolve, reject) => {
+    const query = new PipelinedQuery(
+      leading,
+      { text: opts.text, values: opts.values ?? [], name, rowMode: opts.arrayMode ? "array" : undefined },
+      (err, res) => {
+        if (sendsParse) {
+          connection.off("parseComplete", onParse);
+          if (err && parses <= leading.length) delete connection.parsedStatements[name!];
+        }
+        if (err) reject(err);
+        else resolve(lastResult(res));
+      },
+    );
+    // pg accepts any object with submit(); our subclass keeps pg's parsing.
+    void client.query(query as never);
+  });
+}
+
+const setupDone = new WeakSet<pg.PoolClient>();
+const prepared = new WeakMap<pg.PoolClient, LRUCache<string, true>>();
+
+/** Bound the named statements kept per connection, as @dataplan/pg's own adaptor does. */
+function trackPrepared(client: pg.PoolClient, name: string | undefined): void {
+  if (!name) return;
+  let cache = prepared.get(client);
+  if (!cache) {
+    cache = new LRUCache<string, true>({
+      max: PREPARED_PER_CONNECTION,
+      dispose: (_v, key) => {
+        const connection = (client as unknown as { connection: PgConnection }).connection;
+        if (connection.parsedStatements[key]) {
+          delete connection.parsedStatements[key];
+          client.query(`deallocate ${client.escapeIdentifier(key)}`).catch(() => {});
+        }
+      },
+    });
+    prepared.set(client, cache);
+  }
+  cache.set(name, true);
+}
+
+function plainClient(client: pg.PoolClient, txLevel: number): PgClient {
+  return {
+    async query<TData>(opts: PgClientQuery): Promise<PgClientResult<TData>> {
+      trackPrepared(client, opts.name);
+      const res = await run(client, [], opts);
+      return { rows: res.rows as TData[], rowCount: res.rowCount };
+    },
+    async withTransaction<T>(callback: (c: PgClient) => Promise<T>): Promise<T> {
+      const sp = `tx${txLevel}`;
+      await client.query(`savepoint ${sp}`);
+      try {
+        const result = await callback(plainClient(client, txLevel + 1));
+        await client.query(`release savepoint ${sp}`);
+        return result;
+      } catch (e) {
+        await client.query(`rollback to savepoint ${sp}`).catch(() => {});
+        throw e;
+      }
+    },
+  } as PgClient;
+}
+
+/** The client a withPgClient callback gets when the request has settings. */
+function settingsClient(client: pg.PoolClient, settings: string): PgClient {
+  const leading = [{ text: SETTINGS_SQL, values: [settings] }];
+  return {
+    async query<TData>(opts: PgClientQuery): Promise<PgClientResult<TData>> {
+      trackPrepared(client, opts.name);
+      const res = await run(client, leading, opts);
+      return { rows: res.rows as TData[], rowCount: res.rowCount };
+    },
+    async withTransaction<T>(callback: (c: PgClient) => Promise<T>): Promise<T> {
+      // BEGIN and the settings in one round trip; the transaction stays open after Sync.
+      await run(client, [{ text: "begin", values: [] }], { text: SETTINGS_SQL, values: [settings] });
+      try {
+        const result = await callback(plainClient(client, 1));
+        await client.query("commit");
+        return result;
+      } catch (e) {
+        await client.query("rollback").catch(() => {});
+        throw e;
+      }
+    },
+  } as PgClient;
+}
+
+/** The same client, with statement names dropped (unnamed statements are never kept). */
+function unnamed(client: PgClient): PgClient {
+  return {
+    query: (opts: PgClientQuery) => client.query({ ...opts, name: undefined }),
+    withTransaction: (callback: (c: PgClient) => Promise<unknown>) => client.withTransaction((c) => callback(unnamed(c))),
+  } as PgClient;
+}
+
+export interface PipelinedOptions {
+  /**
+   * Named prepared statements (PostGraphile's default). Off for poolers that
+   * cannot keep them across transactions (PgBouncer < 1.21 in transaction
+   * mode): HASURA_GRAPHQL_USE_PREPARED_STATEMENTS=false, as in Hasura.
+   */
+  preparedStatements: boolean;
+}
+
+export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptions = { preparedStatements: true }): WithPgClient {
+  const withPgClient = (async <T>(pgSettings: Record<string, string | undefined> | null, callback: (client: PgClient) => T | Promise<T>) => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      if (!setupDone.has(client)) {
+        setupDone.add(client);
+        // As @dataplan/pg does: JIT optimisation costs more than these short queries save.
+        await client.query("set jit_optimize_above_cost = -1");
+      }
+      const entries = Object.entries(pgSettings ?? {}).filter((e): e is [string, string] => e[1] != null);
+      const inner = entries.length ? settingsClient(client, JSON.stringify(entries)) : plainClient(client, 0);
+      return await callback(options.preparedStatements ? inner : unnamed(inner));
+    } catch (e) {
+      // A connection-level failure must not go back to the pool.
+      if ((e as { code?: string }).code === undefined && /Connection terminated|ECONN/.test(String((e as Error).message))) broken = e as Error;
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }) as WithPgClient;
+  withPgClient.release = () => {};
+  return withPgClient;
+}

@@ -5,13 +5,14 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { Config } from "./config.ts";
-import { errors, flatErrorBody, graphqlErrorBody, HasuraError } from "./errors.ts";
+import { errors, flatErrorBody, graphqlErrorBody, HasuraError, poolTimeoutError } from "./errors.ts";
 import appRoles from "./plugins/app-roles.ts";
 import consolePage from "./plugins/console.ts";
 import database from "./plugins/database.ts";
 import graphql from "./plugins/graphql.ts";
 import graphqlEndpoints from "./plugins/graphql-endpoints.ts";
 import health from "./plugins/health.ts";
+import overload from "./plugins/overload.ts";
 
 export interface AppOptions {
   config: Config;
@@ -28,8 +29,10 @@ const MAX_REQUEST_BYTES = 1024 * 1024;
 const isGraphQLPath = (url: string) => /^\/(v1|v1alpha1|v1beta1)?\/?graphql\b/.test(url) || url.startsWith("/graphql");
 
 /** Fastify's own errors (bad JSON, body too large, …) as Hasura codes. */
-function toHasuraError(err: FastifyError): HasuraError {
+function toHasuraError(err: FastifyError, poolWaitMs: number): HasuraError {
   if (err instanceof HasuraError) return err;
+  const pool = poolTimeoutError(err, poolWaitMs);
+  if (pool) return pool;
   switch (err.code) {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
@@ -67,7 +70,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const e = toHasuraError(err);
+    const e = toHasuraError(err, config.limits.poolWaitMs);
     if (e.statusCode >= 500) request.log.error({ err }, "request failed");
     // Hasura's /v1/graphql answers every error, auth included, with 200.
     reply.code(/^\/v1\/graphql\b/.test(request.url) ? 200 : e.statusCode).headers(e.headers);
@@ -79,7 +82,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return flatErrorBody(e);
   });
 
-  await app.register(database, { url: opts.databaseUrl, poolSize: config.database.poolSize });
+  // First, so load shedding answers before any other work is done.
+  await app.register(overload, {
+    maxConcurrentRequests: config.limits.maxConcurrentRequests,
+    maxEventLoopDelayMs: config.limits.maxEventLoopDelayMs,
+    maxHeapUsedBytes: config.limits.maxHeapUsedBytes,
+  });
+  await app.register(database, {
+    url: opts.databaseUrl,
+    poolSize: config.database.poolSize,
+    connectionTimeoutMillis: config.limits.poolWaitMs,
+  });
   await app.register(appRoles);
   // The schema /readyz waits for: the one most first requests need.
   const readinessRole =
@@ -90,6 +103,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     maxRequestLength: MAX_REQUEST_BYTES,
     watch: opts.watch ?? false,
     warmSchemas: opts.warmSchemas ?? false,
+    queryLimits: { maxDepth: config.limits.maxQueryDepth, maxCost: config.limits.maxQueryCost },
+    maxBatchSize: config.limits.maxBatchSize,
+    poolWaitMs: config.limits.poolWaitMs,
+    preparedStatements: config.database.preparedStatements,
   });
   await app.register(health, { readinessRole });
   await app.register(consolePage, {

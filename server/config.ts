@@ -5,6 +5,7 @@
  * (`DATABASE_URL`, `ROOT_DATABASE_URL`) so users bring their settings as-is.
  */
 import path from "node:path";
+import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
 import { loadAuthConfig, type AuthConfig } from "./auth/auth-config.ts";
 
@@ -34,6 +35,25 @@ export interface DatabaseConfig {
   /** Database name on the embedded cluster. */
   embeddedDatabase: string;
   poolSize: number;
+  /** Named prepared statements (off behind PgBouncer < 1.21 in transaction mode). */
+  preparedStatements: boolean;
+}
+
+/** Overload and hostile-input bounds (server/plugins/overload.ts, server/graphql-limits.ts). */
+export interface LimitsConfig {
+  /** Longest wait for a pooled connection before 503 + Retry-After. */
+  poolWaitMs: number;
+  /** GraphQL requests in progress at once; more get 503 at once. */
+  maxConcurrentRequests: number;
+  /** @fastify/under-pressure: mean event-loop delay (ms) and heap use (bytes) above which requests get 503. 0: off. */
+  maxEventLoopDelayMs: number;
+  maxHeapUsedBytes: number;
+  /** Deepest field nesting of an operation (fragments expanded). */
+  maxQueryDepth: number;
+  /** Most field selections in an operation (fragments expanded). */
+  maxQueryCost: number;
+  /** Most operations in one /v1/graphql batch. */
+  maxBatchSize: number;
 }
 
 export interface Config {
@@ -43,10 +63,19 @@ export interface Config {
   production: boolean;
   database: DatabaseConfig;
   auth: AuthConfig;
+  limits: LimitsConfig;
   /** Names of the LOGIN roles created on the embedded cluster. */
   ownerRole: string;
   authenticatorRole: string;
   logLevel: string;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (/^(true|t|yes|y|1)$/i.test(raw)) return true;
+  if (/^(false|f|no|n|0)$/i.test(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
 }
 
 function int(env: Env, key: string, fallback: number, min: number, max: number): number {
@@ -109,8 +138,24 @@ export function loadConfig(env: Env = process.env): Config {
       embeddedPort: int(env, "EMBEDDED_PG_PORT", 54320, 1, 65535),
       embeddedDatabase,
       poolSize: int(env, "HASURA_GRAPHQL_PG_CONNECTIONS", 10, 1, 1000),
+      preparedStatements: bool(env, "HASURA_GRAPHQL_USE_PREPARED_STATEMENTS", true),
     },
     auth,
+    limits: {
+      poolWaitMs: int(env, "HASURA_GRAPHQL_PG_POOL_WAIT_MS", 5_000, 1, 600_000),
+      maxConcurrentRequests: int(env, "HASURA_GRAPHQL_MAX_CONCURRENT_REQUESTS", 1_000, 1, 1_000_000),
+      maxEventLoopDelayMs: int(env, "HASURA_GRAPHQL_MAX_EVENT_LOOP_DELAY_MS", 1_000, 0, 600_000),
+      maxHeapUsedBytes: int(
+        env,
+        "HASURA_GRAPHQL_MAX_HEAP_USED_BYTES",
+        Math.floor(v8.getHeapStatistics().heap_size_limit * 0.9),
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      maxQueryDepth: int(env, "HASURA_GRAPHQL_MAX_QUERY_DEPTH", 15, 1, 1_000),
+      maxQueryCost: int(env, "HASURA_GRAPHQL_MAX_QUERY_COST", 5_000, 1, 10_000_000),
+      maxBatchSize: int(env, "HASURA_GRAPHQL_MAX_BATCH_SIZE", 20, 1, 10_000),
+    },
     ownerRole: "app_owner",
     authenticatorRole: "authenticator",
     logLevel: env.LOG_LEVEL || "info",

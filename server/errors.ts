@@ -40,4 +40,28 @@ export const errors = {
   unknownRole: () => new HasuraError("access-denied", "Your requested role is not in allowed roles", 400),
   internal: () => new HasuraError("unexpected", "internal error", 500),
   notFound: () => new HasuraError("not-found", "resource does not exist", 404),
+  /** No pooled connection freed up within HASURA_GRAPHQL_PG_POOL_WAIT_MS. */
+  poolExhausted: (waitMs: number) =>
+    new HasuraError(
+      "postgres-max-connections-error",
+      `no database connection became free within ${waitMs} ms (all are busy); retry shortly`,
+      503,
+      "$",
+      { "retry-after": "1" },
+    ),
+  /** Load shedding (server/plugins/overload.ts). */
+  overloaded: (why: string) =>
+    new HasuraError("unexpected", `the server is overloaded (${why}); retry shortly`, 503, "$", { "retry-after": "1" }),
 };
+
+/**
+ * pg-pool's errors when no connection could be had within its
+ * `connectionTimeoutMillis`, as Hasura errors (503 + Retry-After): every
+ * pooled connection stayed busy, or a new one could not be opened in time.
+ */
+export function poolTimeoutError(e: unknown, waitMs: number): HasuraError | null {
+  if (!(e instanceof Error)) return null;
+  if (e.message === "timeout exceeded when trying to connect") return errors.poolExhausted(waitMs);
+  if (e.message === "Connection terminated due to connection timeout") return errors.databaseUnavailable();
+  return null;
+}

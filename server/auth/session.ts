@@ -21,6 +21,8 @@ export function toPgSettings(session: HasuraSession): Record<string, string> {
     role: session.role,
     "hasura.user": JSON.stringify({ ...session.variables, "x-hasura-role": session.role }),
   };
-  if (session.claims) settings["request.jwt.claims"] = JSON.stringify(session.claims);
+  // Always set, empty without a token, so no value from outside this
+  // transaction can show through (hasura.jwt() reads '' as none).
+  settings["request.jwt.claims"] = session.claims ? JSON.stringify(session.claims) : "";
   return settings;
 }

@@ -11,9 +11,10 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { WithPgClient } from "@dataplan/pg";
 import { execute, hookArgs } from "grafast";
-import { GraphQLError, Kind, parse, validate, visit, type ASTNode, type DocumentNode, type GraphQLSchema } from "graphql";
+import { GraphQLError, Kind, validate, visit, type ASTNode, type DocumentNode, type GraphQLSchema } from "graphql";
 import { LRUCache } from "lru-cache";
-import { HasuraError } from "../errors.ts";
+import { HasuraError, poolTimeoutError } from "../errors.ts";
+import { checkVariablesDepth, type Parsed as LimitedParse } from "../graphql-limits.ts";
 import { hasuraCodeForPgError } from "../graphile/mask-error.ts";
 
 export interface HasuraGraphQLRequest {
@@ -35,8 +36,14 @@ export interface HasuraResult {
 type Parsed = { document: DocumentNode } | { error: HasuraError };
 const documents = new WeakMap<GraphQLSchema, LRUCache<string, Parsed>>();
 
-/** Parse and validate once per (schema, query text). */
-function prepare(schema: GraphQLSchema, query: string): Parsed {
+// Big documents are not cached (memory would depend on what clients send).
+const CACHEABLE_QUERY_CHARS = 100_000;
+
+/**
+ * Parse (token-bounded, depth and cost limited: server/graphql-limits.ts)
+ * and validate once per (schema, query text).
+ */
+function prepare(schema: GraphQLSchema, query: string, parseLimited: (query: string) => LimitedParse): Parsed {
   let cache = documents.get(schema);
   if (!cache) {
     cache = new LRUCache({ max: 500 });
@@ -45,12 +52,14 @@ function prepare(schema: GraphQLSchema, query: string): Parsed {
   const hit = cache.get(query);
   if (hit) return hit;
   let parsed: Parsed;
+  const limited = parseLimited(query);
+  if ("error" in limited) return limited;
   try {
-    const document = parse(query);
+    const document = limited.document;
     const mutation = document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === "mutation");
     if (mutation && !schema.getMutationType()) {
       parsed = { error: new HasuraError("validation-failed", "no mutations exist", 400, "$") };
-      cache.set(query, parsed);
+      if (query.length <= CACHEABLE_QUERY_CHARS) cache.set(query, parsed);
       return parsed;
     }
     const errors = validate(schema, document);
@@ -58,7 +67,7 @@ function prepare(schema: GraphQLSchema, query: string): Parsed {
   } catch (e) {
     parsed = { error: new HasuraError("validation-failed", `not a valid graphql query: ${(e as Error).message}`, 400, "$.query") };
   }
-  cache.set(query, parsed);
+  if (query.length <= CACHEABLE_QUERY_CHARS) cache.set(query, parsed);
   return parsed;
 }
 
@@ -99,8 +108,8 @@ function selectionPath(document: DocumentNode, target: ASTNode | undefined): str
 }
 
 /** A GraphQL execution error as Hasura reports it. */
-function toHasuraEntry(error: GraphQLError): { entry: HasuraErrorEntry; status: number } {
-  const original = error.originalError as (Error & { code?: string }) | undefined;
+function toHasuraEntry(error: GraphQLError, poolWaitMs: number): { entry: HasuraErrorEntry; status: number } {
+  const original = (poolTimeoutError(error.originalError, poolWaitMs) ?? error.originalError) as (Error & { code?: string }) | undefined;
   if (original instanceof HasuraError) {
     return { entry: { message: original.message, extensions: { path: original.path, code: original.code } }, status: original.statusCode };
   }
@@ -133,24 +142,26 @@ class Rollback {
 /**
  * Hasura runs all the mutation fields of a request in one transaction: one
  * failure rolls back the others. PostGraphile gives each mutation field its
- * own; so pin the request to one connection whose transaction (opened by
- * PostGraphile's withPgClient with the request's role and settings) spans
- * the whole operation. Inner transactions become savepoints.
+ * own; so pin the request to one connection and one transaction (opened
+ * with the request's role and settings) for the whole operation. Inner
+ * transactions become savepoints.
  */
-async function inOneTransaction(args: Grafast.ExecutionArgs): Promise<unknown> {
+async function inOneTransaction(args: Grafast.ExecutionArgs, poolWaitMs: number): Promise<unknown> {
   const ctx = args.contextValue as { pgSettings?: Record<string, string>; withPgClient?: WithPgClient };
   const outer = ctx.withPgClient;
   if (!outer) return execute(args);
   try {
-    return await outer(ctx.pgSettings ?? null, async (client) => {
-      ctx.withPgClient = ((_settings, callback) => callback(client)) as WithPgClient;
-      const result = await execute(args);
-      if ((result as { errors?: unknown[] }).errors?.length) throw new Rollback(result);
-      return result;
-    });
+    return await outer(ctx.pgSettings ?? null, (client) =>
+      client.withTransaction(async (tx) => {
+        ctx.withPgClient = ((_settings, callback) => callback(tx)) as WithPgClient;
+        const result = await execute(args);
+        if ((result as { errors?: unknown[] }).errors?.length) throw new Rollback(result);
+        return result;
+      }),
+    );
   } catch (e) {
     if (e instanceof Rollback) return e.result;
-    throw e;
+    throw poolTimeoutError(e, poolWaitMs) ?? e;
   }
 }
 
@@ -160,6 +171,11 @@ export interface RunOptions {
   request: FastifyRequest;
   reply: FastifyReply;
   log: (err: unknown) => void;
+  /** The token-, depth- and cost-limited parser (server/graphql-limits.ts). */
+  parse: (query: string) => LimitedParse;
+  maxBatchSize: number;
+  /** For the message of a pool checkout timeout. */
+  poolWaitMs: number;
 }
 
 async function runOne(body: HasuraGraphQLRequest, opts: RunOptions): Promise<HasuraResult> {
@@ -170,10 +186,12 @@ async function runOne(body: HasuraGraphQLRequest, opts: RunOptions): Promise<Has
   if (body.variables != null && (typeof body.variables !== "object" || Array.isArray(body.variables))) {
     throw new HasuraError("parse-failed", "variables must be an object", 400, "$.variables");
   }
+  const tooDeep = checkVariablesDepth(body.variables);
+  if (tooDeep) throw tooDeep;
   if (body.operationName != null && typeof body.operationName !== "string") {
     throw new HasuraError("parse-failed", "operationName must be a string", 400, "$.operationName");
   }
-  const prepared = prepare(opts.schema, body.query);
+  const prepared = prepare(opts.schema, body.query, opts.parse);
   if ("error" in prepared) throw prepared.error;
   const args = await hookArgs({
     schema: opts.schema,
@@ -184,7 +202,7 @@ async function runOne(body: HasuraGraphQLRequest, opts: RunOptions): Promise<Has
     requestContext: { fastifyv5: { request: opts.request, reply: opts.reply } } as Partial<Grafast.RequestContext>,
   });
   const result = isMutation(prepared.document, body.operationName as string | undefined)
-    ? await inOneTransaction(args)
+    ? await inOneTransaction(args, opts.poolWaitMs)
     : await execute(args);
   if (Symbol.asyncIterator in (result as object)) {
     throw new HasuraError("not-supported", "streaming results (@defer/@stream) are not supported on this endpoint", 400);
@@ -192,7 +210,7 @@ async function runOne(body: HasuraGraphQLRequest, opts: RunOptions): Promise<Has
   const { data, errors } = result as { data?: unknown; errors?: readonly GraphQLError[] };
   if (errors?.length) {
     // Hasura answers errors without partial data; the first error decides the status.
-    const mapped = errors.map(toHasuraEntry);
+    const mapped = errors.map((e) => toHasuraEntry(e, opts.poolWaitMs));
     for (const m of mapped) if (m.status >= 500) opts.log(errors[mapped.indexOf(m)].originalError ?? errors[mapped.indexOf(m)]);
     return { status: mapped[0].status, body: { errors: mapped.map((m) => m.entry) } };
   }
@@ -213,6 +231,9 @@ function asResult(e: unknown): HasuraResult {
 export async function runHasuraRequest(payload: unknown, opts: RunOptions): Promise<HasuraResult> {
   if (Array.isArray(payload)) {
     if (payload.length === 0) throw new HasuraError("parse-failed", "a batch must contain at least one query", 400);
+    if (payload.length > opts.maxBatchSize) {
+      throw new HasuraError("bad-request", `a batch may contain at most ${opts.maxBatchSize} queries, got ${payload.length}`, 400);
+    }
     const results: HasuraResult[] = [];
     for (const item of payload) results.push(await runOne(item as HasuraGraphQLRequest, opts).catch(asResult));
     return { status: 200, body: results.map((r) => r.body) };

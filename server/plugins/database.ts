@@ -15,6 +15,8 @@ declare module "fastify" {
 export interface DatabaseOptions {
   url: string;
   poolSize: number;
+  /** Longest wait for a connection (a free one, or a new one opening); default 5 s. */
+  connectionTimeoutMillis?: number;
 }
 
 export class UnsafeConnectionError extends Error {}
@@ -44,7 +46,7 @@ export default fp<DatabaseOptions>(
       connectionString: opts.url,
       max: opts.poolSize,
       // Fail fast when the database is down instead of queueing forever.
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 5_000,
       application_name: "hasura-auth-pg",
     });
     // An idle client losing its connection (database restart) must not crash us.

@@ -12,7 +12,10 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { convertHandlerResultToResult, normalizeRequest, processHeaders, getBodyFromFrameworkBody } from "postgraphile/grafserv";
 import type { FastifyGrafserv } from "postgraphile/grafserv/fastify/v5";
-import { HasuraError } from "../errors.ts";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { graphqlErrorBody, HasuraError, poolTimeoutError } from "../errors.ts";
+import { checkVariablesDepth, makeLimitedParser, makeLimitsRule, type QueryLimits } from "../graphql-limits.ts";
+import { maskError } from "../graphile/mask-error.ts";
 import { makeRolePreset } from "../graphile/preset.ts";
 import { SchemaRegistry } from "../graphile/schema-registry.ts";
 import { runHasuraRequest } from "../hasura/execute.ts";
@@ -43,6 +46,14 @@ export interface GraphQLOptions {
   watch: boolean;
   /** Build every role's schema in the background after start. */
   warmSchemas?: boolean;
+  /** Depth and cost of one operation (server/graphql-limits.ts). */
+  queryLimits: QueryLimits;
+  /** Most operations in one /v1/graphql batch. */
+  maxBatchSize: number;
+  /** The pool's checkout bound, for the message of its timeout. */
+  poolWaitMs: number;
+  /** Named prepared statements (HASURA_GRAPHQL_USE_PREPARED_STATEMENTS). */
+  preparedStatements: boolean;
 }
 
 // Mirrors grafserv's own Fastify adaptor (servers/fastify/v5), which keeps it private.
@@ -65,17 +76,92 @@ function digestOf(request: FastifyRequest, reply: FastifyReply) {
 
 type Handler = (serv: FastifyGrafserv, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
+const POOL_EXHAUSTED = "postgres-max-connections-error";
+
 const runGraphQL: Handler = async (serv, request, reply) => {
-  const result = await convertHandlerResultToResult(
-    await serv.graphqlHandler(digestOf(request, reply), serv.graphiqlHandler),
-  );
-  return serv.send(request, reply, result);
+  const handled = await serv.graphqlHandler(digestOf(request, reply), serv.graphiqlHandler);
+  // No connection within the pool's bound (masked by poolAwareMaskError
+  // below): the whole request is a 503 with Retry-After, not partial data.
+  const exhausted =
+    handled?.type === "graphql" && handled.payload.errors?.find((e) => e.extensions?.code === POOL_EXHAUSTED);
+  if (exhausted) {
+    reply.code(503).header("retry-after", "1");
+    return graphqlErrorBody({ message: exhausted.message, code: POOL_EXHAUSTED });
+  }
+  return serv.send(request, reply, await convertHandlerResultToResult(handled));
 };
+
+/** Whether a Hasura-dialect answer (or batch of them) carries an error with this code. */
+function hasErrorCode(body: unknown, code: string): boolean {
+  if (Array.isArray(body)) return body.some((b) => hasErrorCode(b, code));
+  const errs = (body as { errors?: Array<{ extensions?: { code?: string } }> } | null)?.errors;
+  return Array.isArray(errs) && errs.some((e) => e.extensions?.code === code);
+}
+
+/** The body shapes grafserv would refuse, refused first with Hasura's errors. */
+function checkGraphQLBody(body: unknown): string {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new HasuraError(
+      "parse-failed",
+      Array.isArray(body) ? "batched requests are not supported on /graphql; use /v1/graphql" : "When parsing the request body: expected an object",
+      400,
+    );
+  }
+  const { query, variables, operationName } = body as Record<string, unknown>;
+  if (typeof query !== "string") throw new HasuraError("parse-failed", "the key 'query' was not present", 400);
+  if (variables != null && (typeof variables !== "object" || Array.isArray(variables))) {
+    throw new HasuraError("parse-failed", "variables must be an object", 400, "$.variables");
+  }
+  const tooDeep = checkVariablesDepth(variables);
+  if (tooDeep) throw tooDeep;
+  if (operationName != null && typeof operationName !== "string") {
+    throw new HasuraError("parse-failed", "operationName must be a string", 400, "$.operationName");
+  }
+  return query;
+}
 
 export default fp<GraphQLOptions>(
   async (app, opts) => {
-    const presetOptions = (role: string) => ({ pool: app.pgPool, role, schemas: opts.schemas, maxRequestLength: opts.maxRequestLength });
-    const registry = new SchemaRegistry((role) => makeRolePreset(presetOptions(role)));
+    const presetOptions = (role: string) => ({
+      pool: app.pgPool,
+      role,
+      schemas: opts.schemas,
+      maxRequestLength: opts.maxRequestLength,
+      preparedStatements: opts.preparedStatements,
+    });
+    // The same depth and cost limits as /v1/graphql, as a validation rule
+    // (runGraphQL also checks them before grafserv parses), and a pool
+    // checkout timeout masked as Hasura's error so runGraphQL can make the
+    // request a 503.
+    const limitsRule = makeLimitsRule(opts.queryLimits);
+    const limitsPlugin: GraphileConfig.Plugin = {
+      name: "HasuraAuthPgLimitsPlugin",
+      version: "0.0.0",
+      grafserv: {
+        middleware: {
+          setPreset(next, event) {
+            event.validationRules.push(limitsRule);
+            return next();
+          },
+        },
+      },
+    };
+    type Mask = (error: GraphQLError) => GraphQLError | GraphQLFormattedError;
+    const poolAware = (mask: Mask): Mask => (error) => {
+      const pool = poolTimeoutError(error.originalError, opts.poolWaitMs);
+      if (pool) return new GraphQLError(pool.message, { path: error.path, extensions: { path: "$", code: pool.code } });
+      return mask(error);
+    };
+    const parseLimited = makeLimitedParser(opts.queryLimits);
+    const registry = new SchemaRegistry((role) => {
+      const preset = makeRolePreset(presetOptions(role));
+      return {
+        extends: [preset],
+        plugins: [limitsPlugin],
+        // Wraps the role preset's own masking (server/graphile/mask-error.ts).
+        grafserv: { maskError: poolAware(preset.grafserv?.maskError ?? maskError) },
+      };
+    });
     const hasuraRegistry = new SchemaRegistry((role) => makeHasuraPreset(presetOptions(role)));
     app.decorate("schemas", registry);
     app.decorate("hasuraSchemas", hasuraRegistry);
@@ -114,6 +200,9 @@ export default fp<GraphQLOptions>(
     };
 
     app.decorate("runGraphQL", async (request: FastifyRequest, reply: FastifyReply) => {
+      const query = checkGraphQLBody(request.body);
+      const limited = parseLimited(query);
+      if ("error" in limited) throw limited.error;
       const serv = await servFor(request.hasuraSession!.role);
       return runGraphQL(serv, request, reply);
     });
@@ -126,8 +215,12 @@ export default fp<GraphQLOptions>(
         request,
         reply,
         log: (err) => request.log.error({ err }, "GraphQL execution failed"),
+        parse: parseLimited,
+        maxBatchSize: opts.maxBatchSize,
+        poolWaitMs: opts.poolWaitMs,
       });
       reply.code(realStatus ? result.status : 200);
+      if (hasErrorCode(result.body, POOL_EXHAUSTED)) reply.header("retry-after", "1");
       return result.body;
     });
 

@@ -48,6 +48,7 @@ async function viaAutocannon(autocannon: Autocannon, spec: LoadSpec): Promise<Lo
     connections: spec.connections,
     duration: spec.durationS,
     timeout: spec.timeoutS ?? 10,
+    ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
     ...(spec.expectBody !== undefined ? { expectBody: spec.expectBody } : {}),
   });
   const requests = Number(r.requests?.total ?? 0);
@@ -103,8 +104,18 @@ async function viaBuiltin(spec: LoadSpec): Promise<LoadResult> {
 
   const started = performance.now();
   const deadline = started + spec.durationS * 1000;
+  // Open loop (overallRate): request k is due at started + k / rate, taken by the next free connection.
+  const interval = spec.overallRate ? 1000 / spec.overallRate : 0;
+  let nextDue = started;
   const loop = async () => {
     while (performance.now() < deadline) {
+      if (interval) {
+        const due = nextDue;
+        nextDue += interval;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (performance.now() >= deadline) break;
+      }
       const t0 = performance.now();
       try {
         const { status, text } = await once();
@@ -144,5 +155,8 @@ async function viaBuiltin(spec: LoadSpec): Promise<LoadResult> {
 
 const spec = JSON.parse(await readStdin()) as LoadSpec;
 const autocannon = await loadAutocannon();
+const cpu0 = process.cpuUsage();
 const result = autocannon ? await viaAutocannon(autocannon, spec) : await viaBuiltin(spec);
+const cpu = process.cpuUsage(cpu0);
+result.loadgenCpuS = +((cpu.user + cpu.system) / 1e6).toFixed(3);
 process.stdout.write(`${JSON.stringify(result)}\n`);

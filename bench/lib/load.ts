@@ -16,10 +16,12 @@ export interface LoadSpec {
   /** A response whose body differs from this is counted as an error (GraphQL errors come with HTTP 200). */
   expectBody?: string;
   timeoutS?: number;
+  /** Open-loop: this many requests per second over all connections (autocannon's overallRate); unset = closed loop. */
+  overallRate?: number;
 }
 
 export interface LoadResult {
-  generator: "autocannon" | "builtin";
+  generator: "autocannon" | "builtin" | "pgbench";
   /** Responses completed within the window. */
   requests: number;
   durationS: number;
@@ -31,6 +33,8 @@ export interface LoadResult {
   non2xx: number;
   mismatches: number;
   timeouts: number;
+  /** CPU seconds the load generator's process used during the run (user + system). */
+  loadgenCpuS?: number;
 }
 
 const WORKER = fileURLToPath(new URL("./load-worker.ts", import.meta.url));

@@ -118,3 +118,27 @@ export async function writeResults(name: string, data: unknown): Promise<string>
   await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
 }
+
+/**
+ * Throughput of `peer` over `base` for a workload, paired by round: in each
+ * round (where both ran, interleaved) the ratio of the two runs, then the
+ * median over rounds, then the median over concurrencies. NaN when a side
+ * has no run without errors-only results.
+ */
+export function pairedRatio(cells: Cell[], workload: string, peer: string, base: string): number {
+  const concurrencies = [...new Set(cells.filter((c) => c.workload === workload).map((c) => c.connections))];
+  const per = concurrencies.map((conns) => {
+    const a = cells.find((c) => c.workload === workload && c.connections === conns && c.peer === peer);
+    const b = cells.find((c) => c.workload === workload && c.connections === conns && c.peer === base);
+    if (!a || !b) return NaN;
+    const n = Math.min(a.rounds.length, b.rounds.length);
+    const rs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const x = a.rounds[i]!;
+      const y = b.rounds[i]!;
+      if (y.rps > 0 && !(x.requests > 0 && x.errors >= x.requests)) rs.push(x.rps / y.rps);
+    }
+    return median(rs);
+  });
+  return median(per);
+}

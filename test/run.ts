@@ -16,6 +16,7 @@ import { bootstrapDatabase } from "../server/db/bootstrap.ts";
 import { startEmbeddedPostgres } from "../server/db/embedded.ts";
 import { migrateProject } from "../server/db/migrate.ts";
 import { freePort } from "./helpers/net.ts";
+import { startPgBouncer, type PgBouncer } from "./helpers/pgbouncer.ts";
 import { PROJECTS, TEST_ROLES } from "./helpers/projects.ts";
 
 // The browser test drives Debian's Chromium; install it when we can (CI runs as root).
@@ -31,10 +32,12 @@ if (!existsSync("/usr/bin/chromium") && process.getuid?.() === 0 && existsSync("
 
 const dir = await mkdtemp(path.join(tmpdir(), "hasura-auth-pg-test-"));
 const cluster = await startEmbeddedPostgres({ dir, port: await freePort(), ephemeral: true });
+let bouncer: PgBouncer | undefined;
 let exiting = false;
 const cleanup = async (code: number) => {
   if (exiting) return;
   exiting = true;
+  await bouncer?.stop();
   await cluster.stop();
   process.exit(code);
 };
@@ -56,6 +59,21 @@ try {
       authenticator: TEST_ROLES.authenticator.name,
     });
   }
+  // `npm run test:pgbouncer`: servers started by the tests reach the cluster
+  // through PgBouncer in transaction pooling mode (test/helpers/pgbouncer.ts).
+  if (process.env.TEST_PGBOUNCER === "1") {
+    bouncer = await startPgBouncer({
+      pgPort: cluster.port,
+      users: [TEST_ROLES.authenticator, TEST_ROLES.owner],
+      // One server connection per test database by default: every request of
+      // every role of a test shares it, the harshest case for leaks.
+      poolSize: Number(process.env.TEST_PGBOUNCER_POOL_SIZE ?? 1),
+    });
+    console.error(
+      `test set-up: PgBouncer ${bouncer.version.join(".")} (transaction pooling) on port ${bouncer.port}` +
+        (bouncer.preparedStatements ? "" : "; named prepared statements off (PgBouncer < 1.21)"),
+    );
+  }
 } catch (e) {
   console.error(`test set-up failed: ${(e as Error).message}`);
   await cleanup(1);
@@ -67,6 +85,16 @@ const tap = spawn(path.join(REPO_ROOT, "node_modules/.bin/tap"), process.argv.sl
     ...process.env,
     TEST_PG_PORT: String(cluster.port),
     TEST_PG_SUPERUSER_PASSWORD: cluster.superuserPassword,
+    ...(bouncer
+      ? {
+          TEST_PGBOUNCER_PORT: String(bouncer.port),
+          // PgBouncer < 1.21 cannot carry named prepared statements: startServer
+          // then sets HASURA_GRAPHQL_USE_PREPARED_STATEMENTS=false, and
+          // @dataplan/pg's own adaptor is told the same.
+          TEST_PGBOUNCER_PREPARED_STATEMENTS: bouncer.preparedStatements ? "1" : "0",
+          ...(bouncer.preparedStatements ? {} : { DATAPLAN_PG_PREPARED_STATEMENT_CACHE_SIZE: "0" }),
+        }
+      : {}),
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
     GRAPHILE_ENV: process.env.GRAPHILE_ENV ?? "production",
   },

@@ -14,9 +14,18 @@ interface PgError {
   table?: string;
 }
 
+// The connection itself failed (node's socket errors, node-pg's own): the
+// database is down or restarting, not the query wrong.
+const SOCKET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+const CONNECTION_LOST = /^(Connection terminated unexpectedly|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
+function isConnectionLoss(e: PgError): boolean {
+  return (e.code !== undefined && SOCKET_ERRORS.has(e.code)) || (e.code === undefined && CONNECTION_LOST.test(e.message));
+}
+
 /** Hasura's code and message for a Postgres error, or null when unmapped. */
 export function hasuraCodeForPgError(e: PgError): { code: string; message: string } | null {
   const code = e.code;
+  if (isConnectionLoss(e)) return { code: "postgres-error", message: "database is unavailable, retry shortly" };
   if (!code || !/^[0-9A-Z]{5}$/.test(code)) return null;
   switch (code) {
     case "HA404": // sql/session.sql: a required session variable is missing

@@ -34,6 +34,8 @@ export interface RolePresetOptions {
   maxRequestLength: number;
   /** Named prepared statements (HASURA_GRAPHQL_USE_PREPARED_STATEMENTS). */
   preparedStatements?: boolean;
+  /** The role's own settings (AppRoles.settings), applied in each transaction before the session's. */
+  roleSettings?: Readonly<Record<string, string>>;
 }
 
 export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
@@ -62,7 +64,7 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
         if (!session || session.role !== opts.role) {
           throw new Error("request reached GraphQL without a session for this role");
         }
-        return { pgSettings: toPgSettings(session) };
+        return { pgSettings: { ...opts.roleSettings, ...toPgSettings(session) } };
       },
     },
   };

@@ -51,6 +51,13 @@ export default fp<DatabaseOptions>(
     });
     // An idle client losing its connection (database restart) must not crash us.
     pool.on("error", (err) => app.log.warn({ err: err.message }, "idle database connection lost"));
+    // A connection lost while checked out (between two statements of a
+    // transaction) emits 'error' on its client, which pg-pool only listens to
+    // while the client is idle: unhandled, it kills the process. The client's
+    // next query fails and the pool discards it on release.
+    pool.on("connect", (client) => {
+      client.on("error", (err) => app.log.warn({ err: err.message }, "database connection lost"));
+    });
     try {
       const role = await assertSafeRuntimeRole(pool);
       app.log.info({ role }, "database connection checked");

@@ -83,10 +83,11 @@ const runGraphQL: Handler = async (serv, request, reply) => {
   // No connection within the pool's bound (masked by poolAwareMaskError
   // below): the whole request is a 503 with Retry-After, not partial data.
   const exhausted =
-    handled?.type === "graphql" && handled.payload.errors?.find((e) => e.extensions?.code === POOL_EXHAUSTED);
+    handled?.type === "graphql" &&
+    handled.payload.errors?.find((e) => e.extensions?.code === POOL_EXHAUSTED || e.extensions?.code === "postgres-error");
   if (exhausted) {
     reply.code(503).header("retry-after", "1");
-    return graphqlErrorBody({ message: exhausted.message, code: POOL_EXHAUSTED });
+    return graphqlErrorBody({ message: exhausted.message, code: exhausted.extensions!.code as string });
   }
   return serv.send(request, reply, await convertHandlerResultToResult(handled));
 };
@@ -128,6 +129,7 @@ export default fp<GraphQLOptions>(
       schemas: opts.schemas,
       maxRequestLength: opts.maxRequestLength,
       preparedStatements: opts.preparedStatements,
+      roleSettings: app.appRoles.settings(role),
     });
     // The same depth and cost limits as /v1/graphql, as a validation rule
     // (runGraphQL also checks them before grafserv parses), and a pool
@@ -220,7 +222,7 @@ export default fp<GraphQLOptions>(
         poolWaitMs: opts.poolWaitMs,
       });
       reply.code(realStatus ? result.status : 200);
-      if (hasErrorCode(result.body, POOL_EXHAUSTED)) reply.header("retry-after", "1");
+      if (hasErrorCode(result.body, POOL_EXHAUSTED) || hasErrorCode(result.body, "postgres-error")) reply.header("retry-after", "1");
       return result.body;
     });
 

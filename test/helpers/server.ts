@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "../../server/app.ts";
 import { loadConfig, type Env } from "../../server/config.ts";
 import { createTestDatabase, type TestDatabase } from "./pg.ts";
+import { viaTestPgBouncer } from "./pgbouncer.ts";
 import type { ProjectName } from "./projects.ts";
 
 export interface TestServer {
@@ -31,12 +32,17 @@ export async function startServer(
   opts: { env?: Env; project?: ProjectName; db?: TestDatabase } = {},
 ): Promise<TestServer> {
   const db = opts.db ?? (await createTestDatabase(t, opts.project));
+  // `npm run test:pgbouncer`: the server's runtime connection goes through
+  // the run's PgBouncer (transaction pooling); the test's own do not.
+  const runtimeUrl = viaTestPgBouncer(db.runtimeUrl);
+  const unprepared = runtimeUrl !== db.runtimeUrl && process.env.TEST_PGBOUNCER_PREPARED_STATEMENTS === "0";
   const config = loadConfig({
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    ...(unprepared ? { HASURA_GRAPHQL_USE_PREPARED_STATEMENTS: "false" } : {}),
     ...opts.env,
-    DATABASE_URL: db.runtimeUrl,
+    DATABASE_URL: runtimeUrl,
   });
-  const app = await buildApp({ config, databaseUrl: db.runtimeUrl });
+  const app = await buildApp({ config, databaseUrl: runtimeUrl });
   await app.listen({ port: 0, host: "127.0.0.1" });
   t.teardown(() => app.close());
   const { port } = app.server.address() as { port: number };

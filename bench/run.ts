@@ -68,7 +68,7 @@ import { BENCH_ROLES, startBenchCluster } from "./lib/cluster.ts";
 import { clusterCpuS, cpuWindow, processCpuS } from "./lib/cpu.ts";
 import { loadGenerator, runLoad, type LoadResult, type LoadSpec } from "./lib/load.ts";
 import { startPeerProcess, type PeerProcess } from "./lib/peers.ts";
-import { environment, median, pairedRatio, type Cell } from "./lib/report.ts";
+import { environment, median, pairedRatio, summarize, type Cell, type Summary } from "./lib/report.ts";
 import { rootQuery, seedSchoolAt, withRoot } from "./lib/seed.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
 import { decodeJwt } from "jose";
@@ -504,35 +504,16 @@ try {
     }
   }
 
-  interface Row {
+  interface Row extends Summary {
     peer: Peer;
-    workload: string;
-    connections: number;
-    rounds: number;
-    rps: number;
-    p50Ms: number;
-    p99Ms: number;
-    errors: number;
-    requests: number;
-    rpsSpread: number;
     cpu: { loadgen: number; node: number; postgres: number };
   }
   const rows: Row[] = [...cells.values()]
     .map((cell) => {
       const rs = cell.rounds as Run[];
-      const rps = rs.map((r) => r.rps);
-      const med = median(rps);
       return {
+        ...summarize(cell),
         peer: cell.peer as Peer,
-        workload: cell.workload,
-        connections: cell.connections,
-        rounds: rs.length,
-        rps: med,
-        p50Ms: median(rs.map((r) => r.p50Ms)),
-        p99Ms: median(rs.map((r) => r.p99Ms)),
-        errors: rs.reduce((n, r) => n + r.errors, 0),
-        requests: rs.reduce((n, r) => n + r.requests, 0),
-        rpsSpread: (Math.max(...rps) - Math.min(...rps)) / med,
         cpu: {
           loadgen: median(rs.map((r) => r.cpu.loadgen)),
           node: median(rs.map((r) => r.cpu.node)),

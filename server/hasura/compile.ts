@@ -15,6 +15,11 @@ import type { AnyCodec, HasuraColumn, HasuraRelationship, HasuraTable } from "./
 
 export type BoolExp = Record<string, unknown>;
 
+/** GraphQL input coercion: a single value where a list is expected is a one-element list. */
+export function asList<T>(value: T | T[] | null | undefined): T[] {
+  return value == null ? [] : Array.isArray(value) ? value : [value];
+}
+
 const COMPARISONS: Record<string, SQL> = {
   _eq: sql`=`,
   _neq: sql`<>`,
@@ -59,8 +64,7 @@ export function compileBoolExp(table: HasuraTable, alias: SQL, exp: BoolExp | nu
   for (const [key, value] of Object.entries(exp)) {
     if (value === undefined) continue;
     if (key === "_and" || key === "_or") {
-      // GraphQL list coercion: a single object is a one-element list.
-      const items = (Array.isArray(value) ? value : [value]) as BoolExp[];
+      const items = asList(value as BoolExp | BoolExp[]);
       const compiled = items.map((item) => compileBoolExp(table, alias, item));
       if (key === "_and") parts.push(compiled.length ? sql.parens(sql.join(compiled, " and ")) : sql.true);
       else parts.push(compiled.length ? sql.parens(sql.join(compiled, " or ")) : sql.false);
@@ -147,8 +151,7 @@ export type OrderBy = Record<string, unknown>;
  * one object keep their order, as in Hasura.
  */
 export function compileOrderBy(table: HasuraTable, alias: SQL, orderBy: OrderBy | OrderBy[] | null | undefined): OrderTerm[] {
-  if (orderBy == null) return [];
-  const items = Array.isArray(orderBy) ? orderBy : [orderBy];
+  const items = asList(orderBy);
   const specs: OrderTerm[] = [];
   for (const item of items) {
     for (const [key, value] of Object.entries(item)) {

@@ -20,7 +20,7 @@ import { sql, type SQL } from "pg-sql2";
 import { HasuraError } from "../errors.ts";
 import { compileBoolExp, typedValue, type BoolExp } from "./compile.ts";
 import { hasuraModel, type AnyResource, type HasuraTable } from "./model.ts";
-import { baseCodec } from "./query-plugin.ts";
+import { isNumeric, pkFields } from "./query-plugin.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Build = any;
@@ -31,7 +31,6 @@ interface MutationResult {
   rows: Row[];
 }
 
-const NUMERIC = new Set(["int2", "int4", "int8", "float4", "float8", "numeric", "money"]);
 const ALIAS = sql.identifier("t");
 
 const insertable = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canInsert);
@@ -191,7 +190,7 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
   }
   if (table.canUpdate) {
     build.registerInputObjectType(`${t}_set_input`, {}, () => ({ description: `input type for updating data in table "${t}"`, fields: inputFields(updatable(table)) }), "Hasura set_input");
-    const numeric = updatable(table).filter((c) => NUMERIC.has(baseCodec(c.codec).name));
+    const numeric = updatable(table).filter(isNumeric);
     if (numeric.length) {
       build.registerInputObjectType(`${t}_inc_input`, {}, () => ({ description: `input type for incrementing numeric columns in table "${t}"`, fields: inputFields(numeric) }), "Hasura inc_input");
     }
@@ -202,7 +201,7 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
       {},
       () => ({
         description: `primary key columns input for table: ${t}`,
-        fields: () => Object.fromEntries(table.pk!.map((c) => [c, { type: new GraphQLNonNull(build.getGraphQLTypeByPgCodec(table.columns.get(c)!.codec, "input")) }])),
+        fields: () => pkFields(build, table),
       }),
       "Hasura pk_columns_input",
     );
@@ -262,7 +261,7 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
           const rowType = b.getTypeByName(t);
           const boolExp = b.getTypeByName(`${t}_bool_exp`);
           const onConflict = b.getTypeByName(`${t}_on_conflict`);
-          const pkArgs = table.pk ? Object.fromEntries(table.pk.map((c) => [c, { type: new GraphQLNonNull(b.getGraphQLTypeByPgCodec(table.columns.get(c)!.codec, "input")) }])) : null;
+          const pkArgs = table.pk ? pkFields(b, table) : null;
           if (table.canInsert && insertable(table).length) {
             const insertInput = b.getTypeByName(`${t}_insert_input`);
             added[`insert_${t}`] = {

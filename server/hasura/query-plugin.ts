@@ -26,7 +26,7 @@ export function baseCodec(codec: AnyCodec): AnyCodec {
   return c;
 }
 const AGGREGATE_SQL: Record<string, SQL> = { avg: sql`avg`, max: sql`max`, min: sql`min`, sum: sql`sum` };
-const isNumeric = (c: HasuraColumn) => NUMERIC.has(baseCodec(c.codec).name);
+export const isNumeric = (c: HasuraColumn) => NUMERIC.has(baseCodec(c.codec).name);
 const isOrderable = (c: HasuraColumn) => ORDERABLE.has(baseCodec(c.codec).name);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -280,6 +280,12 @@ function evalArg(fieldArgs: FieldArgs, name: string): unknown {
   return $step.eval ? $step.eval() : null;
 }
 
+/** One non-null argument per primary-key column (`t_by_pk`, `delete_t_by_pk`, `t_pk_columns_input`). */
+export function pkFields(build: Build, table: HasuraTable) {
+  const { GraphQLNonNull } = build.graphql;
+  return Object.fromEntries(table.pk!.map((c) => [c, { type: new GraphQLNonNull(build.getGraphQLTypeByPgCodec(table.columns.get(c)!.codec, "input")) }]));
+}
+
 /** The select arguments every list field takes. */
 export function selectArgs(build: Build, table: HasuraTable) {
   const { GraphQLList, GraphQLNonNull, GraphQLInt } = build.graphql;
@@ -369,9 +375,7 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
               added[`${t}_by_pk`] = {
                 description: `fetch data from the table: "${t}" using primary key columns`,
                 type,
-                args: Object.fromEntries(
-                  pk.map((c) => [c, { type: new GraphQLNonNull(b.getGraphQLTypeByPgCodec(table.columns.get(c)!.codec, "input")) }]),
-                ),
+                args: pkFields(b, table),
                     plan: (_$root: Step, fieldArgs: FieldArgs) => table.resource.get(Object.fromEntries(pk.map((c) => [c, fieldArgs.getRaw(c)]))),
               };
             }

@@ -7,7 +7,7 @@ import type { PgSelectQueryBuilder, PgSelectStep } from "@dataplan/pg";
 import { constant, lambda, type FieldArgs } from "grafast";
 import { sql, type SQL } from "pg-sql2";
 import { HasuraError } from "../errors.ts";
-import { compileBoolExp, compileOrderBy, freshAlias, type BoolExp, type OrderBy, type OrderTerm } from "./compile.ts";
+import { asList, compileBoolExp, compileOrderBy, freshAlias, type BoolExp, type OrderBy, type OrderTerm } from "./compile.ts";
 import type { AnyResource, HasuraTable } from "./model.ts";
 
 interface SelectArgs {
@@ -56,7 +56,7 @@ export function applySelectArgs($select: PgSelectStep<AnyResource>, table: Hasur
 function applyToQuery(qb: PgSelectQueryBuilder, table: HasuraTable, args: SelectArgs): void {
   const alias = qb.alias;
   if (args.where) qb.where(compileBoolExp(table, alias, args.where));
-  const distinct = args.distinct_on == null ? [] : Array.isArray(args.distinct_on) ? args.distinct_on : [args.distinct_on];
+  const distinct = asList(args.distinct_on);
   if (distinct.length) qb.where(distinctRows(table, alias, distinct, args));
   if (qb.mode === "aggregate") {
     // In Hasura a `limit`/`offset` given to `_aggregate` bounds the rows
@@ -95,7 +95,7 @@ function distinctRows(table: HasuraTable, alias: SQL, distinct: string[], args: 
   for (const col of distinct) {
     if (!table.columns.get(col)?.canSelect) throw new HasuraError("validation-failed", `unexpected value '${col}' for enum: '${table.name}_select_column'`, 400);
   }
-  const leading = (args.order_by == null ? [] : Array.isArray(args.order_by) ? args.order_by : [args.order_by])
+  const leading = asList(args.order_by)
     .flatMap((o) => Object.keys(o).filter((k) => o[k] != null))
     .slice(0, distinct.length);
   if (leading.length && (leading.length < distinct.length || !distinct.every((c) => leading.includes(c)))) {
@@ -114,7 +114,7 @@ function distinctRows(table: HasuraTable, alias: SQL, distinct: string[], args: 
 function windowRows(table: HasuraTable, alias: SQL, args: SelectArgs): SQL {
   const inner = freshAlias(table);
   const order = compileOrderBy(table, inner, args.order_by);
-  const distinct = args.distinct_on == null ? [] : Array.isArray(args.distinct_on) ? args.distinct_on : [args.distinct_on];
+  const distinct = asList(args.distinct_on);
   return sql`(${pkTuple(table, alias)}) in (select ${pkTuple(table, inner)} from ${table.resource.from as SQL} as ${inner} where ${compileBoolExp(table, inner, args.where)}${distinct.length ? sql` and ${distinctRows(table, inner, distinct, args)}` : sql.blank}${order.length ? sql` order by ${orderSql(order)}` : sql.blank}${args.limit != null ? sql` limit ${sql.value(args.limit)}` : sql.blank}${args.offset != null ? sql` offset ${sql.value(args.offset)}` : sql.blank})`;
 }
 

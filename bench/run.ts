@@ -45,10 +45,12 @@
  *   --duration S       seconds per run (default 8)
  *   --connections L    comma-separated concurrencies (default 8,32)
  *   --pool N           pool size of P, B, C, H (default 10, the server's default)
+ *   --peers P,C        measure only these peers (default all; e.g. to profile one)
+ *   --workloads W3     measure only these workloads (default all)
  *   --no-schemas       skip bench/schema-build.ts
  *   --max-seconds S    watchdog (default 180 quick, 1200 full)
  *
- * Output: a table, bench/results/<date>[-quick].json and .svg (req/s and p99
+ * Output: a table, bench/results/<date>[-quick][-partial].json and .svg (req/s and p99
  * per peer per workload), then lines `ratio <A>/<B> <workload> <value>`
  * (throughput; per concurrency the median over rounds of the paired ratio,
  * then the median over concurrencies), last. Exit 1 if a peer could not run
@@ -74,6 +76,7 @@ import { startBenchServer, type BenchServer } from "./lib/server.ts";
 import { decodeJwt } from "jose";
 import { toPgSettings, type HasuraSession } from "../server/auth/session.ts";
 import { findPgbench, pgbenchScript, runPgbench, type CapturedStatement } from "./peers/pgbench.ts";
+import { settingsStatement } from "../server/graphile/pipelined-adaptor.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -83,6 +86,8 @@ const { values: args } = parseArgs({
     duration: { type: "string" },
     connections: { type: "string" },
     pool: { type: "string" },
+    peers: { type: "string" },
+    workloads: { type: "string" },
     "no-schemas": { type: "boolean", default: false },
     "max-seconds": { type: "string" },
   },
@@ -98,6 +103,8 @@ const settings = {
   connections: (args.connections ?? (quick ? "8" : "8,32")).split(",").map(Number),
   pool: Number(args.pool ?? 10),
   maxSeconds: Number(args["max-seconds"] ?? (quick ? 180 : 1200)),
+  peers: (args.peers ?? "P,B,C,L,H").split(","),
+  workloads: (args.workloads ?? "W1,W2,W3,W4").split(","),
   schemas: !args["no-schemas"],
   loadGenerator: loadGenerator(),
 };
@@ -105,6 +112,8 @@ for (const [k, v] of Object.entries(settings)) {
   if (typeof v === "number" && !(Number.isInteger(v) && v > 0)) throw new Error(`--${k}: expected a positive integer, got ${v}`);
 }
 if (settings.connections.some((c) => !(Number.isInteger(c) && c > 0))) throw new Error("--connections: expected e.g. 8,32");
+if (!settings.peers.every((p) => "PBCLH".includes(p) && p.length === 1)) throw new Error("--peers: expected some of P,B,C,L,H");
+if (!settings.workloads.every((w) => /^W[1-4]$/.test(w))) throw new Error("--workloads: expected some of W1,W2,W3,W4");
 
 const log = (msg: string) => console.error(`[bench] ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s ${msg}`);
 const t0 = Date.now();
@@ -388,21 +397,18 @@ try {
     } finally {
       proto.query = original;
     }
-    const framing = /^\s*(begin|commit|rollback|deallocate|set jit_optimize_above_cost|select set_config\(el->>0)/i;
-    // The settings as @dataplan/pg sent them; else (not seen: it has happened that only the data
-    // statement reached the patched driver) the same settings derived as the server derives them.
-    const settingsStmt = seen.find((s) => /^select set_config\(el->>0/.test(s.text)) ?? {
-      text: "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el",
-      values: [JSON.stringify(Object.entries(toPgSettings(sessionOf(userToken))))],
-      derived: true,
-    };
+    const framing = /^\s*(begin|commit|rollback|deallocate|set jit_optimize_above_cost|select set_config\(\$1, \$2, true\))/i;
+    // The settings the adaptor sends ahead of the statement in the same pipeline (so the patched
+    // driver does not see them), derived as the server derives them for this token.
+    const lSettings = Object.entries(toPgSettings(sessionOf(userToken)));
+    const settingsStmt = { settings: lSettings, text: settingsStatement(lSettings.length).text, values: lSettings.flat() };
     const data = seen.filter((s) => !framing.test(s.text));
     if (data.length !== 1) {
       log(`L: could not capture W1's transaction (${seen.length} queries, ${data.length} data statements): peer L skipped`);
       preflight["W1 L"] = { ok: false, problem: "capture failed", seen: seen.map((s) => s.text.slice(0, 200)) };
       exitCode = 1;
     } else {
-      lCapture = { settings: JSON.parse(String(settingsStmt.values[0])) as Array<[string, string]>, statement: data[0]! };
+      lCapture = { settings: settingsStmt.settings, statement: data[0]! };
       lScript = pgbenchScript(lCapture.settings, lCapture.statement);
       // The same transaction through the driver, as the authenticator: it must return P's rows.
       const client = new pg.Client({ connectionString: db.runtimeUrl });
@@ -412,7 +418,7 @@ try {
         await client.query(settingsStmt.text, settingsStmt.values);
         const r = await client.query(lCapture.statement.text, lCapture.statement.values);
         await client.query("commit");
-        preflight["W1 L"] = { ok: r.rowCount! > 0, rows: r.rowCount, settingsCaptured: !("derived" in settingsStmt), statement: lCapture.statement.text, values: lCapture.statement.values, settings: lCapture.settings.map(([k]) => k) };
+        preflight["W1 L"] = { ok: r.rowCount! > 0, rows: r.rowCount, statement: lCapture.statement.text, values: lCapture.statement.values, settings: lCapture.settings.map(([k]) => k) };
         if (!(r.rowCount! > 0)) {
           log("L: the captured statement returned no rows: peer L skipped");
           lScript = undefined;
@@ -424,7 +430,8 @@ try {
     }
   }
 
-  const runnable = (w: Workload, p: Peer) => (p === "L" ? w.name === "W1" && lScript !== undefined : expected.has(key(w.name, p)));
+  const selected = (w: Workload, p: Peer) => settings.peers.includes(p) && settings.workloads.includes(w.name);
+  const runnable = (w: Workload, p: Peer) => selected(w, p) && (p === "L" ? w.name === "W1" && lScript !== undefined : expected.has(key(w.name, p)));
   const spec = (w: Workload, p: Exclude<Peer, "L">, connections: number, durationS: number, overallRate?: number): LoadSpec => {
     const t = w.targets[p]!;
     return {
@@ -441,6 +448,22 @@ try {
   const u = new URL(db.runtimeUrl);
 
   async function measure(w: Workload, p: Peer, connections: number, durationS: number, overallRate?: number): Promise<Run> {
+    try {
+      return await measureOnce(w, p, connections, durationS, overallRate);
+    } finally {
+      // Every run starts from the same database: W4's inserted objects are
+      // removed and the table re-analyzed, else W1 and W2 (which join object)
+      // would run later rounds on a bigger table with plans cached when it was
+      // small (a hash join over a sequential scan of every inserted row).
+      if (w.name === "W4") {
+        await withRoot(db.rootUrl, async (c) => {
+          await c.query(`delete from public.object where name = 'bench-w4'`);
+          await c.query("vacuum analyze public.object");
+        });
+      }
+    }
+  }
+  async function measureOnce(w: Workload, p: Peer, connections: number, durationS: number, overallRate?: number): Promise<Run> {
     const pid = nodePid[p];
     const end = cpuWindow({ node: () => (pid ? processCpuS(pid) : 0), postgres: () => clusterCpuS(postmasterPid) });
     const res: LoadResult =
@@ -554,7 +577,8 @@ try {
   // Chart.
   const groups: ChartGroup[] = workloads.flatMap((w) => settings.connections.map((c) => ({ label: `${w.name} c${c}`, workload: w.name, connections: c })));
   const cellRow = (p: string, g: ChartGroup) => rows.find((r) => r.peer === p && r.workload === g.workload && r.connections === g.connections);
-  const stamp = new Date().toISOString().slice(0, 10) + (quick ? "-quick" : "");
+  const partial = settings.peers.length < PEERS.length || settings.workloads.length < workloads.length;
+  const stamp = new Date().toISOString().slice(0, 10) + (quick ? "-quick" : "") + (partial ? "-partial" : "");
   const svg = renderChart({
     title: "npm run bench: req/s and p99 per peer per workload (medians over rounds)",
     subtitle: `loopback, ${settings.loadGenerator} (L: pgbench), scale ${settings.scale}, ${settings.rounds} rounds × ${settings.durationS}s, pool ${settings.pool}, ${environment().cpus} cores, ${new Date().toISOString()}`,

@@ -3,11 +3,12 @@
  * not share an event loop or a CPU core's scheduling with the server under
  * test. Reads a LoadSpec as JSON on stdin, prints one LoadResult JSON line.
  *
- * autocannon (npm) when it is installed; otherwise a minimal built-in
- * closed-loop generator on node:http keep-alive sockets with the same
- * semantics (N connections, each sending its next request when the previous
- * answer is read; a response is an error unless 2xx and, with expectBody,
- * byte-identical to it). The result names which one ran.
+ * Closed loop (N connections, each sending its next request when the
+ * previous answer is read): autocannon (npm) when it is installed, otherwise
+ * a built-in generator on node:http keep-alive sockets with the same
+ * semantics. Fixed rate (overallRate): always the built-in generator, evenly
+ * paced, latencies in microseconds. A response is an error unless 2xx and,
+ * with expectBody, byte-identical to it. The result names which one ran.
  */
 import http from "node:http";
 import { performance } from "node:perf_hooks";
@@ -104,38 +105,60 @@ async function viaBuiltin(spec: LoadSpec): Promise<LoadResult> {
 
   const started = performance.now();
   const deadline = started + spec.durationS * 1000;
-  // Open loop (overallRate): request k is due at started + k / rate, taken by the next free connection.
-  const interval = spec.overallRate ? 1000 / spec.overallRate : 0;
-  let nextDue = started;
-  const loop = async () => {
-    while (performance.now() < deadline) {
-      if (interval) {
-        const due = nextDue;
-        nextDue += interval;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        if (performance.now() >= deadline) break;
-      }
-      const t0 = performance.now();
-      try {
-        const { status, text } = await once();
-        const t1 = performance.now();
-        if (t1 > deadline) break; // finished after the window: not counted (as autocannon)
-        if (n === latencies.length) {
-          const bigger = new Float64Array(latencies.length * 2);
-          bigger.set(latencies);
-          latencies = bigger;
-        }
-        latencies[n++] = t1 - t0;
-        if (status < 200 || status >= 300) non2xx++;
-        else if (spec.expectBody !== undefined && text !== spec.expectBody) mismatches++;
-      } catch (e) {
-        if ((e as { code?: string }).code === "TIMEOUT") timeouts++;
-        else socketErrors++;
-      }
+  const record = (status: number, text: string, latencyMs: number) => {
+    if (n === latencies.length) {
+      const bigger = new Float64Array(latencies.length * 2);
+      bigger.set(latencies);
+      latencies = bigger;
     }
+    latencies[n++] = latencyMs;
+    if (status < 200 || status >= 300) non2xx++;
+    else if (spec.expectBody !== undefined && text !== spec.expectBody) mismatches++;
   };
-  await Promise.all(Array.from({ length: spec.connections }, loop));
+  const failed = (e: unknown) => {
+    if ((e as { code?: string }).code === "TIMEOUT") timeouts++;
+    else socketErrors++;
+  };
+  if (spec.overallRate) {
+    // Open loop, evenly paced: request k is due at started + k / rate whatever
+    // the server does; it waits for a free connection (the agent's queue) if
+    // all are busy, and its latency counts from when it was due, so a slow
+    // answer cannot hide the ones it delayed (coordinated omission).
+    const interval = 1000 / spec.overallRate;
+    const inflight = new Set<Promise<void>>();
+    for (let k = 0; ; k++) {
+      const due = started + k * interval;
+      if (due >= deadline) break;
+      const wait = due - performance.now();
+      if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+      const p: Promise<void> = once().then(
+        ({ status, text }) => {
+          const t1 = performance.now();
+          if (t1 <= deadline) record(status, text, t1 - due);
+        },
+        failed,
+      );
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    }
+    await Promise.all(inflight);
+  } else {
+    // Closed loop: each connection sends its next request when the previous answer is read.
+    const loop = async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          const { status, text } = await once();
+          const t1 = performance.now();
+          if (t1 > deadline) break; // finished after the window: not counted (as autocannon)
+          record(status, text, t1 - t0);
+        } catch (e) {
+          failed(e);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: spec.connections }, loop));
+  }
   const durationS = (performance.now() - started) / 1000;
   agent.destroy();
   const sorted = latencies.slice(0, n).sort();
@@ -154,7 +177,11 @@ async function viaBuiltin(spec: LoadSpec): Promise<LoadResult> {
 }
 
 const spec = JSON.parse(await readStdin()) as LoadSpec;
-const autocannon = await loadAutocannon();
+// A fixed rate always runs on the built-in generator: autocannon's rate limit
+// lets each connection send its whole per-second quota back to back at the
+// start of every second, so "half the peak" would be full-speed bursts, and
+// its latency histogram keeps whole milliseconds only.
+const autocannon = spec.overallRate ? null : await loadAutocannon();
 const cpu0 = process.cpuUsage();
 const result = autocannon ? await viaAutocannon(autocannon, spec) : await viaBuiltin(spec);
 const cpu = process.cpuUsage(cpu0);

@@ -1,7 +1,7 @@
 /**
  * runLoad: one fixed-duration, fixed-concurrency load run against one URL,
  * in a separate Node process (bench/lib/load-worker.ts: autocannon, or the
- * built-in fallback when autocannon is not installed).
+ * built-in generator when autocannon is not installed or a rate is fixed).
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -16,7 +16,7 @@ export interface LoadSpec {
   /** A response whose body differs from this is counted as an error (GraphQL errors come with HTTP 200). */
   expectBody?: string;
   timeoutS?: number;
-  /** Open-loop: this many requests per second over all connections (autocannon's overallRate); unset = closed loop. */
+  /** Open loop: this many requests per second over all connections, evenly paced (built-in generator); unset = closed loop. */
   overallRate?: number;
 }
 

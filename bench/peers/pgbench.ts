@@ -6,7 +6,7 @@
  * duration as the HTTP peers:
  *
  *   BEGIN;
- *   select set_config(el->>0, el->>1, true) from json_array_elements(:settings::json) el;
+ *   select set_config(:k1, :v1, true), set_config(:k2, :v2, true), …;
  *   <the statement PostGraphile generated, its $n replaced by :pN>;
  *   COMMIT;
  *
@@ -55,7 +55,11 @@ export interface CapturedStatement {
  * everything else is a variable, so it stays a bind parameter.
  */
 export function pgbenchScript(settings: Array<[string, string]>, statement: CapturedStatement): { script: string; defines: Record<string, string> } {
-  const defines: Record<string, string> = { settings: JSON.stringify(settings) };
+  const defines: Record<string, string> = {};
+  settings.forEach(([k, v], i) => {
+    defines[`k${i + 1}`] = k;
+    defines[`v${i + 1}`] = v;
+  });
   // pgbench turns every `:name` into a variable, even inside a string literal
   // (PostGraphile's to_char format 'YYYY-MM-DD"T"HH24:MI:SS…' has three): such
   // a literal becomes a variable holding its text, so the server still gets
@@ -77,7 +81,7 @@ export function pgbenchScript(settings: Array<[string, string]>, statement: Capt
   if (/;\s*\S/.test(sql.trim().replace(/;\s*$/, ""))) throw new Error("the captured statement contains a ';': not a single statement");
   const script = [
     "BEGIN;",
-    "select set_config(el->>0, el->>1, true) from json_array_elements(:settings::json) el;",
+    `select ${settings.map((_, i) => `set_config(:k${i + 1}, :v${i + 1}, true)`).join(", ")};`,
     `${sql.trim().replace(/;\s*$/, "")};`,
     "COMMIT;",
     "",

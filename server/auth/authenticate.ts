@@ -60,6 +60,8 @@ interface CachedToken {
   payload: JWTPayload;
   claims: HasuraClaims;
   skew: number;
+  /** The verifier that verified it: a hit counts only for the same one (its key, issuer and claims mapping). */
+  verifier: JwtVerifier;
 }
 
 export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOptions = {}): Promise<Authenticator> {
@@ -71,10 +73,19 @@ export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOpti
   const adminSecretMatches = cfg.adminSecret ? makeAdminSecretCheck(cfg.adminSecret) : null;
   const hook = cfg.authHook ? createWebhook(cfg.authHook) : null;
   // Verified tokens, so a client reusing its token pays verification once.
-  const tokenCache = new LRUCache<string, CachedToken>({ max: 10_000, maxSize: 64 * 1024 * 1024, sizeCalculation: (_v, k) => k.length * 2 + 512 });
+  // ttlResolution 0: read the clock on every lookup, rather than lru-cache's
+  // default of caching it behind a timer that a busy server re-arms per request.
+  const tokenCache = new LRUCache<string, CachedToken>({
+    max: 10_000,
+    maxSize: 64 * 1024 * 1024,
+    sizeCalculation: (_v, k) => k.length * 2 + 512,
+    ttlResolution: 0,
+  });
 
-  const unauthenticated = (whenMissing: HasuraError): AuthResult => {
-    if (!cfg.unauthorizedRole) throw whenMissing;
+  // The error is built only when thrown: an Error captures a stack trace,
+  // which the unauthorized role's every request would otherwise pay for.
+  const unauthenticated = (whenMissing: () => HasuraError): AuthResult => {
+    if (!cfg.unauthorizedRole) throw whenMissing();
     // The role is fixed; client headers are not trusted for it (stricter than Hasura).
     return { session: { role: cfg.unauthorizedRole, variables: {}, claims: null } };
   };
@@ -106,15 +117,21 @@ export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOpti
     return found;
   }
 
-  async function verified(token: string, verifier: JwtVerifier): Promise<CachedToken> {
+  /** A cached verification of this token by this verifier, unless it has expired since. */
+  function cachedHit(token: string, verifier: JwtVerifier): CachedToken | undefined {
     const hit = tokenCache.get(token);
-    if (hit) {
-      // Still expire on time; re-verify to get Hasura's exact error.
-      if (typeof hit.payload.exp !== "number" || hit.payload.exp + hit.skew > Date.now() / 1000) return hit;
-      tokenCache.delete(token);
-    }
+    if (!hit || hit.verifier !== verifier) return undefined;
+    // Still expire on time; the caller re-verifies to get Hasura's exact error.
+    if (typeof hit.payload.exp !== "number" || hit.payload.exp + hit.skew > Date.now() / 1000) return hit;
+    tokenCache.delete(token);
+    return undefined;
+  }
+
+  async function verified(token: string, verifier: JwtVerifier): Promise<CachedToken> {
+    const hit = cachedHit(token, verifier);
+    if (hit) return hit;
     const payload = await verifier.verify(token);
-    const entry = { payload, claims: verifier.claims.extract(payload), skew: verifier.config.allowedSkewSeconds };
+    const entry = { payload, claims: verifier.claims.extract(payload), skew: verifier.config.allowedSkewSeconds, verifier };
     const ttl = typeof payload.exp === "number" ? Math.max(0, (payload.exp + entry.skew) * 1000 - Date.now()) : 600_000;
     if (ttl > 0) tokenCache.set(token, entry, { ttl: Math.min(ttl, 600_000) });
     return entry;
@@ -124,9 +141,14 @@ export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOpti
     const candidates = tokensFrom(headers);
     if (candidates.length === 0) {
       return unauthenticated(
-        new HasuraError("invalid-headers", "Missing 'Authorization' or 'Cookie' header in JWT authentication mode", 400),
+        () => new HasuraError("invalid-headers", "Missing 'Authorization' or 'Cookie' header in JWT authentication mode", 400),
       );
     }
+    // The common case, one token already verified by its verifier: its
+    // issuer was checked then, so skip decoding it again.
+    const only = candidates.length === 1 ? candidates[0]! : undefined;
+    const hit = only && cachedHit(only.token, only.verifier);
+    if (hit) return sessionFrom(headers, hit);
     const matching = candidates.filter(({ token, verifier }) => {
       const wanted = verifier.config.issuer;
       const iss = unverifiedIssuer(token);
@@ -135,7 +157,10 @@ export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOpti
     if (matching.length === 0) throw new HasuraError("invalid-jwt", "Could not verify JWT: JWTNotInIssuer", 400);
     if (matching.length > 1) throw new HasuraError("invalid-headers", "Could not verify JWT: Multiple JWTs found", 400);
     const { token, verifier } = matching[0]!;
-    const { payload, claims } = await verified(token, verifier);
+    return sessionFrom(headers, await verified(token, verifier));
+  }
+
+  function sessionFrom(headers: RequestHeaders, { payload, claims }: CachedToken): AuthResult {
     const role = chooseRole(header(headers, "x-hasura-role"), claims.allowedRoles, claims.defaultRole);
     return { session: { role, variables: { ...claims.variables }, claims: payload as Record<string, unknown> } };
   }
@@ -163,7 +188,7 @@ export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOpti
       if (verifiers.length) return jwtMode(headers);
       if (hook) return webhookMode(headers, body);
       return unauthenticated(
-        new HasuraError("access-denied", "x-hasura-admin-secret/x-hasura-access-key required, but not found", 401),
+        () => new HasuraError("access-denied", "x-hasura-admin-secret/x-hasura-access-key required, but not found", 401),
       );
     },
   };

@@ -23,6 +23,14 @@ export function toPgSettings(session: HasuraSession): Record<string, string> {
   };
   // Always set, empty without a token, so no value from outside this
   // transaction can show through (hasura.jwt() reads '' as none).
-  settings["request.jwt.claims"] = session.claims ? JSON.stringify(session.claims) : "";
+  settings["request.jwt.claims"] = session.claims ? claimsJson(session.claims) : "";
   return settings;
+}
+
+// A cached token hands every request the same claims object: serialize it once.
+const claimsJsonCache = new WeakMap<object, string>();
+function claimsJson(claims: object): string {
+  let json = claimsJsonCache.get(claims);
+  if (json === undefined) claimsJsonCache.set(claims, (json = JSON.stringify(claims)));
+  return json;
 }

@@ -48,7 +48,8 @@ function decisionExpiry(body: Record<string, string>, res: Response, now: number
 }
 
 export function createWebhook(hook: NonNullable<AuthConfig["authHook"]>) {
-  const cache = new LRUCache<string, HookDecision>({ max: 10_000, ttlAutopurge: false });
+  // ttlResolution 0: no clock-caching timer re-armed per request (see authenticate.ts).
+  const cache = new LRUCache<string, HookDecision>({ max: 10_000, ttlAutopurge: false, ttlResolution: 0 });
 
   return async function callHook(headers: Headers, body: unknown): Promise<HookDecision> {
     const forwarded = flatHeaders(headers, hook.mode === "GET" ? GET_IGNORED : undefined);

@@ -6,8 +6,10 @@
  *
  * How it stays transaction-local and parameterized: the extended query
  * protocol runs every message up to a Sync in one implicit transaction. We
- * send Parse/Bind/Execute for `set_config(…, true)` (values as bind
- * parameters), then Parse/Bind/Execute for the statement, then one Sync:
+ * send Bind/Execute for `select set_config($1, $2, true), …` (names and
+ * values as bind parameters; its Parse only the first time on each
+ * connection, as a named prepared statement), then Parse/Bind/Execute for
+ * the statement, then one Sync:
  * Postgres applies the settings, runs the statement under them, and drops
  * them when the implicit transaction ends at Sync. Nothing survives on the
  * pooled connection (test/reliability/leaks.test.ts checks it).
@@ -22,7 +24,20 @@ import type { PgClient, PgClientQuery, PgClientResult, WithPgClient } from "@dat
 import { LRUCache } from "lru-cache";
 import pg from "pg";
 
-const SETTINGS_SQL = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
+/**
+ * `select set_config($1, $2, true), set_config($3, $4, true), …` for n
+ * settings: names and values both bind parameters, so the text depends only
+ * on n. Prepared once per connection and n (with prepared statements on).
+ */
+export function settingsStatement(n: number): { text: string; name: string } {
+  let text = settingsText[n];
+  if (text === undefined) {
+    const calls = Array.from({ length: n }, (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
+    text = settingsText[n] = `select ${calls.join(", ")}`;
+  }
+  return { text, name: `hasura_auth_pg_settings_${n}` };
+}
+const settingsText: string[] = [];
 const PREPARED_PER_CONNECTION = 100;
 
 // pg's internals this file relies on (stable since pg 8.0).
@@ -44,19 +59,27 @@ type PgResult = { rows: unknown[]; rowCount: number | null };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const PgQuery = (pg as any).Query as new (config: object, values?: unknown[], callback?: (err: Error | null, res: PgResult | PgResult[]) => void) => QueryInternals;
 
-/** `leading` statements (each text + values), then the query, then one Sync. */
+/** A statement sent ahead of the query in the same pipeline. */
+interface Leading {
+  text: string;
+  values: unknown[];
+  /** Kept prepared on the connection under this name (parsed once per connection). */
+  name?: string;
+}
+
+/** `leading` statements (each Parse unless already prepared, Bind, Execute), then the query, then one Sync. */
 class PipelinedQuery extends PgQuery {
-  #leading: Array<{ text: string; values: unknown[] }>;
-  constructor(leading: Array<{ text: string; values: unknown[] }>, config: object, callback: (err: Error | null, res: PgResult | PgResult[]) => void) {
+  #leading: Array<Leading & { parse: boolean }>;
+  constructor(leading: Array<Leading & { parse: boolean }>, config: object, callback: (err: Error | null, res: PgResult | PgResult[]) => void) {
     super(config, undefined, callback);
     this.#leading = leading;
   }
   submit(connection: PgConnection): Error | null {
     connection.stream.cork?.();
     try {
-      for (const { text, values } of this.#leading) {
-        connection.parse({ text });
-        connection.bind({ values, valueMapper: prepareValue });
+      for (const { text, values, name, parse } of this.#leading) {
+        if (parse) connection.parse({ text, name });
+        connection.bind({ statement: name, values, valueMapper: prepareValue });
         connection.describe({ type: "P" });
         connection.execute({});
       }
@@ -79,24 +102,35 @@ function lastResult(res: PgResult | PgResult[]): PgResult {
   return Array.isArray(res) ? res[res.length - 1] : res;
 }
 
-function run(client: pg.PoolClient, leading: Array<{ text: string; values: unknown[] }>, opts: PgClientQuery): Promise<PgResult> {
+function run(client: pg.PoolClient, leading: Leading[], opts: PgClientQuery): Promise<PgResult> {
   const connection = (client as unknown as { connection: PgConnection & NodeJS.EventEmitter }).connection;
   const name = opts.name;
-  // pg marks a named statement parsed on the first ParseComplete of the
-  // pipeline, which is a leading statement's: if the query's own Parse then
-  // fails, forget the name so the next use parses it again.
+  const steps = leading.map((l) => ({ ...l, parse: !l.name || connection.parsedStatements[l.name] !== l.text }));
+  const leadingParses = steps.filter((l) => l.parse).length;
+  // ParseCompletes arrive in the order the Parses were sent. pg credits each
+  // one to the query's own name, so a leading statement's marks the query
+  // parsed too early: if the query's own Parse then fails, forget its name
+  // so the next use parses it again. A named leading statement is prepared
+  // once its own ParseComplete has arrived, even if a later message failed.
   const sendsParse = !!name && connection.parsedStatements[name] === undefined;
+  const counting = sendsParse || leadingParses > 0;
   let parses = 0;
   const onParse = () => parses++;
-  if (sendsParse) connection.on("parseComplete", onParse);
+  if (counting) connection.on("parseComplete", onParse);
   return new Promise((resolve, reject) => {
     const query = new PipelinedQuery(
-      leading,
+      steps,
       { text: opts.text, values: opts.values ?? [], name, rowMode: opts.arrayMode ? "array" : undefined },
       (err, res) => {
-        if (sendsParse) {
+        if (counting) {
           connection.off("parseComplete", onParse);
-          if (err && parses <= leading.length) delete connection.parsedStatements[name!];
+          let seen = 0;
+          for (const l of steps) {
+            if (!l.parse) continue;
+            if (l.name && parses > seen) connection.parsedStatements[l.name] = l.text;
+            seen++;
+          }
+          if (sendsParse && err && parses <= leadingParses) delete connection.parsedStatements[name!];
         }
         if (err) reject(err);
         else resolve(lastResult(res));
@@ -127,7 +161,8 @@ function trackPrepared(client: pg.PoolClient, name: string | undefined): void {
     });
     prepared.set(client, cache);
   }
-  cache.set(name, true);
+  // get() refreshes recency; set() only for a new name (it costs more).
+  if (!cache.get(name)) cache.set(name, true);
 }
 
 function plainClient(client: pg.PoolClient, txLevel: number): PgClient {
@@ -153,8 +188,9 @@ function plainClient(client: pg.PoolClient, txLevel: number): PgClient {
 }
 
 /** The client a withPgClient callback gets when the request has settings. */
-function settingsClient(client: pg.PoolClient, settings: string): PgClient {
-  const leading = [{ text: SETTINGS_SQL, values: [settings] }];
+function settingsClient(client: pg.PoolClient, entries: Array<[string, string]>, prepare: boolean): PgClient {
+  const { text, name } = settingsStatement(entries.length);
+  const leading: Leading[] = [{ text, values: entries.flat(), ...(prepare ? { name } : {}) }];
   return {
     async query<TData>(opts: PgClientQuery): Promise<PgClientResult<TData>> {
       trackPrepared(client, opts.name);
@@ -163,7 +199,7 @@ function settingsClient(client: pg.PoolClient, settings: string): PgClient {
     },
     async withTransaction<T>(callback: (c: PgClient) => Promise<T>): Promise<T> {
       // BEGIN and the settings in one round trip; the transaction stays open after Sync.
-      await run(client, [{ text: "begin", values: [] }], { text: SETTINGS_SQL, values: [settings] });
+      await run(client, [{ text: "begin", values: [] }], leading[0]!);
       try {
         const result = await callback(plainClient(client, 1));
         await client.query("commit");
@@ -204,7 +240,7 @@ export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptio
         await client.query("set jit_optimize_above_cost = -1");
       }
       const entries = Object.entries(pgSettings ?? {}).filter((e): e is [string, string] => e[1] != null);
-      const inner = entries.length ? settingsClient(client, JSON.stringify(entries)) : plainClient(client, 0);
+      const inner = entries.length ? settingsClient(client, entries, options.preparedStatements) : plainClient(client, 0);
       return await callback(options.preparedStatements ? inner : unnamed(inner));
     } catch (e) {
       // A connection-level failure must not go back to the pool.

@@ -54,6 +54,9 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
       websockets: false,
       maxRequestLength: opts.maxRequestLength,
       maskError,
+      // Grafast writes the response JSON as it walks the plan, instead of
+      // building objects that Fastify would then JSON.stringify.
+      outputDataAsString: true,
     },
     grafast: {
       explain: false,

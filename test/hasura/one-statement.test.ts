@@ -10,8 +10,10 @@
  * Per request, the transaction framing is excluded, and only it, by exact
  * shape (FRAMING below):
  *   begin / start transaction, commit / rollback / end, savepoints
+ *   select set_config($1, $2, true), set_config($3, $4, true), …
+ *       (the pipelined adaptor's role + hasura.user + request.jwt.claims)
  *   select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el
- *       (@dataplan/pg's role + hasura.user + request.jwt.claims)
+ *       (the same, as @dataplan/pg's own adaptor sends it)
  *   select set_config(…)[, set_config(…)]…  with nothing else (a hand-written framing)
  *   set local …
  *   set jit_optimize_above_cost = -1;   (@dataplan/pg, once per new connection)
@@ -125,7 +127,8 @@ const FRAMING: Array<[string, RegExp]> = [
   ["begin", /^(begin|start\s+transaction)\b[^;]*;?$/i],
   ["commit/rollback", /^(commit|rollback|end|abort)(\s+(work|transaction))?\s*;?$/i],
   ["savepoint", /^(savepoint|release(\s+savepoint)?|rollback\s+to(\s+savepoint)?)\s+\w+\s*;?$/i],
-  ["settings", /^select set_config\(el->>0, el->>1, true\) from json_array_elements\(\$1::json\) el;?$/i],
+  ["settings", /^select set_config\(\$1, \$2, true\)(, set_config\(\$\d+, \$\d+, true\))*;?$/i],
+  ["@dataplan/pg settings", /^select set_config\(el->>0, el->>1, true\) from json_array_elements\(\$1::json\) el;?$/i],
   ["set_config only", /^select\s+set_config\([^()]*\)(\s+as\s+\w+)?(\s*,\s*set_config\([^()]*\)(\s+as\s+\w+)?)*\s*;?$/i],
   ["set local", /^set\s+local\s+[^;]+;?$/i],
   ["dataplan connection setup", /^set jit_optimize_above_cost = -1;?$/i],

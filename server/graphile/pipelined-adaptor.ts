@@ -188,9 +188,9 @@ function plainClient(client: pg.PoolClient, txLevel: number): PgClient {
 }
 
 /** The client a withPgClient callback gets when the request has settings. */
-function settingsClient(client: pg.PoolClient, entries: Array<[string, string]>, prepare: boolean): PgClient {
-  const { text, name } = settingsStatement(entries.length);
-  const leading: Leading[] = [{ text, values: entries.flat(), ...(prepare ? { name } : {}) }];
+function settingsClient(client: pg.PoolClient, values: string[], prepare: boolean): PgClient {
+  const { text, name } = settingsStatement(values.length / 2);
+  const leading: Leading[] = [prepare ? { text, values, name } : { text, values }];
   return {
     async query<TData>(opts: PgClientQuery): Promise<PgClientResult<TData>> {
       trackPrepared(client, opts.name);
@@ -239,8 +239,13 @@ export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptio
         // As @dataplan/pg does: JIT optimisation costs more than these short queries save.
         await client.query("set jit_optimize_above_cost = -1");
       }
-      const entries = Object.entries(pgSettings ?? {}).filter((e): e is [string, string] => e[1] != null);
-      const inner = entries.length ? settingsClient(client, entries, options.preparedStatements) : plainClient(client, 0);
+      // name1, value1, name2, value2, …: the settings statement's parameters.
+      const values: string[] = [];
+      for (const key in pgSettings) {
+        const value = pgSettings[key];
+        if (value != null) values.push(key, value);
+      }
+      const inner = values.length ? settingsClient(client, values, options.preparedStatements) : plainClient(client, 0);
       return await callback(options.preparedStatements ? inner : unnamed(inner));
     } catch (e) {
       // A connection-level failure must not go back to the pool.

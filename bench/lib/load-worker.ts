@@ -103,6 +103,12 @@ async function viaBuiltin(spec: LoadSpec): Promise<LoadResult> {
       req.end(body);
     });
 
+  if (spec.overallRate) {
+    // Open every connection first (not measured), as autocannon does before
+    // its clock starts: a socket opened mid-run would add its handshake and
+    // the server's per-connection set-up to some request's latency.
+    await Promise.all(Array.from({ length: spec.connections }, () => once().catch(() => {})));
+  }
   const started = performance.now();
   const deadline = started + spec.durationS * 1000;
   const record = (status: number, text: string, latencyMs: number) => {

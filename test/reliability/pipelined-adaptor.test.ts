@@ -93,3 +93,37 @@ t.test("a transaction sees its settings until COMMIT, not after", async (t) => {
   t.equal(after[0]!.who, "authenticator", "after COMMIT: the login role");
   t.notOk(after[0]!.hu, "and no hasura.user");
 });
+
+t.test("a transaction's first statement carries BEGIN and the settings; a failure there rolls back cleanly", async (t) => {
+  const a = adaptor(t);
+  await t.rejects(
+    a.run(settingsOf("user", USER), (c) => c.withTransaction((tx) => tx.query({ text: "select 1/0 as boom", values: [] }))),
+    /division by zero/,
+    "the first statement's error reaches the caller",
+  );
+  // Without the ROLLBACK, the connection would still be in the failed transaction and refuse this.
+  const after = await a.one(null, WHO);
+  t.equal(after[0]!.who, "authenticator", "the connection answers again, as the login role (ROLLBACK was sent)");
+  t.notOk(after[0]!.hu, "no hasura.user");
+  t.same(await a.run(settingsOf("user", USER), (c) => c.withTransaction(async () => "nothing sent")), "nothing sent", "a transaction with no statement sends nothing, and succeeds");
+});
+
+t.test("nested transactions are savepoints: an inner failure keeps the outer writes (no settings: the login role)", async (t) => {
+  const a = adaptor(t);
+  const count = await a.run(null, (c) =>
+    c.withTransaction(async (tx) => {
+      await tx.query({ text: "create temp table nested_probe (n int) on commit drop", values: [] });
+      await tx.withTransaction((inner) => inner.query({ text: "insert into nested_probe values (1)", values: [] }));
+      await t.rejects(
+        tx.withTransaction(async (inner) => {
+          await inner.query({ text: "insert into nested_probe values (2)", values: [] });
+          throw new Error("inner failure");
+        }),
+        /inner failure/,
+        "the inner transaction's error reaches its caller",
+      );
+      return (await tx.query<{ n: number }>({ text: "select count(*)::int as n from nested_probe", values: [] })).rows[0]!.n;
+    }),
+  );
+  t.equal(count, 1, "the first savepoint's row stays, the failed one's is rolled back");
+});

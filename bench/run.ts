@@ -33,9 +33,12 @@
  * error. Load: autocannon in its own process (bench/lib/load.ts), fixed
  * concurrency and duration. For every run, the CPU (in cores) of the load
  * generator, of the peer's node process and of all of PostgreSQL's processes
- * (/proc; on 2 cores they compete). Then a fixed-rate run of P on W1 at half
- * of its measured peak (autocannon's overallRate): the p99 that matters when
- * the server is not saturated. And, in parallel with the set-up (so it does
+ * (/proc; on 2 cores they compete). W4's inserted rows are deleted and the
+ * table re-analyzed after every W4 run, so every run meets the same database.
+ * Then a fixed-rate run of P on W1 at half of its measured peak (evenly
+ * paced, latency counted from each request's scheduled time, µs resolution;
+ * bench/lib/load-worker.ts): the p99 that matters when the server is not
+ * saturated. And, in parallel with the set-up (so it does
  * not disturb a measurement), bench/schema-build.ts: per-role schema build
  * time and memory for 6 and 50 roles.
  *
@@ -45,6 +48,7 @@
  *   --duration S       seconds per run (default 8)
  *   --connections L    comma-separated concurrencies (default 8,32)
  *   --pool N           pool size of P, B, C, H (default 10, the server's default)
+ *   --half-peak S      seconds of the fixed-rate run at half of P's W1 peak (default 10, quick 3)
  *   --peers P,C        measure only these peers (default all; e.g. to profile one)
  *   --workloads W3     measure only these workloads (default all)
  *   --no-schemas       skip bench/schema-build.ts
@@ -88,6 +92,7 @@ const { values: args } = parseArgs({
     pool: { type: "string" },
     peers: { type: "string" },
     workloads: { type: "string" },
+    "half-peak": { type: "string" },
     "no-schemas": { type: "boolean", default: false },
     "max-seconds": { type: "string" },
   },
@@ -99,7 +104,7 @@ const settings = {
   rounds: Number(args.rounds ?? (quick ? 2 : 3)),
   durationS: Number(args.duration ?? (quick ? 2 : 8)),
   warmupS: quick ? 1 : 3,
-  halfPeakS: quick ? 3 : 10,
+  halfPeakS: Number(args["half-peak"] ?? (quick ? 3 : 10)),
   connections: (args.connections ?? (quick ? "8" : "8,32")).split(",").map(Number),
   pool: Number(args.pool ?? 10),
   maxSeconds: Number(args["max-seconds"] ?? (quick ? 180 : 1200)),

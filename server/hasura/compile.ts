@@ -135,7 +135,8 @@ export interface OrderTerm {
   nulls: "FIRST" | "LAST";
 }
 
-const DIRECTIONS: Record<string, Pick<OrderTerm, "direction" | "nulls">> = {
+/** Hasura's `order_by` enum values: the enum (query-plugin.ts) is generated from this table. */
+export const DIRECTIONS: Record<string, Pick<OrderTerm, "direction" | "nulls">> = {
   asc: { direction: "ASC", nulls: "LAST" },
   asc_nulls_last: { direction: "ASC", nulls: "LAST" },
   asc_nulls_first: { direction: "ASC", nulls: "FIRST" },

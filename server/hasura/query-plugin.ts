@@ -15,6 +15,7 @@ import type { GraphQLInputFieldConfigMap, GraphQLInputType } from "graphql";
 import { sql, type SQL } from "pg-sql2";
 import { hasuraModel, type AnyCodec, type AnyResource, type HasuraColumn, type HasuraTable } from "./model.ts";
 import { applySelectArgs } from "./select-args.ts";
+import { DIRECTIONS } from "./compile.ts";
 
 const TEXT = new Set(["text", "varchar", "char", "bpchar", "citext", "name"]);
 const NUMERIC = new Set(["int2", "int4", "int8", "float4", "float8", "numeric", "money"]);
@@ -327,14 +328,15 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
           {},
           () => ({
             description: "column ordering options",
-            values: {
-              asc: { value: "asc", description: "in ascending order, nulls last" },
-              asc_nulls_first: { value: "asc_nulls_first", description: "in ascending order, nulls first" },
-              asc_nulls_last: { value: "asc_nulls_last", description: "in ascending order, nulls last" },
-              desc: { value: "desc", description: "in descending order, nulls first" },
-              desc_nulls_first: { value: "desc_nulls_first", description: "in descending order, nulls first" },
-              desc_nulls_last: { value: "desc_nulls_last", description: "in descending order, nulls last" },
-            },
+            values: Object.fromEntries(
+              Object.keys(DIRECTIONS)
+                .sort()
+                .map((name) => {
+                  const { direction, nulls } = DIRECTIONS[name]!;
+                  const order = direction === "ASC" ? "ascending" : "descending";
+                  return [name, { value: name, description: `in ${order} order, nulls ${nulls.toLowerCase()}` }];
+                }),
+            ),
           }),
           "Hasura order_by enum",
         );

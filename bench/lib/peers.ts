@@ -1,10 +1,34 @@
 /**
- * Peer servers in their own processes (bench/peers/*.ts): start one, wait
- * for the {"url", "pid"} line it prints when listening, stop it. A peer
+ * Peer servers in their own processes (bench/peers/*.ts), both sides of the
+ * protocol: startPeerProcess starts one and waits for the {"url", "pid"} line
+ * it prints when listening (servePeer, in the peer), and stops it. A peer
  * whose stdin closes (the bench ended, even killed) stops itself.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { FastifyInstance } from "fastify";
+
+/**
+ * In a peer: listen on a loopback ephemeral port, announce it, and close
+ * `app` then `release` on SIGTERM, SIGINT or when the bench closes stdin.
+ */
+export async function servePeer(app: FastifyInstance, release: () => unknown): Promise<void> {
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const { port } = app.server.address() as { port: number };
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, pid: process.pid })}\n`);
+  const stop = async () => {
+    await app.close().catch(() => {});
+    await Promise.resolve()
+      .then(release)
+      .catch(() => {});
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+  // The bench closes our stdin when it ends (even when it is killed): do not outlive it.
+  process.stdin.on("end", () => void stop());
+  process.stdin.resume();
+}
 
 export interface PeerProcess {
   name: string;

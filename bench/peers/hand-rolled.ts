@@ -28,6 +28,7 @@
 import Fastify from "fastify";
 import { jwtVerify } from "jose";
 import pg from "pg";
+import { servePeer } from "../lib/peers.ts";
 
 const connectionString = process.env.DATABASE_URL;
 if (!connectionString) throw new Error("DATABASE_URL is required");
@@ -84,16 +85,4 @@ app.post("/w1", async (request, reply) => {
   }
 });
 
-await app.listen({ port: 0, host: "127.0.0.1" });
-const { port } = app.server.address() as { port: number };
-process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, pid: process.pid })}\n`);
-
-const stop = async () => {
-  await app.close().catch(() => {});
-  await pool.end().catch(() => {});
-  process.exit(0);
-};
-process.on("SIGTERM", () => void stop());
-process.on("SIGINT", () => void stop());
-process.stdin.on("end", () => void stop());
-process.stdin.resume();
+await servePeer(app, () => pool.end());

@@ -31,6 +31,7 @@ import { makePgService } from "postgraphile/adaptors/pg";
 import { grafserv } from "postgraphile/grafserv/fastify/v5";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { KeepIdColumnPlugin } from "../../server/graphile/KeepIdColumnPlugin.ts";
+import { servePeer } from "../lib/peers.ts";
 
 const mode = process.env.BENCH_PEER;
 if (mode !== "B" && mode !== "C") throw new Error("BENCH_PEER must be B or C");
@@ -81,18 +82,7 @@ const serv = pgl.createServ(grafserv);
 const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 await serv.addTo(app);
 await serv.getSchema();
-await app.listen({ port: 0, host: "127.0.0.1" });
-const { port } = app.server.address() as { port: number };
-process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, pid: process.pid })}\n`);
-
-const stop = async () => {
-  await app.close().catch(() => {});
+await servePeer(app, async () => {
   await Promise.resolve(pgl.release()).catch(() => {});
-  await pool.end().catch(() => {});
-  process.exit(0);
-};
-process.on("SIGTERM", () => void stop());
-process.on("SIGINT", () => void stop());
-// The bench closes our stdin when it ends (even when it is killed): do not outlive it.
-process.stdin.on("end", () => void stop());
-process.stdin.resume();
+  await pool.end();
+});

@@ -10,7 +10,7 @@ import { expectRejected, whoami } from "../helpers/auth-cases.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { installProbe } from "../helpers/probe.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { HS_KEY, hasuraClaims, NS, rsaKeys, sign } from "../helpers/tokens.ts";
+import { hasuraClaims, HS_JWT_SECRET, HS_KEY, NS, rsaKeys, sign } from "../helpers/tokens.ts";
 
 const ADMIN_SECRET = "test-admin-secret";
 const now = () => Math.floor(Date.now() / 1000);
@@ -142,7 +142,7 @@ t.test("no unauthorized role: a request without a token is an error", async (t) 
   const db = await createTestDatabase(t);
   const srv = await startServer(t, {
     db,
-    env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: HS_KEY }) },
+    env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET, HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET },
   });
   await expectRejected(t, srv, {}, 400, "invalid-headers", /^Missing 'Authorization' or 'Cookie' header in JWT authentication mode$/);
 });

@@ -24,14 +24,13 @@
  */
 import t from "tap";
 import { startServer } from "../helpers/server.ts";
-import { hasuraClaims, sign } from "../helpers/tokens.ts";
-import { HS_KEY } from "../helpers/tokens.ts";
+import { hasuraClaims, HS_JWT_SECRET, sign } from "../helpers/tokens.ts";
 import { V1, dataOf, expectHasuraError, sortById, sortRows } from "./helpers-walkthrough.ts";
 
 const srv = await startServer(t, {
   env: {
     HASURA_GRAPHQL_ADMIN_SECRET: "school-admin-secret",
-    HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: HS_KEY }),
+    HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
     HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
   },
 });

@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWK } from "jose";
 
 export const HS_KEY = "test-hmac-secret-0123456789abcdef0123456789";
+/** HASURA_GRAPHQL_JWT_SECRET verifying tokens signed by sign() below. */
+export const HS_JWT_SECRET = JSON.stringify({ type: "HS256", key: HS_KEY });
 export const NS = "https://hasura.io/jwt/claims";
 
 export interface SignOptions {

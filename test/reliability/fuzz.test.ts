@@ -29,7 +29,7 @@ import { toPgSettings } from "../../server/auth/session.ts";
 import { HasuraError } from "../../server/errors.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { startServer } from "../helpers/server.ts";
-import { HS_KEY, NS, sign } from "../helpers/tokens.ts";
+import { HS_JWT_SECRET, NS, sign } from "../helpers/tokens.ts";
 import { APP_ROLES, canonical, installProbes } from "./helpers-isolation.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 424242);
@@ -213,7 +213,7 @@ t.test("B. hostile claims, headers and roles through the server", async (t) => {
     db,
     env: {
       HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: HS_KEY }),
+      HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
       HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
     },
   });

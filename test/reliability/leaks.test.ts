@@ -22,7 +22,7 @@
 import t from "tap";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { startServer, type GqlResponse, type TestServer } from "../helpers/server.ts";
-import { HS_KEY, NS, sign } from "../helpers/tokens.ts";
+import { HS_JWT_SECRET, NS, sign } from "../helpers/tokens.ts";
 import {
   APP_ROLES,
   CLEAN,
@@ -39,7 +39,7 @@ import {
 const ADMIN_SECRET = "leaks-admin-secret";
 const ENV = {
   HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-  HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: HS_KEY }),
+  HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
   HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
 };
 const TOTAL = Number(process.env.LEAKS_REQUESTS ?? 20_000);

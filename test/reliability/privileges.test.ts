@@ -28,7 +28,7 @@ import t from "tap";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { WRITE, COUNT_USERS } from "../helpers/probe.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { HS_KEY, NS, sign } from "../helpers/tokens.ts";
+import { HS_JWT_SECRET, NS, sign } from "../helpers/tokens.ts";
 import { APP_ROLES, CLEAN, installProbes, pooledSettings } from "./helpers-isolation.ts";
 
 const ADMIN_SECRET = "privileges-admin-secret";
@@ -162,7 +162,7 @@ t.test("through the server: no session-level setting, ever", async (t) => {
     db,
     env: {
       HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: HS_KEY }),
+      HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
       HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
       HASURA_GRAPHQL_PG_CONNECTIONS: String(POOL),
     },
@@ -202,7 +202,7 @@ t.test("a session-level value left on a pooled connection is masked by the next 
     db,
     env: {
       HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: HS_KEY }),
+      HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
       HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
       HASURA_GRAPHQL_PG_CONNECTIONS: "1",
     },
@@ -233,7 +233,7 @@ t.test("X-Hasura-Role naming a non-application role is refused before any SQL", 
     db,
     env: {
       HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: HS_KEY }),
+      HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
       HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
     },
   });

@@ -30,14 +30,14 @@ import pg from "pg";
  * on n. Prepared once per connection and n (with prepared statements on).
  */
 export function settingsStatement(n: number): { text: string; name: string } {
-  let text = settingsText[n];
-  if (text === undefined) {
+  let statement = settingsStatements[n];
+  if (statement === undefined) {
     const calls = Array.from({ length: n }, (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
-    text = settingsText[n] = `select ${calls.join(", ")}`;
+    statement = settingsStatements[n] = { text: `select ${calls.join(", ")}`, name: `hasura_auth_pg_settings_${n}` };
   }
-  return { text, name: `hasura_auth_pg_settings_${n}` };
+  return statement;
 }
-const settingsText: string[] = [];
+const settingsStatements: Array<{ text: string; name: string }> = [];
 const PREPARED_PER_CONNECTION = 100;
 
 // pg's internals this file relies on (stable since pg 8.0).

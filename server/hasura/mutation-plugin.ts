@@ -19,7 +19,7 @@ import type { GraphQLInputFieldConfigMap } from "graphql";
 import { sql, type SQL } from "pg-sql2";
 import { HasuraError } from "../errors.ts";
 import { compileBoolExp, typedValue, type BoolExp } from "./compile.ts";
-import { hasuraModel, type AnyResource, type HasuraTable } from "./model.ts";
+import { hasuraModel, type AnyResource, type HasuraConstraint, type HasuraTable } from "./model.ts";
 import { isNumeric, pkFields } from "./query-plugin.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,6 +32,7 @@ interface MutationResult {
 }
 
 const ALIAS = sql.identifier("t");
+const VISIBLE = sql.identifier("visible");
 
 const insertable = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canInsert);
 const updatable = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canUpdate);
@@ -102,11 +103,33 @@ function conflictClause(table: HasuraTable, onConflict: Row): SQL {
   for (const c of columns) {
     if (!table.columns.get(c)?.canUpdate) throw new HasuraError("validation-failed", `unexpected value '${c}' for enum: '${table.name}_update_column'`, 400);
   }
-  const where = onConflict.where ? sql` where ${compileBoolExp(table, ALIAS, onConflict.where as BoolExp)}` : sql.blank;
   return sql` on conflict on constraint ${sql.identifier(constraint.name)} do update set ${sql.join(
     columns.map((c) => sql`${sql.identifier(c)} = excluded.${sql.identifier(c)}`),
     ", ",
-  )}${where}`;
+  )}${onConflict.where ? sql` where ${visibleWhere(table, constraint, onConflict.where as BoolExp)}` : sql.blank}`;
+}
+
+/**
+ * The client's `on_conflict.where`, evaluated only if the role can see the
+ * conflicting row. Postgres evaluates DO UPDATE's WHERE on that row before
+ * its RLS check (ExecOnConflictUpdate), so the bare condition would read a
+ * row the role cannot see, one bit per request (an error when it matches,
+ * a skip when not), and could raise errors that depend on its values.
+ * Here it runs inside a sub-select over the same table as the role: the
+ * SELECT policies filter first (security-barrier quals; only leakproof,
+ * error-free operators may run before them), the key picks the conflicting
+ * row, and a hidden row is skipped, as Hasura skips a row outside its update
+ * filter. The key must be readable by the role (ctid is not, under column
+ * grants); the primary key first, as it is never null.
+ */
+function visibleWhere(table: HasuraTable, constraint: HasuraConstraint, where: BoolExp): SQL {
+  const readable = (cols: string[]) => cols.every((c) => table.columns.get(c)?.canSelect);
+  const key = table.pk ?? (readable(constraint.columns) ? constraint.columns : table.constraints.find((c) => readable(c.columns))?.columns);
+  if (!key) {
+    throw new HasuraError("not-supported", `on_conflict.where needs a primary key or unique constraint of table '${table.name}' whose columns the role can select`, 400);
+  }
+  const sameRow = sql.join(key.map((c) => sql`${VISIBLE}.${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)}`), " and ");
+  return sql`exists (select 1 from ${table.resource.from as SQL} as ${VISIBLE} where ${sameRow} and ${compileBoolExp(table, VISIBLE, where)})`;
 }
 
 function updateStatement(table: HasuraTable, where: SQL, set: Row | null, inc: Row | null): SQL {

@@ -132,7 +132,7 @@ function visibleWhere(table: HasuraTable, constraint: HasuraConstraint, where: B
   return sql`exists (select 1 from ${table.resource.from as SQL} as ${VISIBLE} where ${sameRow} and ${compileBoolExp(table, VISIBLE, where)})`;
 }
 
-function updateStatement(table: HasuraTable, where: SQL, set: Row | null, inc: Row | null): SQL {
+function updateStatement(table: HasuraTable, field: string, where: SQL, set: Row | null, inc: Row | null): SQL {
   const assignments: SQL[] = [];
   if (set) {
     checkColumns(table, set, (c) => c.canUpdate, `${table.name}_set_input`);
@@ -142,6 +142,12 @@ function updateStatement(table: HasuraTable, where: SQL, set: Row | null, inc: R
   }
   if (inc) {
     checkColumns(table, inc, (c) => c.canUpdate, `${table.name}_inc_input`);
+    // Postgres would refuse two assignments to one column with an internal
+    // error; Hasura refuses the request while parsing it.
+    const twice = set ? Object.keys(inc).filter((c) => inc[c] !== undefined && set[c] !== undefined) : [];
+    if (twice.length) {
+      throw new HasuraError("validation-failed", `Column found in multiple operators: [${twice.map((c) => `'${c}'`).join(", ")}].`, 400, `$.selectionSet.${field}.args`);
+    }
     for (const [c, v] of Object.entries(inc)) {
       if (v !== undefined) assignments.push(sql`${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)} + ${typedValue(table.columns.get(c)!.codec, v)}`);
     }
@@ -311,7 +317,7 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
               type: response,
               args: { where: { type: new GraphQLNonNull(boolExp) }, ...ops },
               plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => updateStatement(table, compileBoolExp(table, ALIAS, args.where as BoolExp), (args._set as Row) ?? null, (args._inc as Row) ?? null)),
+                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => updateStatement(table, `update_${t}`, compileBoolExp(table, ALIAS, args.where as BoolExp), (args._set as Row) ?? null, (args._inc as Row) ?? null)),
             };
             if (table.pk) {
               added[`update_${t}_by_pk`] = {
@@ -319,7 +325,7 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
                 type: rowType,
                 args: { pk_columns: { type: new GraphQLNonNull(b.getTypeByName(`${t}_pk_columns_input`)) }, ...ops },
                 plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                  returnedRows(table, mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => updateStatement(table, pkWhere(table, args.pk_columns as Row), (args._set as Row) ?? null, (args._inc as Row) ?? null))).single(),
+                  returnedRows(table, mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => updateStatement(table, `update_${t}_by_pk`, pkWhere(table, args.pk_columns as Row), (args._set as Row) ?? null, (args._inc as Row) ?? null))).single(),
               };
             }
           }

@@ -133,3 +133,21 @@ t.test("the inherent channel: a key the client sent exists, and nothing more", a
   t.notOk((await fk(3)).body.errors, "a hidden referenced row satisfies the foreign key");
   t.equal((await fk(999)).body.errors?.[0]?.message, 'Foreign key violation. insert or update on table "object" violates foreign key constraint "object_authorId_fkey"');
 });
+
+// Issue 11, hole 5 (one item): a client mistake, not a server error.
+t.test("_set and _inc on one column: validation-failed, as Hasura", async (t) => {
+  for (const [field, args] of [
+    ["update_transaction", "where: {id: {_eq: 1}}"],
+    ["update_transaction_by_pk", "pk_columns: {id: 1}"],
+  ]) {
+    const query = `mutation { ${field}(${args}, _set: {amount: 1, path: "/x"}, _inc: {amount: 2}) { __typename } }`;
+    const expected = { errors: [{ message: "Column found in multiple operators: ['amount'].", extensions: { path: `$.selectionSet.${field}.args`, code: "validation-failed" } }] };
+    const v1 = await ask(query);
+    t.equal(v1.status, 200, `${field}: HTTP 200 on /v1/graphql`);
+    t.strictSame(v1.body, expected, `${field}: Hasura's code and message`);
+    const alpha = await ask(query, "/v1alpha1/graphql");
+    t.equal(alpha.status, 400, `${field}: HTTP 400 on /v1alpha1/graphql`);
+    t.strictSame(alpha.body, expected, `${field}: same body on /v1alpha1/graphql`);
+  }
+  t.strictSame(await srv.db.asRoot(`select amount::text, path from public.transaction where id = 1`), [{ amount: "5000", path: "/madere/div-01/go-reloaded" }], "nothing written");
+});

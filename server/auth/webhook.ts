@@ -16,20 +16,43 @@ export interface HookDecision {
 
 type Headers = Record<string, string | string[] | undefined>;
 
-// Hasura does not forward these to the hook in GET mode.
+// Hasura does not forward these to the hook in GET mode (its commonClientHeadersIgnored).
 const GET_IGNORED = new Set([
   "content-length", "content-md5", "user-agent", "host", "origin", "referer", "accept", "accept-encoding",
   "accept-language", "accept-datetime", "cache-control", "connection", "dnt", "content-type",
+]);
+
+// Headers that describe the client's connection to us, not the request
+// (RFC 9110 §7.6.1, plus Expect and the legacy Proxy-Connection): never
+// forwarded in either mode. Hasura's HTTP client drops them itself; fetch
+// refuses some outright (Keep-Alive, Expect, Upgrade, Transfer-Encoding), which
+// would turn a client's harmless header into a failed hook call.
+const HOP_BY_HOP = new Set([
+  "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+  "transfer-encoding", "upgrade", "expect", "host", "content-length", "http2-settings",
 ]);
 
 const MAX_CACHE_MS = 10 * 60_000;
 
 const unexpected = (message: string) => new HasuraError("unexpected", message, 500);
 
+/** Names the client's Connection header marks as hop-by-hop, lower-cased. */
+function connectionNamed(headers: Headers): Set<string> | undefined {
+  const c = headers.connection;
+  if (c === undefined) return undefined;
+  const named = new Set<string>();
+  for (const part of (Array.isArray(c) ? c.join(",") : c).split(",")) {
+    const name = part.trim().toLowerCase();
+    if (name) named.add(name);
+  }
+  return named;
+}
+
 function flatHeaders(headers: Headers, ignore?: Set<string>): Record<string, string> {
   const out: Record<string, string> = {};
+  const named = connectionNamed(headers);
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || ignore?.has(k)) continue;
+    if (v === undefined || HOP_BY_HOP.has(k) || ignore?.has(k) || named?.has(k)) continue;
     out[k] = Array.isArray(v) ? v.join(", ") : v;
   }
   return out;

@@ -119,15 +119,15 @@ function conflictClause(table: HasuraTable, onConflict: Row): SQL {
  * SELECT policies filter first (security-barrier quals; only leakproof,
  * error-free operators may run before them), the key picks the conflicting
  * row, and a hidden row is skipped, as Hasura skips a row outside its update
- * filter. The key must be readable by the role (ctid is not, under column
- * grants); the primary key first, as it is never null.
+ * filter. The row is found by its primary key when the role can read it
+ * (never null), else by the conflict constraint's columns, which Postgres
+ * requires the role to read for any DO UPDATE. Not by ctid: under column
+ * grants the role cannot read it. The sub-select sees the row as the
+ * statement's snapshot does: one committed concurrently after the statement
+ * began is skipped, never read unchecked.
  */
 function visibleWhere(table: HasuraTable, constraint: HasuraConstraint, where: BoolExp): SQL {
-  const readable = (cols: string[]) => cols.every((c) => table.columns.get(c)?.canSelect);
-  const key = table.pk ?? (readable(constraint.columns) ? constraint.columns : table.constraints.find((c) => readable(c.columns))?.columns);
-  if (!key) {
-    throw new HasuraError("not-supported", `on_conflict.where needs a primary key or unique constraint of table '${table.name}' whose columns the role can select`, 400);
-  }
+  const key = table.pk ?? constraint.columns;
   const sameRow = sql.join(key.map((c) => sql`${VISIBLE}.${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)}`), " and ");
   return sql`exists (select 1 from ${table.resource.from as SQL} as ${VISIBLE} where ${sameRow} and ${compileBoolExp(table, VISIBLE, where)})`;
 }

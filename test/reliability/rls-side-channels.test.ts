@@ -14,6 +14,7 @@
  */
 import type { Test } from "tap";
 import t from "tap";
+import { createTestDatabase } from "../helpers/pg.ts";
 import { startServer, type GqlResponse, type TestServer } from "../helpers/server.ts";
 import { hasuraClaims, HS_JWT_SECRET, sign } from "../helpers/tokens.ts";
 
@@ -150,4 +151,29 @@ t.test("_set and _inc on one column: validation-failed, as Hasura", async (t) =>
     t.strictSame(alpha.body, expected, `${field}: same body on /v1alpha1/graphql`);
   }
   t.strictSame(await srv.db.asRoot(`select amount::text, path from public.transaction where id = 1`), [{ amount: "5000", path: "/madere/div-01/go-reloaded" }], "nothing written");
+});
+
+t.test("upsert: the key that finds the conflicting row is one the role can read", async (t) => {
+  const db = await createTestDatabase(t);
+  // The role may write `code` but not read it.
+  await db.asRoot(`
+    create table public.voucher (code text primary key, note text);
+    alter table public.voucher enable row level security;
+    alter table public.voucher force row level security;
+    grant select (note), insert (code, note), update (note) on public.voucher to "campus-admin";
+    create policy "campus-admin_all" on public.voucher for all to "campus-admin" using (true) with check (true);
+    insert into public.voucher values ('A-1', 'old');`);
+  const own = await startServer(t, { db });
+  const upsert = (where: string) =>
+    own.gql(`mutation { insert_voucher(objects: [{code: "A-1", note: "new"}], on_conflict: {constraint: voucher_pkey, update_columns: [note]${where}}) { affected_rows } }`, {
+      headers: { "x-hasura-role": "campus-admin", "x-hasura-campus": "{madere}" },
+      path: "/v1alpha1/graphql",
+    });
+  // Postgres itself requires SELECT on the conflict constraint's columns for
+  // DO UPDATE: with or without a where, the same refusal.
+  const plain = await upsert("");
+  t.equal(plain.body.errors?.[0]?.extensions?.code, "permission-error", JSON.stringify(plain.body));
+  const withWhere = await upsert(`, where: {note: {_eq: "old"}}`);
+  t.strictSame([withWhere.status, withWhere.body], [plain.status, plain.body], "a where changes nothing");
+  t.strictSame(await db.asRoot(`select note from public.voucher`), [{ note: "old" }], "nothing written");
 });

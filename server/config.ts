@@ -52,6 +52,16 @@ export interface LimitsConfig {
   maxQueryDepth: number;
   /** Most field selections in an operation (fragments expanded). */
   maxQueryCost: number;
+  /** Most fields with a selection set in an operation (what planning time grows with). */
+  maxQueryObjectFields: number;
+  /** Most rows an operation may ask for (lists multiplied out) and the size assumed for a list without a limit. */
+  maxQueryNodes: number;
+  listSizeEstimate: number;
+  /** Postgres statement_timeout of every request (a role's own `alter role … set statement_timeout` wins). */
+  statementTimeoutMs: number;
+  /** Rows and bytes Postgres may send for one request before it is aborted. */
+  maxResponseRows: number;
+  maxResponseBytes: number;
   /** Most operations in one /v1/graphql batch. */
   maxBatchSize: number;
 }
@@ -154,6 +164,12 @@ export function loadConfig(env: Env = process.env): Config {
       ),
       maxQueryDepth: int(env, "HASURA_GRAPHQL_MAX_QUERY_DEPTH", 15, 1, 1_000),
       maxQueryCost: int(env, "HASURA_GRAPHQL_MAX_QUERY_COST", 5_000, 1, 10_000_000),
+      maxQueryObjectFields: int(env, "HASURA_GRAPHQL_MAX_QUERY_OBJECT_FIELDS", 100, 1, 100_000),
+      maxQueryNodes: int(env, "HASURA_GRAPHQL_MAX_QUERY_NODES", 500_000, 1, Number.MAX_SAFE_INTEGER),
+      listSizeEstimate: int(env, "HASURA_GRAPHQL_LIST_SIZE_ESTIMATE", 100, 1, 1_000_000),
+      statementTimeoutMs: int(env, "HASURA_GRAPHQL_STATEMENT_TIMEOUT_MS", 30_000, 0, 86_400_000),
+      maxResponseRows: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_ROWS", 100_000, 1, Number.MAX_SAFE_INTEGER),
+      maxResponseBytes: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_BYTES", 64 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
       maxBatchSize: int(env, "HASURA_GRAPHQL_MAX_BATCH_SIZE", 20, 1, 10_000),
     },
     ownerRole: "app_owner",

@@ -49,6 +49,13 @@ export const errors = {
       "$",
       { "retry-after": "1" },
     ),
+  /** A request whose answer from Postgres crossed HASURA_GRAPHQL_MAX_RESPONSE_ROWS / _BYTES. */
+  responseTooLarge: (limit: string) =>
+    new HasuraError(
+      "bad-request",
+      `the response is larger than the limit of ${limit}; ask for fewer rows (limit, where) or fewer nested lists`,
+      400,
+    ),
   /** Load shedding (server/plugins/overload.ts). */
   overloaded: (why: string) =>
     new HasuraError("unexpected", `the server is overloaded (${why}); retry shortly`, 503, "$", { "retry-after": "1" }),

@@ -9,7 +9,7 @@
  * database before in-flight requests finish. `pg_ctl start` makes the
  * postmaster a session leader; we stop it last.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, chown, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -198,7 +198,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     );
   }
 
-  return cluster(opts, pgdata, credentials, ids, { ownsServer: true });
+  return cluster(opts, pgdata, credentials, ids, { ownsServer: true, watchdog: await startWatchdog(opts, pgdata, ids) });
+}
+
+/** ./watchdog.ts: stops the cluster if this process dies without stopping it. */
+async function startWatchdog(opts: EmbeddedOptions, pgdata: string, ids: Ids): Promise<ChildProcess> {
+  const { pg_ctl } = await binaries(ids);
+  const args = [process.pid, pg_ctl, pgdata, ids?.uid ?? "", ids?.gid ?? "", opts.ephemeral ? path.dirname(pgdata) : ""].map(String);
+  const child = spawn(process.execPath, [new URL("./watchdog.ts", import.meta.url).pathname, ...args], { detached: true, stdio: "ignore" });
+  child.unref();
+  return child;
 }
 
 function cluster(
@@ -206,7 +215,7 @@ function cluster(
   pgdata: string,
   credentials: Credentials,
   ids: { uid: number; gid: number } | null,
-  { ownsServer }: { ownsServer: boolean },
+  { ownsServer, watchdog }: { ownsServer: boolean; watchdog?: ChildProcess },
 ): EmbeddedCluster {
   const dir = path.dirname(pgdata);
   let stopped = !ownsServer;
@@ -221,6 +230,7 @@ function cluster(
     async stop() {
       if (stopped) return;
       stopped = true;
+      watchdog?.kill();
       await pgCtl(["stop", "-D", pgdata, "-m", "fast", "-w"], ids).catch(() => {});
       if (opts.ephemeral) await rm(dir, { recursive: true, force: true });
     },

@@ -6,6 +6,7 @@
  */
 import { GraphQLError } from "grafast/graphql";
 import { defaultMaskError } from "postgraphile/grafserv";
+import { HasuraError } from "../errors.ts";
 
 interface PgError {
   code?: string;
@@ -64,6 +65,11 @@ export function hasuraCodeForPgError(e: PgError): { code: string; message: strin
 }
 
 export function maskError(error: GraphQLError): GraphQLError {
+  // The proxy's own refusals (e.g. a response over its size bound) keep their code and message.
+  if (error.originalError instanceof HasuraError) {
+    const e = error.originalError;
+    return new GraphQLError(e.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: { path: e.path, code: e.code } });
+  }
   const original = error.originalError as PgError | undefined;
   const mapped = original ? hasuraCodeForPgError(original) : null;
   if (mapped) {

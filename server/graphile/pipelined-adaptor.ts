@@ -23,6 +23,7 @@
 import type { PgClient, PgClientQuery, PgClientResult, WithPgClient } from "@dataplan/pg";
 import { LRUCache } from "lru-cache";
 import pg from "pg";
+import { errors } from "../errors.ts";
 
 /**
  * `select set_config($1, $2, true), set_config($3, $4, true), …` for n
@@ -46,7 +47,7 @@ interface PgConnection {
   bind(msg: { statement?: string; values: unknown[]; valueMapper?: unknown }): void;
   describe(msg: { type: "P"; name?: string }): void;
   execute(msg: { portal?: string; rows?: number }): void;
-  stream: { cork?: () => void; uncork?: () => void };
+  stream: NodeJS.EventEmitter & { cork?: () => void; uncork?: () => void; destroy(): void };
   parsedStatements: Record<string, string>;
 }
 interface QueryInternals {
@@ -231,6 +232,67 @@ function unnamed(client: PgClient): PgClient {
   } as PgClient;
 }
 
+/**
+ * What Postgres has sent for one request (all its statements), checked as
+ * the bytes arrive: past a bound the connection is cut at once (Postgres
+ * then stops the query), so one request can never buffer more than that in
+ * this process, however many rows its nested lists multiply out to.
+ * Counting on the socket is the only place that sees a huge nested JSON
+ * value before node-postgres has buffered all of it.
+ */
+interface Budget {
+  rows: number;
+  bytes: number;
+  /** Why the request was cut off, once it was. */
+  aborted?: Error;
+  /** The connections it holds now (its statements may run in parallel). */
+  connections: Set<PgConnection>;
+}
+
+export interface ResponseLimits {
+  maxRows: number;
+  maxBytes: number;
+}
+
+/** Per request: grafast hands every statement of a request the same pgSettings object. */
+const budgets = new WeakMap<object, Budget>();
+/** The budget of the request each connection is running now. */
+const running = new WeakMap<PgConnection, Budget>();
+/** Requests holding a connection, to find the biggest under memory pressure. */
+const inFlight = new Set<Budget>();
+const metered = new WeakSet<PgConnection>();
+
+function abort(budget: Budget, reason: Error): void {
+  if (budget.aborted) return;
+  budget.aborted = reason;
+  for (const connection of budget.connections) connection.stream.destroy();
+}
+
+function meter(connection: PgConnection & NodeJS.EventEmitter, limits: ResponseLimits): void {
+  if (metered.has(connection)) return;
+  metered.add(connection);
+  connection.stream.on("data", (chunk: Buffer) => {
+    const budget = running.get(connection);
+    if (budget && (budget.bytes += chunk.length) > limits.maxBytes) abort(budget, errors.responseTooLarge(`${limits.maxBytes} bytes`));
+  });
+  connection.on("dataRow", () => {
+    const budget = running.get(connection);
+    if (budget && ++budget.rows > limits.maxRows) abort(budget, errors.responseTooLarge(`${limits.maxRows} rows`));
+  });
+}
+
+/**
+ * Under memory pressure, cut off the request that has received the most
+ * (refusing new requests alone would not stop one already running).
+ * Returns whether one was aborted.
+ */
+export function abortLargestRequest(minBytes = 1024 * 1024): boolean {
+  let largest: Budget | undefined;
+  for (const b of inFlight) if (!b.aborted && b.bytes >= minBytes && (!largest || b.bytes > largest.bytes)) largest = b;
+  if (largest) abort(largest, errors.overloaded("memory: the largest request in progress was aborted"));
+  return largest !== undefined;
+}
+
 export interface PipelinedOptions {
   /**
    * Named prepared statements (PostGraphile's default). Off for poolers that
@@ -238,11 +300,27 @@ export interface PipelinedOptions {
    * mode): HASURA_GRAPHQL_USE_PREPARED_STATEMENTS=false, as in Hasura.
    */
   preparedStatements: boolean;
+  /** Bounds on what Postgres may send for one request; none when absent. */
+  responseLimits?: ResponseLimits;
 }
 
 export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptions = { preparedStatements: true }): WithPgClient {
+  const limits = options.responseLimits;
   const withPgClient = (async <T>(pgSettings: Record<string, string | undefined> | null, callback: (client: PgClient) => T | Promise<T>) => {
+    let budget: Budget | undefined;
+    if (limits && pgSettings) {
+      budget = budgets.get(pgSettings);
+      if (!budget) budgets.set(pgSettings, (budget = { rows: 0, bytes: 0, connections: new Set() }));
+      if (budget.aborted) throw budget.aborted;
+    }
     const client = await pool.connect();
+    const connection = (client as unknown as { connection: PgConnection & NodeJS.EventEmitter }).connection;
+    if (budget) {
+      meter(connection, limits!);
+      budget.connections.add(connection);
+      running.set(connection, budget);
+      inFlight.add(budget);
+    }
     let broken: Error | undefined;
     try {
       if (!setupDone.has(client)) {
@@ -266,8 +344,17 @@ export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptio
     } catch (e) {
       // A connection-level failure must not go back to the pool.
       if ((e as { code?: string }).code === undefined && /Connection terminated|ECONN/.test(String((e as Error).message))) broken = e as Error;
+      if (budget?.aborted) {
+        broken = budget.aborted;
+        throw budget.aborted;
+      }
       throw e;
     } finally {
+      if (budget) {
+        running.delete(connection);
+        budget.connections.delete(connection);
+        if (budget.connections.size === 0) inFlight.delete(budget);
+      }
       client.release(broken);
     }
   }) as WithPgClient;

@@ -12,17 +12,17 @@ import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { toPgSettings } from "../auth/session.ts";
 import { KeepIdColumnPlugin } from "./KeepIdColumnPlugin.ts";
 import { maskError } from "./mask-error.ts";
-import { makePipelinedWithPgClient } from "./pipelined-adaptor.ts";
+import { makePipelinedWithPgClient, type PipelinedOptions, type ResponseLimits } from "./pipelined-adaptor.ts";
 import { RoleVisibleUniquesPlugin } from "./RoleVisibleUniquesPlugin.ts";
 
 /** The service, with settings and statement sent in one round trip (./pipelined-adaptor.ts). */
-function pipelined(service: GraphileConfig.PgServiceConfiguration, pool: pg.Pool, preparedStatements: boolean): GraphileConfig.PgServiceConfiguration {
+function pipelined(service: GraphileConfig.PgServiceConfiguration, pool: pg.Pool, options: PipelinedOptions): GraphileConfig.PgServiceConfiguration {
   const base = service.adaptor;
   return {
     ...service,
     adaptor: {
       ...base,
-      createWithPgClient: (settings, variant) => (variant === "SUPERUSER" ? base.createWithPgClient(settings, variant) : makePipelinedWithPgClient(pool, { preparedStatements })),
+      createWithPgClient: (settings, variant) => (variant === "SUPERUSER" ? base.createWithPgClient(settings, variant) : makePipelinedWithPgClient(pool, options)),
     } as typeof base,
   };
 }
@@ -36,7 +36,17 @@ export interface RolePresetOptions {
   preparedStatements?: boolean;
   /** The role's own settings (AppRoles.settings), applied in each transaction before the session's. */
   roleSettings?: Readonly<Record<string, string>>;
+  /** Bounds on what Postgres may send for one request (./pipelined-adaptor.ts). */
+  responseLimits?: ResponseLimits;
 }
+
+/**
+ * Grafast gives up planning one operation after this long (the object-field
+ * cap of server/graphql-limits.ts keeps real documents far below it): a
+ * backstop so no document the limits let through can hold the event loop.
+ * Grafast caches the timeout, so resending the document fails at once.
+ */
+const PLANNING_TIMEOUT_MS = 200;
 
 export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
   return {
@@ -45,7 +55,7 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
     // ids: keep `id` the column.
     disablePlugins: ["NodePlugin"],
     plugins: [KeepIdColumnPlugin, RoleVisibleUniquesPlugin],
-    pgServices: [pipelined(makePgService({ pool: opts.pool, schemas: opts.schemas, pgSettingsForIntrospection: { role: opts.role }, pubsub: false }), opts.pool, opts.preparedStatements ?? true)],
+    pgServices: [pipelined(makePgService({ pool: opts.pool, schemas: opts.schemas, pgSettingsForIntrospection: { role: opts.role }, pubsub: false }), opts.pool, { preparedStatements: opts.preparedStatements ?? true, responseLimits: opts.responseLimits })],
     grafserv: {
       graphqlPath: "/graphql",
       graphiqlPath: "/graphiql",
@@ -57,9 +67,13 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
       // Grafast writes the response JSON as it walks the plan, instead of
       // building objects that Fastify would then JSON.stringify.
       outputDataAsString: true,
+      // Parsed documents kept per schema (grafserv's default is 500): each
+      // holds its query text, so this bounds their memory per role.
+      parseAndValidateCacheSize: 100,
     },
     grafast: {
       explain: false,
+      timeouts: { planning: PLANNING_TIMEOUT_MS },
       context(requestContext) {
         const session = requestContext.fastifyv5?.request.hasuraSession;
         // No session means the request bypassed the session hook: refuse to

@@ -5,8 +5,21 @@
  * each role rebuilds its schema while requests of other roles are served.
  */
 import { performance } from "node:perf_hooks";
+import type { GraphQLSchema } from "graphql";
 import { postgraphile, type PostGraphileInstance } from "postgraphile";
 import { grafserv, type FastifyGrafserv } from "postgraphile/grafserv/fastify/v5";
+
+/**
+ * Operation plans grafast keeps per schema (its default is 500). A plan of
+ * a document at the object-field cap (server/graphql-limits.ts) weighs a few
+ * MB; with two dialects and a schema per role, this bounds their memory.
+ */
+const PLANS_PER_SCHEMA = 100;
+
+function limitPlanCache(schema: GraphQLSchema): void {
+  const extensions = schema.extensions as { grafast?: Record<string, unknown> };
+  (extensions.grafast ??= {}).operationsCacheMaxLength = PLANS_PER_SCHEMA;
+}
 
 export interface RoleSchemaStats {
   role: string;
@@ -39,7 +52,7 @@ export class SchemaRegistry {
     const entry: Entry = { pgl, serv: Promise.resolve(null as never) };
     entry.serv = (async () => {
       const serv = pgl.createServ(grafserv);
-      await serv.getSchema();
+      limitPlanCache(await serv.getSchema());
       entry.stats = {
         role,
         buildMs: Math.round(performance.now() - started),

@@ -10,11 +10,11 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { WithPgClient } from "@dataplan/pg";
-import { execute, hookArgs } from "grafast";
-import { GraphQLError, Kind, validate, visit, type ASTNode, type DocumentNode, type GraphQLSchema } from "graphql";
+import { execute, hookArgs, isSafeError } from "grafast";
+import { GraphQLError, Kind, validate, visit, type ASTNode, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
 import { LRUCache } from "lru-cache";
 import { HasuraError, poolTimeoutError } from "../errors.ts";
-import { checkVariablesDepth, type Parsed as LimitedParse } from "../graphql-limits.ts";
+import { checkVariablesDepth, DOCUMENT_CACHE, nodesError, type Parsed as LimitedParse, type QueryLimits } from "../graphql-limits.ts";
 import { hasuraCodeForPgError } from "../graphile/mask-error.ts";
 
 export interface HasuraGraphQLRequest {
@@ -43,10 +43,10 @@ const CACHEABLE_QUERY_CHARS = 100_000;
  * Parse (token-bounded, depth and cost limited: server/graphql-limits.ts)
  * and validate once per (schema, query text).
  */
-function prepare(schema: GraphQLSchema, query: string, parseLimited: (query: string) => LimitedParse): Parsed {
+function prepare(schema: GraphQLSchema, query: string, parseLimited: (query: string) => LimitedParse, limits: QueryLimits): Parsed {
   let cache = documents.get(schema);
   if (!cache) {
-    cache = new LRUCache({ max: 500 });
+    cache = new LRUCache<string, Parsed>(DOCUMENT_CACHE);
     documents.set(schema, cache);
   }
   const hit = cache.get(query);
@@ -63,7 +63,12 @@ function prepare(schema: GraphQLSchema, query: string, parseLimited: (query: str
       return parsed;
     }
     const errors = validate(schema, document);
-    parsed = errors.length ? { error: validationError(errors[0], document) } : { document };
+    const tooMany = errors.length ? null : nodesError(schema, document, limits);
+    parsed = errors.length
+      ? { error: validationError(errors[0], document) }
+      : tooMany
+        ? { error: new HasuraError("validation-failed", tooMany.message, 400, "$") }
+        : { document };
   } catch (e) {
     parsed = { error: new HasuraError("validation-failed", `not a valid graphql query: ${(e as Error).message}`, 400, "$.query") };
   }
@@ -109,10 +114,14 @@ function selectionPath(document: DocumentNode, target: ASTNode | undefined): str
 
 /** A GraphQL execution error as Hasura reports it. */
 function toHasuraEntry(error: GraphQLError, poolWaitMs: number): { entry: HasuraErrorEntry; status: number } {
+  // Variable coercion wraps graphql-js' own GraphQLError; neither has a path.
+  if (!error.path && (!error.originalError || error.originalError instanceof GraphQLError)) return { entry: requestError(error), status: 400 };
   const original = (poolTimeoutError(error.originalError, poolWaitMs) ?? error.originalError) as (Error & { code?: string }) | undefined;
   if (original instanceof HasuraError) {
     return { entry: { message: original.message, extensions: { path: original.path, code: original.code } }, status: original.statusCode };
   }
+  // Grafast's own refusals meant for the client (e.g. a plan over its time budget).
+  if (original && isSafeError(original)) return { entry: { message: original.message, extensions: { path: "$", code: "validation-failed" } }, status: 400 };
   const mapped = original ? hasuraCodeForPgError(original) : null;
   if (mapped) {
     const status = mapped.code === "postgres-error" ? 503 : mapped.code === "unexpected" ? 500 : 400;
@@ -126,10 +135,58 @@ function toHasuraEntry(error: GraphQLError, poolWaitMs: number): { entry: Hasura
   return { entry: { message: "database query error", extensions: { path: "$", code: "unexpected" } }, status: 500 };
 }
 
-function isMutation(document: DocumentNode, operationName: string | undefined): boolean {
-  const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
-  const op = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
-  return op?.operation === "mutation";
+/**
+ * The operation a request runs, chosen as Hasura chooses it, with its
+ * errors; subscriptions are refused here, as Hasura refuses them over HTTP.
+ */
+export function selectOperation(document: DocumentNode, operationName: string | undefined): OperationDefinitionNode {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  let op: OperationDefinitionNode | undefined;
+  if (operationName) {
+    op = operations.find((o) => o.name?.value === operationName);
+    if (!op) throw new HasuraError("validation-failed", `no such operation found in the document: ${JSON.stringify(truncate(operationName))}`, 400);
+  } else {
+    if (operations.length !== 1) {
+      throw new HasuraError("validation-failed", "exactly one operation has to be present in the document when operationName is not specified", 400);
+    }
+    op = operations[0]!;
+  }
+  if (op.operation === "subscription") {
+    throw new HasuraError("unexpected-payload", "subscriptions are not supported over HTTP, use websockets instead", 400);
+  }
+  return op;
+}
+
+const truncate = (s: string) => (s.length > 100 ? `${s.slice(0, 100)}…` : s);
+
+// graphql-js' messages for variables it cannot coerce, as Hasura words them.
+const JSON_TYPE = (raw: string) => (raw.startsWith('"') ? "a string" : raw === "true" || raw === "false" ? "a boolean" : raw.startsWith("[") ? "an array" : raw.startsWith("{") ? "an object" : /^-?\d/.test(raw) ? "a number" : "a value");
+const REQUEST_ERRORS: Array<[RegExp, (m: RegExpExecArray) => string]> = [
+  [/Int cannot represent non-integer value: (.*)$/s, (m) => `expected a 32-bit integer for type "Int", but found ${JSON_TYPE(m[1]!)}`],
+  [/Int cannot represent non 32-bit signed integer value: (.*)$/s, () => `expected a 32-bit integer for type "Int", but found a number out of range`],
+  [/Float cannot represent non numeric value: (.*)$/s, (m) => `expected a float for type "Float", but found ${JSON_TYPE(m[1]!)}`],
+  [/String cannot represent a non string value: (.*)$/s, (m) => `expected a string for type "String", but found ${JSON_TYPE(m[1]!)}`],
+  [/Boolean cannot represent a non boolean value: (.*)$/s, (m) => `expected a boolean for type "Boolean", but found ${JSON_TYPE(m[1]!)}`],
+  [/Field "([^"]+)" is not defined by type "([^"]+)"/, (m) => `field ${JSON.stringify(truncate(m[1]!))} not found in type: '${m[2]}'`],
+  [/Expected non-nullable type "([^"!]+)!?" not to be null/, (m) => `unexpected null value for type ${JSON.stringify(m[1])}`],
+  [/^Variable "\$([^"]+)" of required type "[^"]+" was not provided/, (m) => `expecting a value for non-nullable variable: ${JSON.stringify(m[1])}`],
+  [/Expected type "([^"]+)" to be an object/, (m) => `expected an object for type ${JSON.stringify(m[1])}, but found another value`],
+  [/Value "([^"]*)" does not exist in "([^"]+)" enum/, (m) => `expected one of the values of the enum ${JSON.stringify(m[2])}, but found ${JSON.stringify(truncate(m[1]!))}`],
+];
+
+/**
+ * An error of the request itself (variables that do not coerce, …): grafast
+ * reports it without a path or an underlying error. A client mistake, so
+ * `validation-failed`, never `unexpected`.
+ */
+function requestError(error: GraphQLError): HasuraErrorEntry {
+  const variable = /^Variable "\$([^"]+)"/.exec(error.message)?.[1];
+  const path = variable ? `$.variableValues.${variable}` : "$";
+  for (const [pattern, message] of REQUEST_ERRORS) {
+    const m = pattern.exec(error.message);
+    if (m) return { message: message(m), extensions: { path, code: "validation-failed" } };
+  }
+  return { message: truncate(error.message), extensions: { path, code: "validation-failed" } };
 }
 
 class Rollback {
@@ -173,6 +230,8 @@ export interface RunOptions {
   log: (err: unknown) => void;
   /** The token-, depth- and cost-limited parser (server/graphql-limits.ts). */
   parse: (query: string) => LimitedParse;
+  /** For the row estimate, checked per (schema, document). */
+  limits: QueryLimits;
   maxBatchSize: number;
   /** For the message of a pool checkout timeout. */
   poolWaitMs: number;
@@ -191,8 +250,9 @@ async function runOne(body: HasuraGraphQLRequest, opts: RunOptions): Promise<Has
   if (body.operationName != null && typeof body.operationName !== "string") {
     throw new HasuraError("parse-failed", "operationName must be a string", 400, "$.operationName");
   }
-  const prepared = prepare(opts.schema, body.query, opts.parse);
+  const prepared = prepare(opts.schema, body.query, opts.parse, opts.limits);
   if ("error" in prepared) throw prepared.error;
+  const operation = selectOperation(prepared.document, (body.operationName as string | undefined) ?? undefined);
   const args = await hookArgs({
     schema: opts.schema,
     document: prepared.document,
@@ -201,7 +261,7 @@ async function runOne(body: HasuraGraphQLRequest, opts: RunOptions): Promise<Has
     resolvedPreset: opts.resolvedPreset,
     requestContext: { fastifyv5: { request: opts.request, reply: opts.reply } } as Partial<Grafast.RequestContext>,
   });
-  const result = isMutation(prepared.document, body.operationName as string | undefined)
+  const result = operation.operation === "mutation"
     ? await inOneTransaction(args, opts.poolWaitMs)
     : await execute(args);
   if (Symbol.asyncIterator in (result as object)) {

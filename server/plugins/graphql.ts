@@ -8,6 +8,7 @@
  * We route to grafserv's handlers ourselves, rather than `serv.addTo(app)`,
  * because the schema is only known once the request's role is.
  */
+import v8 from "node:v8";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { convertHandlerResultToResult, normalizeRequest, processHeaders, getBodyFromFrameworkBody } from "postgraphile/grafserv";
@@ -16,9 +17,10 @@ import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { graphqlErrorBody, HasuraError, poolTimeoutError } from "../errors.ts";
 import { checkVariablesDepth, makeLimitedParser, makeLimitsRule, type QueryLimits } from "../graphql-limits.ts";
 import { maskError } from "../graphile/mask-error.ts";
+import { abortLargestRequest, type ResponseLimits } from "../graphile/pipelined-adaptor.ts";
 import { makeRolePreset } from "../graphile/preset.ts";
 import { SchemaRegistry } from "../graphile/schema-registry.ts";
-import { runHasuraRequest } from "../hasura/execute.ts";
+import { runHasuraRequest, selectOperation } from "../hasura/execute.ts";
 import { makeHasuraPreset } from "../hasura/preset.ts";
 
 declare module "fastify" {
@@ -54,7 +56,16 @@ export interface GraphQLOptions {
   poolWaitMs: number;
   /** Named prepared statements (HASURA_GRAPHQL_USE_PREPARED_STATEMENTS). */
   preparedStatements: boolean;
+  /** Rows and bytes Postgres may send for one request. */
+  responseLimits: ResponseLimits;
+  /** statement_timeout of every request, unless the role sets its own; 0: none. */
+  statementTimeoutMs: number;
+  /** Heap in use above which the biggest request in progress is aborted; 0: never. */
+  maxHeapUsedBytes: number;
 }
+
+/** How often the heap is checked for the in-flight abort. */
+const HEAP_CHECK_MS = 250;
 
 // Mirrors grafserv's own Fastify adaptor (servers/fastify/v5), which keeps it private.
 function digestOf(request: FastifyRequest, reply: FastifyReply) {
@@ -123,13 +134,17 @@ function checkGraphQLBody(body: unknown): string {
 
 export default fp<GraphQLOptions>(
   async (app, opts) => {
+    // Every role's requests get the server's statement_timeout unless the
+    // DBA gave the role its own (`alter role … set statement_timeout`).
+    const defaults: Record<string, string> = opts.statementTimeoutMs ? { statement_timeout: `${opts.statementTimeoutMs}ms` } : {};
     const presetOptions = (role: string) => ({
       pool: app.pgPool,
       role,
       schemas: opts.schemas,
       maxRequestLength: opts.maxRequestLength,
       preparedStatements: opts.preparedStatements,
-      roleSettings: app.appRoles.settings(role),
+      roleSettings: { ...defaults, ...app.appRoles.settings(role) },
+      responseLimits: opts.responseLimits,
     });
     // The same depth and cost limits as /v1/graphql, as a validation rule
     // (runGraphQL also checks them before grafserv parses), and a pool
@@ -165,6 +180,16 @@ export default fp<GraphQLOptions>(
       };
     });
     const hasuraRegistry = new SchemaRegistry((role) => makeHasuraPreset(presetOptions(role)));
+    // Refusing new requests under memory pressure (server/plugins/overload.ts)
+    // does not stop one already running: cut off the biggest.
+    if (opts.maxHeapUsedBytes > 0) {
+      const timer = setInterval(() => {
+        if (v8.getHeapStatistics().used_heap_size > opts.maxHeapUsedBytes && abortLargestRequest()) {
+          app.log.warn("heap above HASURA_GRAPHQL_MAX_HEAP_USED_BYTES: aborted the largest request in progress");
+        }
+      }, HEAP_CHECK_MS).unref();
+      app.addHook("onClose", async () => clearInterval(timer));
+    }
     app.decorate("schemas", registry);
     app.decorate("hasuraSchemas", hasuraRegistry);
     app.addHook("onClose", () => Promise.all([registry.release(), hasuraRegistry.release()]));
@@ -205,6 +230,11 @@ export default fp<GraphQLOptions>(
       const query = checkGraphQLBody(request.body);
       const limited = parseLimited(query);
       if ("error" in limited) throw limited.error;
+      const { operationName } = request.body as { operationName?: string };
+      // Only the subscription refusal: grafserv words the other selection errors itself.
+      if (limited.document.definitions.some((d) => d.kind === "OperationDefinition" && d.operation === "subscription")) {
+        selectOperation(limited.document, operationName ?? undefined);
+      }
       const serv = await servFor(request.hasuraSession!.role);
       return runGraphQL(serv, request, reply);
     });
@@ -218,6 +248,7 @@ export default fp<GraphQLOptions>(
         reply,
         log: (err) => request.log.error({ err }, "GraphQL execution failed"),
         parse: parseLimited,
+        limits: opts.queryLimits,
         maxBatchSize: opts.maxBatchSize,
         poolWaitMs: opts.poolWaitMs,
       });

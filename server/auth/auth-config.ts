@@ -39,13 +39,15 @@ export interface AuthConfig {
   unauthorizedRole?: string;
   /** Least time between two JWKS fetches triggered by unknown kids. */
   jwksMinRefreshMs: number;
+  /** How long a verified token without `exp` is reused before it is verified again. */
+  noExpTokenCacheMs: number;
 }
 
 function obj(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function parseJwtSecret(raw: unknown, key: string): JwtSecretConfig {
+function parseJwtSecret(raw: unknown, key: string, production: boolean): JwtSecretConfig {
   if (!obj(raw)) throw new ConfigError(key, "expected a JSON object");
   const known = new Set([
     "type", "key", "jwk_url", "claims_namespace", "claims_namespace_path", "claims_format",
@@ -80,6 +82,11 @@ function parseJwtSecret(raw: unknown, key: string): JwtSecretConfig {
       throw new ConfigError(key, `"jwk_url" is not a valid URL`);
     }
     if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError(key, `"jwk_url" must be http(s)`);
+    // Over plain HTTP anyone on the path can substitute their own keys and so
+    // sign any token; development keeps http for local identity providers.
+    if (production && url.protocol === "http:") {
+      throw new ConfigError(key, `"jwk_url" must use https:// when NODE_ENV=production (got ${url.origin})`);
+    }
   }
   const namespace = str("claims_namespace");
   const namespacePath = str("claims_namespace_path");
@@ -164,15 +171,16 @@ export function loadAuthConfig(env: Env): AuthConfig {
     throw new ConfigError(adminKey, "must be at least 8 characters");
   }
 
+  const production = env.NODE_ENV === "production";
   // The plural form wins when both are set, as in Hasura.
   let jwtSecrets: JwtSecretConfig[] = [];
   const plural = parseJson(env, "HASURA_GRAPHQL_JWT_SECRETS");
   if (plural !== undefined) {
     if (!Array.isArray(plural)) throw new ConfigError("HASURA_GRAPHQL_JWT_SECRETS", "expected a JSON array of secret objects");
-    jwtSecrets = plural.map((s, i) => parseJwtSecret(s, `HASURA_GRAPHQL_JWT_SECRETS[${i}]`));
+    jwtSecrets = plural.map((s, i) => parseJwtSecret(s, `HASURA_GRAPHQL_JWT_SECRETS[${i}]`, production));
   } else {
     const single = parseJson(env, "HASURA_GRAPHQL_JWT_SECRET");
-    if (single !== undefined) jwtSecrets = [parseJwtSecret(single, "HASURA_GRAPHQL_JWT_SECRET")];
+    if (single !== undefined) jwtSecrets = [parseJwtSecret(single, "HASURA_GRAPHQL_JWT_SECRET", production)];
   }
 
   let authHook: AuthConfig["authHook"];
@@ -212,5 +220,16 @@ export function loadAuthConfig(env: Env): AuthConfig {
   }
   const minRefresh = env.HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS ?? "10";
   if (!/^\d+(\.\d+)?$/.test(minRefresh)) throw new ConfigError("HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS", "expected a number of seconds");
-  return { adminSecret, jwtSecrets, authHook, unauthorizedRole, jwksMinRefreshMs: Number(minRefresh) * 1000 };
+  const noExpCache = env.HASURA_GRAPHQL_JWT_NO_EXP_CACHE_SECONDS || "60";
+  if (!/^\d+$/.test(noExpCache) || Number(noExpCache) > 600) {
+    throw new ConfigError("HASURA_GRAPHQL_JWT_NO_EXP_CACHE_SECONDS", "expected a whole number of seconds between 0 and 600");
+  }
+  return {
+    adminSecret,
+    jwtSecrets,
+    authHook,
+    unauthorizedRole,
+    jwksMinRefreshMs: Number(minRefresh) * 1000,
+    noExpTokenCacheMs: Number(noExpCache) * 1000,
+  };
 }

@@ -38,6 +38,9 @@ export interface Authenticator {
 
 const ADMIN_HEADERS = ["x-hasura-admin-secret", "x-hasura-access-key"];
 
+/** Longest a verified token is reused without verifying it again. */
+const MAX_CACHE_MS = 600_000;
+
 function header(headers: RequestHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -100,7 +103,9 @@ export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOpti
         const auth = header(headers, "authorization");
         if (auth === undefined) continue;
         const words = auth.trim().split(/\s+/);
-        if (words.length !== 2 || words[0] !== "Bearer") {
+        // Scheme names are case-insensitive (RFC 7235 §2.1, RFC 6750); Hasura
+        // accepts only "Bearer", which refuses clients that send "bearer".
+        if (words.length !== 2 || words[0]!.toLowerCase() !== "bearer") {
           throw new HasuraError("invalid-headers", "Malformed Authorization header", 400);
         }
         token = words[1];
@@ -132,8 +137,10 @@ export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOpti
     if (hit) return hit;
     const payload = await verifier.verify(token);
     const entry = { payload, claims: verifier.claims.extract(payload), skew: verifier.config.allowedSkewSeconds, verifier };
-    const ttl = typeof payload.exp === "number" ? Math.max(0, (payload.exp + entry.skew) * 1000 - Date.now()) : 600_000;
-    if (ttl > 0) tokenCache.set(token, entry, { ttl: Math.min(ttl, 600_000) });
+    // A token without exp never expires by itself: hold its verification only
+    // briefly, so a key taken out of the JWKS stops accepting it soon.
+    const ttl = typeof payload.exp === "number" ? Math.min((payload.exp + entry.skew) * 1000 - Date.now(), MAX_CACHE_MS) : cfg.noExpTokenCacheMs;
+    if (ttl > 0) tokenCache.set(token, entry, { ttl });
     return entry;
   }
 

@@ -70,3 +70,32 @@ t.test("refresh when Cache-Control max-age expires", async (t) => {
   await new Promise((r) => setTimeout(r, 100));
   t.equal(jwks.state.hits, 2, "re-fetched after max-age passed");
 });
+
+t.test("a token without exp is reused only briefly: a key taken out of the JWKS stops accepting it", async (t) => {
+  const k1 = await rsaKeys();
+  const k2 = await rsaKeys();
+  const jwks = await jwksServer([{ ...k1.jwk, kid: "k1", alg: "RS256" }]);
+  t.teardown(() => jwks.close());
+  const db = await createTestDatabase(t);
+  await installProbe(db);
+  const srv = await startServer(t, {
+    db,
+    env: {
+      HASURA_GRAPHQL_ADMIN_SECRET: "test-admin-secret",
+      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: jwks.url }),
+      HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "0",
+      HASURA_GRAPHQL_JWT_NO_EXP_CACHE_SECONDS: "1",
+    },
+  });
+  const bearer = (tok: string) => ({ authorization: `Bearer ${tok}` });
+  const forever = await new SignJWT(hasuraClaims("user")).setProtectedHeader({ alg: "RS256", kid: "k1" }).setIssuedAt().sign(k1.privateKey);
+  t.equal((await whoami(srv, bearer(forever))).role, "user");
+
+  // The provider drops k1; a k2 token makes the server fetch the new set.
+  jwks.state.keys = [{ ...k2.jwk, kid: "k2", alg: "RS256" }];
+  t.equal((await whoami(srv, bearer(await rs256(k2.privateKey, "k2")))).role, "user", "new key set fetched");
+  t.equal((await whoami(srv, bearer(forever))).role, "user", "within the bound: the cached verification still serves");
+
+  await new Promise((r) => setTimeout(r, 1_100));
+  await expectRejected(t, srv, bearer(forever), 400, "invalid-jwt", /NoUsableKeys/);
+});

@@ -20,6 +20,21 @@ export class HasuraError extends Error {
   }
 }
 
+/** Longest client-supplied value an error message repeats. */
+export const MAX_ECHOED_CHARS = 100;
+
+/**
+ * A value the client chose (role name, header, claim), shortened for an
+ * error message: a 10 kB role name must not come back as a 10 kB error, nor
+ * fill the logs.
+ */
+export function truncateForMessage(value: string): string {
+  if (value.length <= MAX_ECHOED_CHARS) return value;
+  // Do not cut a surrogate pair in half.
+  const end = /[\uD800-\uDBFF]/.test(value[MAX_ECHOED_CHARS - 1]!) ? MAX_ECHOED_CHARS - 1 : MAX_ECHOED_CHARS;
+  return `${value.slice(0, end)}…`;
+}
+
 export interface GraphQLErrorBody {
   errors: Array<{ message: string; extensions: { path: string; code: string } }>;
 }

@@ -2,7 +2,7 @@
  * From a verified JWT payload to Hasura's claims (allowed roles, default
  * role, session variables), with Hasura's error codes and messages. Pure.
  */
-import { HasuraError } from "../errors.ts";
+import { HasuraError, truncateForMessage } from "../errors.ts";
 import type { ClaimsMapValue, JwtSecretConfig } from "./auth-config.ts";
 import { getAtPath, parseJsonPath, type PathSegment } from "./json-path.ts";
 
@@ -66,7 +66,7 @@ function fromNamespace(
     try {
       ns = JSON.parse(ns);
     } catch {
-      throw invalidClaims(`expecting stringified json at: '${where}', but found: ${JSON.stringify(ns)}`);
+      throw invalidClaims(`expecting stringified json at: '${where}', but found: ${truncateForMessage(JSON.stringify(ns))}`);
     }
   }
   if (typeof ns !== "object" || ns === null || Array.isArray(ns)) {

@@ -12,7 +12,7 @@ import {
   type JWTPayload,
 } from "jose";
 import { ConfigError } from "../config.ts";
-import { HasuraError } from "../errors.ts";
+import { HasuraError, truncateForMessage } from "../errors.ts";
 import { HMAC_TYPES, type JwtKeyType, type JwtSecretConfig } from "./auth-config.ts";
 import { compileClaimsConfig, type CompiledClaimsConfig } from "./claims.ts";
 import { JwksCache, type JwksOptions } from "./jwks.ts";
@@ -74,14 +74,14 @@ export function toHasuraJwtError(e: unknown): HasuraError {
       case "iss":
         return invalidJwt("JWTNotInIssuer");
     }
-    return invalidJwt(`JWTClaimsSetDecodeError "${e.message}"`);
+    return invalidJwt(`JWTClaimsSetDecodeError "${truncateForMessage(e.message)}"`);
   }
   if (e instanceof joseErrors.JWKSNoMatchingKey) return invalidJwt("JWSError NoUsableKeys");
   if (e instanceof joseErrors.JWSSignatureVerificationFailed || e instanceof joseErrors.JOSEAlgNotAllowed) {
     return invalidJwt("JWSError JWSInvalidSignature");
   }
   if (e instanceof joseErrors.JOSENotSupported || e instanceof joseErrors.JWSInvalid || e instanceof joseErrors.JWTInvalid) {
-    return invalidJwt(`JWSError (CompactDecodeError ${e.message})`);
+    return invalidJwt(`JWSError (CompactDecodeError ${truncateForMessage(e.message)})`);
   }
   if (e instanceof TypeError) return invalidJwt("JWSError JWSInvalidSignature"); // key/alg mismatch
   return invalidJwt("JWSError JWSInvalidSignature");

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import { HasuraError } from "../errors.ts";
+import { HasuraError, truncateForMessage } from "../errors.ts";
 import type { AuthConfig } from "./auth-config.ts";
 import { expiryFrom } from "./jwks.ts";
 
@@ -108,7 +108,7 @@ export function createWebhook(hook: NonNullable<AuthConfig["authHook"]>) {
     try {
       json = await res.json();
     } catch (e) {
-      throw unexpected(`Invalid response from authorization hook: ${(e as Error).message}`);
+      throw unexpected(`Invalid response from authorization hook: ${truncateForMessage((e as Error).message)}`);
     }
     if (typeof json !== "object" || json === null || Array.isArray(json) || !Object.values(json).every((v) => typeof v === "string")) {
       throw unexpected("Invalid response from authorization hook: expected an object of string values");

@@ -9,7 +9,7 @@ import type { AuthConfig } from "../auth/auth-config.ts";
 import { createAuthenticator, type Authenticator } from "../auth/authenticate.ts";
 import type { HasuraSession } from "../auth/session.ts";
 import { ConfigError } from "../config.ts";
-import { HasuraError } from "../errors.ts";
+import { HasuraError, truncateForMessage } from "../errors.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -50,7 +50,7 @@ export default fp<SessionOptions>(
       // Whatever decided the role, it must be an application role: names such
       // as postgres, pg_*, the owner or the authenticator never reach SET ROLE.
       if (!app.appRoles.has(session.role)) {
-        throw new HasuraError("access-denied", `role "${session.role}" is not an application role`, 400);
+        throw new HasuraError("access-denied", `role "${truncateForMessage(session.role)}" is not an application role`, 400);
       }
       request.hasuraSession = session;
     });

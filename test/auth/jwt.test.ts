@@ -8,7 +8,7 @@ import { generateKeyPair, SignJWT } from "jose";
 import t, { type Test } from "tap";
 import { expectRejected, whoami } from "../helpers/auth-cases.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
-import { installProbe } from "../helpers/probe.ts";
+import { installProbe, WRITE } from "../helpers/probe.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { hasuraClaims, HS_JWT_SECRET, HS_KEY, NS, rsaKeys, sign } from "../helpers/tokens.ts";
 
@@ -139,6 +139,19 @@ t.test("HS256 secret", async (t) => {
     t.test(`rejects: ${name}`, async (t) => expectRejected(t, srv, await headers(), status, code, message));
   }
 
+  t.test("a 10 kB role name is not echoed back in full", async (t) => {
+    const role = "r".repeat(10_000);
+    for (const headers of [{ "x-hasura-admin-secret": ADMIN_SECRET, "x-hasura-role": role }, { ...bearer(await sign(hasuraClaims("user"))), "x-hasura-role": role }]) {
+      const res = await srv.gql(WRITE, { headers });
+      const message: string = res.body.errors[0].message;
+      t.equal(res.body.errors[0].extensions.code, "access-denied");
+      t.ok(message.length <= 150, `a short message (${message.length} characters)`);
+      t.notOk(res.body.data);
+    }
+    const res = await srv.gql(WRITE, { headers: { "x-hasura-admin-secret": ADMIN_SECRET, "x-hasura-role": role } });
+    t.equal(res.body.errors[0].message, `role "${"r".repeat(100)}…" is not an application role`);
+  });
+
   t.test("admin secret: admin, and may impersonate a role with session headers", async (t) => {
     t.equal((await whoami(srv, { "x-hasura-admin-secret": ADMIN_SECRET })).role, "admin");
     const seen = await whoami(srv, { "X-Hasura-Access-Key": ADMIN_SECRET, "x-hasura-role": "user", "X-Hasura-User-Id": "5" });
@@ -202,6 +215,10 @@ t.test("claims_format stringified_json", async (t) => {
   const claims = hasuraClaims("user", { "x-hasura-user-id": "3" })[NS];
   t.equal((await whoami(srv, bearer(await sign({ [NS]: JSON.stringify(claims) })))).hasura_user["x-hasura-user-id"], "3");
   await expectRejected(t, srv, bearer(await sign({ [NS]: claims })), 400, "jwt-invalid-claims", /expecting a string when claims_format is stringified_json/);
+  const long = await srv.gql("{ whoami }", { headers: bearer(await sign({ [NS]: `{${"x".repeat(5_000)}` })) });
+  t.equal(long.body.errors[0].extensions.code, "jwt-invalid-claims");
+  t.ok(long.body.errors[0].message.length < 250, `the claim value is truncated (${long.body.errors[0].message.length} characters)`);
+  t.match(long.body.errors[0].message, /x…$/);
 });
 
 t.test("claims_namespace_path", async (t) => {

@@ -3,16 +3,19 @@
  * is itself a security property (database checks before anything listens;
  * authentication before GraphQL). It never calls listen(), so tests can.
  */
+import type { Socket } from "node:net";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { Config } from "./config.ts";
 import { errors, flatErrorBody, graphqlErrorBody, HasuraError, poolTimeoutError } from "./errors.ts";
 import appRoles from "./plugins/app-roles.ts";
 import consolePage from "./plugins/console.ts";
+import cors from "./plugins/cors.ts";
 import database from "./plugins/database.ts";
 import graphql from "./plugins/graphql.ts";
 import graphqlEndpoints from "./plugins/graphql-endpoints.ts";
 import health from "./plugins/health.ts";
 import overload from "./plugins/overload.ts";
+import securityHeaders, { RAW_SECURITY_HEADERS } from "./plugins/security-headers.ts";
 
 export interface AppOptions {
   config: Config;
@@ -47,17 +50,55 @@ function toHasuraError(err: FastifyError, poolWaitMs: number): HasuraError {
   return new HasuraError("bad-request", err.message, status);
 }
 
+// How often Node looks for requests past their timeout (its default, 30 s,
+// would let a slow body live up to 30 s beyond the bound).
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * Answers Node gives before a request reaches Fastify (a request that did
+ * not arrive within the timeout, headers too large, bytes that are not
+ * HTTP), in Hasura's flat shape, then closes the connection.
+ */
+function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket) {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, reason, e] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "Request Timeout", new HasuraError("timeout", "the request did not arrive in time", 408)]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", new HasuraError("bad-request", "request headers are too large", 431)]
+        : [400, "Bad Request", new HasuraError("bad-request", "malformed HTTP request", 400)];
+  this.log.debug({ err: err.message, remote: socket.remoteAddress }, "client error");
+  const body = JSON.stringify(flatErrorBody(e));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${RAW_SECURITY_HEADERS}connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts;
   const app = Fastify({
     logger: { level: config.logLevel },
     bodyLimit: MAX_REQUEST_BYTES,
-    // Bounded waits: a slow client cannot hold a connection forever.
-    requestTimeout: 60_000,
+    // Bounded waits: a slow client cannot hold a connection forever. The
+    // whole request (headers and body) must arrive within
+    // HASURA_GRAPHQL_REQUEST_BODY_TIMEOUT_MS; the handler's own time is not
+    // counted (the pool wait and statement timeouts bound that).
+    requestTimeout: config.limits.requestBodyTimeoutMs,
+    http: {
+      headersTimeout: config.limits.requestBodyTimeoutMs,
+      requestTimeout: config.limits.requestBodyTimeoutMs,
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_INTERVAL_MS, config.limits.requestBodyTimeoutMs),
+    },
+    clientErrorHandler,
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
     forceCloseConnections: "idle",
   });
+  // Beyond it Node closes new connections at once (file descriptors stay bounded).
+  if (config.limits.maxConnections > 0) app.server.maxConnections = config.limits.maxConnections;
 
   // While shutting down, answer in-flight requests with `Connection: close`
   // so keep-alive sockets do not hold close() open until they time out.
@@ -82,11 +123,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return flatErrorBody(e);
   });
 
-  // First, so load shedding answers before any other work is done.
+  // First (cheap, fixed headers), so even refusals carry them and a browser can read them.
+  await app.register(securityHeaders);
+  await app.register(cors, { origins: config.http.corsOrigins });
+  // Then load shedding, before any other work is done.
   await app.register(overload, {
     maxConcurrentRequests: config.limits.maxConcurrentRequests,
     maxEventLoopDelayMs: config.limits.maxEventLoopDelayMs,
     maxHeapUsedBytes: config.limits.maxHeapUsedBytes,
+    maxConnectionsPerClient: config.limits.maxConnectionsPerClient,
   });
   await app.register(database, {
     url: opts.databaseUrl,
@@ -94,6 +139,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     connectionTimeoutMillis: config.limits.poolWaitMs,
   });
   await app.register(appRoles);
+  // Before GraphQL: with the console disabled, its gate also closes /graphiql.
+  await app.register(consolePage, {
+    enabled: config.http.enableConsole,
+    adminSecret: config.auth.adminSecret,
+    schema: "public",
+    authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
+  });
   // The schema /readyz waits for: the one most first requests need.
   const readinessRole =
     config.auth.unauthorizedRole ?? (app.appRoles.has("admin") ? "admin" : (app.appRoles.list()[0] ?? "admin"));
@@ -118,11 +170,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     preparedStatements: config.database.preparedStatements,
   });
   await app.register(health, { readinessRole });
-  await app.register(consolePage, {
-    adminSecret: config.auth.adminSecret,
-    schema: "public",
-    authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
-  });
   await app.register(graphqlEndpoints, {
     auth: config.auth,
     maxRequestLength: MAX_REQUEST_BYTES,

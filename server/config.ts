@@ -8,6 +8,7 @@ import path from "node:path";
 import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
 import { loadAuthConfig, type AuthConfig } from "./auth/auth-config.ts";
+import { parseCorsDomains, type CorsOrigins } from "./plugins/cors.ts";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -64,6 +65,19 @@ export interface LimitsConfig {
   maxResponseBytes: number;
   /** Most operations in one /v1/graphql batch. */
   maxBatchSize: number;
+  /** Time to receive a whole request, headers and body; then 408 and the connection is closed. */
+  requestBodyTimeoutMs: number;
+  /** Open connections per client address (more are closed at once) and in all. 0: no bound. */
+  maxConnectionsPerClient: number;
+  maxConnections: number;
+}
+
+/** What the HTTP layer sends and serves besides GraphQL. */
+export interface HttpConfig {
+  /** HASURA_GRAPHQL_CORS_DOMAIN; null with HASURA_GRAPHQL_DISABLE_CORS. */
+  corsOrigins: CorsOrigins | null;
+  /** HASURA_GRAPHQL_ENABLE_CONSOLE: /graphiql and /console. */
+  enableConsole: boolean;
 }
 
 export interface Config {
@@ -74,6 +88,7 @@ export interface Config {
   database: DatabaseConfig;
   auth: AuthConfig;
   limits: LimitsConfig;
+  http: HttpConfig;
   /** Names of the LOGIN roles created on the embedded cluster. */
   ownerRole: string;
   authenticatorRole: string;
@@ -95,6 +110,17 @@ function int(env: Env, key: string, fallback: number, min: number, max: number):
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(key, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function corsOrigins(env: Env): CorsOrigins | null {
+  if (bool(env, "HASURA_GRAPHQL_DISABLE_CORS", false)) return null;
+  const raw = env.HASURA_GRAPHQL_CORS_DOMAIN;
+  if (raw === undefined) return "*";
+  try {
+    return parseCorsDomains(raw);
+  } catch (err) {
+    throw new ConfigError("HASURA_GRAPHQL_CORS_DOMAIN", (err as Error).message);
+  }
 }
 
 function postgresUrl(env: Env, key: string): string | undefined {
@@ -171,6 +197,13 @@ export function loadConfig(env: Env = process.env): Config {
       maxResponseRows: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_ROWS", 100_000, 1, Number.MAX_SAFE_INTEGER),
       maxResponseBytes: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_BYTES", 64 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
       maxBatchSize: int(env, "HASURA_GRAPHQL_MAX_BATCH_SIZE", 20, 1, 10_000),
+      requestBodyTimeoutMs: int(env, "HASURA_GRAPHQL_REQUEST_BODY_TIMEOUT_MS", 10_000, 100, 600_000),
+      maxConnectionsPerClient: int(env, "HASURA_GRAPHQL_MAX_CONNECTIONS_PER_CLIENT", 512, 0, 1_000_000),
+      maxConnections: int(env, "HASURA_GRAPHQL_MAX_CONNECTIONS", 10_000, 0, 1_000_000),
+    },
+    http: {
+      corsOrigins: corsOrigins(env),
+      enableConsole: bool(env, "HASURA_GRAPHQL_ENABLE_CONSOLE", !production),
     },
     ownerRole: "app_owner",
     authenticatorRole: "authenticator",

@@ -3,27 +3,41 @@
  * is a static page; its data (GET /console/permissions.json) needs the
  * admin secret in X-Hasura-Admin-Secret, as Hasura's console does. Each
  * cell expands to the policy SQL behind it.
+ *
+ * HASURA_GRAPHQL_ENABLE_CONSOLE (off by default in production, as Hasura)
+ * decides whether these and GraphiQL (/graphiql, /ruru-static/*, routed by
+ * server/plugins/graphql.ts) are served: disabled, they answer Hasura's 404.
+ * Registered before the GraphQL plugin so its gate covers GraphiQL's routes.
  */
 import { readFile } from "node:fs/promises";
 import fp from "fastify-plugin";
 import { makeAdminSecretCheck } from "../auth/admin-secret.ts";
-import { HasuraError } from "../errors.ts";
+import { errors, HasuraError } from "../errors.ts";
 import { COMMANDS, loadMatrix, loadPolicies } from "../db/permissions.ts";
 
 export interface ConsoleOptions {
+  /** HASURA_GRAPHQL_ENABLE_CONSOLE. */
+  enabled: boolean;
   adminSecret?: string;
   schema: string;
   authenticator: string;
 }
 
 const PAGE = readFile(new URL("../console/permissions.html", import.meta.url), "utf8");
+const CONSOLE_PATH = /^\/(?:graphiql|ruru-static|console)(?:[/?#]|$)/;
 
 export default fp<ConsoleOptions>(
   async (app, opts) => {
+    if (!opts.enabled) {
+      app.addHook("onRequest", async (request) => {
+        if (CONSOLE_PATH.test(request.url)) throw errors.notFound();
+      });
+      return;
+    }
     // No admin secret configured: development mode, everyone is admin.
     const isAdmin = opts.adminSecret ? makeAdminSecretCheck(opts.adminSecret) : null;
     app.get("/console/permissions", async (_request, reply) => {
-      reply.type("text/html; charset=utf-8").header("content-security-policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+      reply.type("text/html; charset=utf-8").header("content-security-policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'");
       return PAGE;
     });
     app.get("/console/permissions.json", async (request) => {

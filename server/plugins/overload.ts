@@ -9,10 +9,20 @@
  *   waiting request holds its body (up to the body limit) and a place in the
  *   pool's queue, so this is what keeps memory bounded when the database is
  *   slow; the pool's own checkout bound (HASURA_GRAPHQL_PG_POOL_WAIT_MS,
- *   server/plugins/database.ts) keeps each wait bounded in time.
+ *   server/plugins/database.ts) keeps each wait bounded in time. A request
+ *   counts only once its whole body has arrived (preValidation): counted
+ *   from its headers, a thousand clients each trickling one byte of a body
+ *   held every place for as long as the server waited for the rest. While
+ *   the cap is reached, new requests are still refused before their body is
+ *   read.
+ * - Connections per client address: one more is closed at once, before a
+ *   byte is read (behind a reverse proxy every client shares its address:
+ *   raise the bound or set 0). Slow requests themselves are cut by Node's
+ *   requestTimeout (server/app.ts).
  *
  * Registered first (server/app.ts) so its hooks run before anything else.
  */
+import type { Socket } from "node:net";
 import underPressure from "@fastify/under-pressure";
 import fp from "fastify-plugin";
 import { errors } from "../errors.ts";
@@ -23,6 +33,8 @@ export interface OverloadOptions {
   maxEventLoopDelayMs: number;
   /** 0 disables the check. */
   maxHeapUsedBytes: number;
+  /** Open connections from one remote address; more are closed at once. 0: no bound. */
+  maxConnectionsPerClient: number;
   /** Paths never shed (liveness). */
   exempt?: string[];
 }
@@ -44,16 +56,43 @@ export default fp<OverloadOptions>(
     });
 
     let inProgress = 0;
-    app.addHook("onRequest", async (request, reply) => {
+    const refuse = () => errors.overloaded(`more than ${opts.maxConcurrentRequests} requests in progress`);
+    // At the cap: refused before the body is read (nothing counted yet).
+    app.addHook("onRequest", async (request) => {
+      if (inProgress >= opts.maxConcurrentRequests && isGraphQLRequest(request.method, request.url)) throw refuse();
+    });
+    app.addHook("preValidation", async (request, reply) => {
       if (!isGraphQLRequest(request.method, request.url)) return;
-      if (inProgress >= opts.maxConcurrentRequests) {
-        throw errors.overloaded(`more than ${opts.maxConcurrentRequests} requests in progress`);
-      }
+      if (inProgress >= opts.maxConcurrentRequests) throw refuse();
+      // Already closed (the client left as its body completed): 'close' will not fire again.
+      if (reply.raw.closed) return;
       inProgress++;
       // 'close' fires once whether the response finished or the client left.
       reply.raw.once("close", () => inProgress--);
     });
     app.decorate("requestsInProgress", () => inProgress);
+
+    if (opts.maxConnectionsPerClient > 0) {
+      const perClient = new Map<string, number>();
+      app.server.on("connection", (socket: Socket) => {
+        const address = socket.remoteAddress;
+        if (address === undefined) return;
+        const open = perClient.get(address) ?? 0;
+        if (open >= opts.maxConnectionsPerClient) {
+          socket.destroy();
+          return;
+        }
+        perClient.set(address, open + 1);
+        socket.once("close", () => {
+          const left = perClient.get(address)! - 1;
+          if (left === 0) perClient.delete(address);
+          else perClient.set(address, left);
+        });
+      });
+      app.decorate("connectionsFrom", (address: string) => perClient.get(address) ?? 0);
+    } else {
+      app.decorate("connectionsFrom", () => 0);
+    }
   },
   { name: "overload", fastify: "5.x" },
 );
@@ -62,5 +101,7 @@ declare module "fastify" {
   interface FastifyInstance {
     /** GraphQL requests in progress (server/plugins/overload.ts). */
     requestsInProgress(): number;
+    /** Open connections counted for one remote address (0 when unbounded). */
+    connectionsFrom(address: string): number;
   }
 }

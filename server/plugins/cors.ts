@@ -1,0 +1,93 @@
+/**
+ * CORS as Hasura does it (HASURA_GRAPHQL_CORS_DOMAIN,
+ * HASURA_GRAPHQL_DISABLE_CORS), through @fastify/cors, with one deliberate
+ * difference: Hasura answers `*` by reflecting the caller's origin with
+ * `Access-Control-Allow-Credentials: true`, which lets any web page read
+ * cookie-authenticated answers. Here `*` sends `Access-Control-Allow-Origin: *`
+ * without credentials; only an explicit list reflects the origin and allows
+ * credentials.
+ *
+ * Registered before load shedding (server/app.ts), so a browser can read the
+ * 503s too, and preflights are answered before any other work.
+ */
+import fastifyCors from "@fastify/cors";
+import fp from "fastify-plugin";
+
+/** A configured origin `scheme://*.host[:port]`: one label in front of `host`. */
+interface WildcardOrigin {
+  scheme: string;
+  host: string;
+  port: string;
+}
+
+export type CorsOrigins = "*" | { exact: string[]; wildcards: WildcardOrigin[] };
+
+// scheme, optional `*.`, host (DNS name or IPv4), optional port: Hasura's
+// grammar, which takes no path and no wildcard port.
+const DOMAIN = /^(https?:\/\/)(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::(\d{1,5}))?$/i;
+
+/**
+ * Parses Hasura's comma list (`*`, `https://example.com`,
+ * `https://*.example.com:8080`, `http://localhost:3000`). Throws a message
+ * naming the first bad entry.
+ */
+export function parseCorsDomains(raw: string): CorsOrigins {
+  if (raw.trim() === "*") return "*";
+  const exact: string[] = [];
+  const wildcards: WildcardOrigin[] = [];
+  for (const entry of raw.split(",").map((d) => d.trim())) {
+    const m = DOMAIN.exec(entry);
+    if (!m) {
+      throw new Error(
+        `invalid domain: ${JSON.stringify(entry)}; expected "*" or a comma list of scheme + (optional "*.") host + (optional port), e.g. https://*.example.com, http://localhost:3000`,
+      );
+    }
+    const [, scheme, star, host, port] = m as unknown as [string, string, string | undefined, string, string | undefined];
+    // Browsers send origins lower-case and without the default port.
+    const origin = { scheme: scheme.toLowerCase(), host: host.toLowerCase(), port: port ?? "" };
+    if (star) wildcards.push(origin);
+    else exact.push(origin.scheme + origin.host + (origin.port ? `:${origin.port}` : ""));
+  }
+  return { exact, wildcards };
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Hasura's wildcard: exactly one label, so `https://*.a.com` takes `https://x.a.com`, not `https://a.com` or `https://x.y.a.com`. */
+function originMatcher(origins: Exclude<CorsOrigins, "*">): (origin: string) => boolean {
+  const exact = new Set(origins.exact);
+  const patterns = origins.wildcards.map(
+    (w) => new RegExp(`^${escape(w.scheme)}[a-z0-9-]+\\.${escape(w.host)}${w.port ? `:${w.port}` : ""}$`),
+  );
+  return (origin) => exact.has(origin) || patterns.some((p) => p.test(origin));
+}
+
+// Hasura's preflight answer: these methods, cached for 20 days; the
+// requested headers (Authorization, Content-Type, X-Hasura-*) are reflected.
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+const MAX_AGE_SECONDS = 1_728_000;
+
+export interface CorsOptions {
+  /** null: HASURA_GRAPHQL_DISABLE_CORS, no CORS headers at all. */
+  origins: CorsOrigins | null;
+}
+
+export default fp<CorsOptions>(
+  async (app, opts) => {
+    const { origins } = opts;
+    if (origins === null) return;
+    if (origins === "*") {
+      await app.register(fastifyCors, { origin: "*", credentials: false, methods: METHODS, maxAge: MAX_AGE_SECONDS });
+      return;
+    }
+    const allowed = originMatcher(origins);
+    await app.register(fastifyCors, {
+      // false: no CORS headers at all, and a preflight falls through to 404.
+      origin: (origin, cb) => cb(null, origin !== undefined && allowed(origin)),
+      credentials: true,
+      methods: METHODS,
+      maxAge: MAX_AGE_SECONDS,
+    });
+  },
+  { name: "cors", fastify: "5.x" },
+);

@@ -111,14 +111,29 @@ $$;
 comment on function hasura.user_id() is
   E'x-hasura-user-id as text, NULL when absent. Use: "userId" = (select hasura.user_id())::int.';
 
+-- Canonical decimal only. A bigint cast also reads ' 2 ', '+2', '02' and (from
+-- PostgreSQL 16) '0x2', '0b10', '0o2', '2_0': several spellings of one user,
+-- which defeats anything keyed on the text (a cache, an audit trail, a
+-- uniqueness check). Anything else fails exactly as a non-number does
+-- (22P02, invalid input syntax), repeating at most 20 characters of it:
+-- longer is never a bigint.
 create or replace function hasura.user_id_int() returns bigint
-  language sql stable parallel safe
+  language plpgsql stable parallel safe
   set search_path = ''
 as $$
-  select hasura.session_var_required('x-hasura-user-id')::bigint
+declare
+  value text := hasura.session_var_required('x-hasura-user-id');
+begin
+  if pg_catalog.length(value) > 20 or value !~ '^(0|-?[1-9][0-9]*)$' then
+    raise exception 'invalid input syntax for type bigint: "%"',
+      case when pg_catalog.length(value) > 20 then pg_catalog.left(value, 20) || '…' else value end
+      using errcode = '22P02';
+  end if;
+  return value::bigint;
+end
 $$;
 comment on function hasura.user_id_int() is
-  E'x-hasura-user-id as bigint; raises HA404 when absent. Use: "userId" = (select hasura.user_id_int()).';
+  E'x-hasura-user-id as bigint, canonical decimal only (no sign, spaces, leading zeros or 0x); raises HA404 when absent, 22P02 when not canonical. Use: "userId" = (select hasura.user_id_int()).';
 
 create or replace function hasura.role() returns text
   language sql stable parallel safe

@@ -3,9 +3,14 @@
  * variables in both formats, and a required variable the request lacks
  * failing as Hasura does.
  */
+import pg from "pg";
 import t from "tap";
+import { REPO_ROOT } from "../../server/config.ts";
+import { migrateProject } from "../../server/db/migrate.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
+import { TEST_ROLES } from "../helpers/projects.ts";
 import { startServer } from "../helpers/server.ts";
+import { hasuraClaims, HS_JWT_SECRET, sign } from "../helpers/tokens.ts";
 
 t.test("session helpers", async (t) => {
   const db = await createTestDatabase(t);
@@ -29,6 +34,25 @@ t.test("session helpers", async (t) => {
   t.equal(missing.body.errors[0].message, 'missing session variables: "x-hasura-critic-id"');
   const badCast = await as({ "x-hasura-user-id": "abc" }, "{ myId }");
   t.equal(badCast.body.errors[0].extensions.code, "data-exception");
+  t.equal(badCast.body.errors[0].message, 'invalid input syntax for type bigint: "abc"');
+  // Only canonical decimal names a user: other spellings of 2 fail as "abc" does.
+  t.equal((await as({ "x-hasura-user-id": "2" }, "{ myId }")).body.data.myId, "2");
+  t.equal((await as({ "x-hasura-user-id": "-7" }, "{ myId }")).body.data.myId, "-7");
+  t.equal((await as({ "x-hasura-user-id": "0" }, "{ myId }")).body.data.myId, "0");
+  // Headers arrive trimmed; a JWT claim keeps its spaces (and can be empty).
+  const jwtSrv = await startServer(t, { db, env: { HASURA_GRAPHQL_ADMIN_SECRET: "test-admin-secret", HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET } });
+  const viaClaim = async (id: string) =>
+    jwtSrv.gql("{ myId }", { headers: { authorization: `Bearer ${await sign(hasuraClaims("user", { "x-hasura-user-id": id }))}` } });
+  t.equal((await viaClaim("2")).body.data.myId, "2");
+  for (const spelling of ["0x2", "+2", "02", " 2 ", "2 ", "\t2", "2\n", "0b10", "0o2", "2_0", "-0", "2.0", "1e0", "٢", ""]) {
+    const res = await viaClaim(spelling);
+    t.equal(res.body.errors?.[0]?.extensions?.code, "data-exception", `${JSON.stringify(spelling)} is refused`);
+    t.equal(res.body.errors?.[0]?.message, badCast.body.errors[0].message.replace('"abc"', `"${spelling}"`), "with the message a non-number gets");
+    t.notOk(res.body.data?.myId, "and no id");
+  }
+  const huge = await as({ "x-hasura-user-id": "9".repeat(5_000) }, "{ myId }");
+  t.equal(huge.body.errors[0].extensions.code, "data-exception");
+  t.ok(huge.body.errors[0].message.length < 100, `a long value is not repeated in full (${huge.body.errors[0].message.length} characters)`);
   const badArray = await as({ "x-hasura-campus": "abc" }, "{ campuses }");
   t.equal(badArray.body.errors[0].extensions.code, "data-exception", "malformed array literal");
 });
@@ -48,4 +72,27 @@ t.test("settings are transaction-local: nothing survives on a pooled connection"
   } finally {
     client.release();
   }
+});
+
+t.test("a changed helper reaches an existing database on the next start (create or replace)", async (t) => {
+  const db = await createTestDatabase(t);
+  // The definition databases migrated before canonical decimal was required.
+  await db.asOwner(`create or replace function hasura.user_id_int() returns bigint language sql stable parallel safe set search_path = ''
+    as $$ select hasura.session_var_required('x-hasura-user-id')::bigint $$`);
+  /** hasura.user_id_int() in a transaction whose session says x-hasura-user-id = id. */
+  const userIdInt = async (id: string) => {
+    const client = new pg.Client({ connectionString: db.rootUrl });
+    await client.connect();
+    try {
+      await client.query("begin");
+      await client.query("select set_config('hasura.user', $1, true)", [JSON.stringify({ "x-hasura-user-id": id })]);
+      return String((await client.query("select hasura.user_id_int() as id")).rows[0].id);
+    } finally {
+      await client.end();
+    }
+  };
+  t.equal(await userIdInt("+2"), "2", "the old definition reads +2 as 2");
+  await migrateProject({ projectDir: REPO_ROOT, ownerUrl: db.ownerUrl, authenticator: TEST_ROLES.authenticator.name });
+  await t.rejects(userIdInt("+2"), { code: "22P02", message: 'invalid input syntax for type bigint: "+2"' });
+  t.equal(await userIdInt("2"), "2");
 });

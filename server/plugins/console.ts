@@ -29,8 +29,9 @@ const CONSOLE_PATH = /^\/(?:graphiql|ruru-static|console)(?:[/?#]|$)/;
 export default fp<ConsoleOptions>(
   async (app, opts) => {
     if (!opts.enabled) {
-      app.addHook("onRequest", async (request) => {
-        if (CONSOLE_PATH.test(request.url)) throw errors.notFound();
+      app.addHook("onRequest", (request, _reply, done) => {
+        if (CONSOLE_PATH.test(request.url)) return done(errors.notFound());
+        done();
       });
       return;
     }

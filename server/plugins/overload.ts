@@ -58,17 +58,21 @@ export default fp<OverloadOptions>(
     let inProgress = 0;
     const refuse = () => errors.overloaded(`more than ${opts.maxConcurrentRequests} requests in progress`);
     // At the cap: refused before the body is read (nothing counted yet).
-    app.addHook("onRequest", async (request) => {
-      if (inProgress >= opts.maxConcurrentRequests && isGraphQLRequest(request.method, request.url)) throw refuse();
+    // Callback hooks: no promise per request on the hot path.
+    app.addHook("onRequest", (request, _reply, done) => {
+      if (inProgress >= opts.maxConcurrentRequests && isGraphQLRequest(request.method, request.url)) return done(refuse());
+      done();
     });
-    app.addHook("preValidation", async (request, reply) => {
-      if (!isGraphQLRequest(request.method, request.url)) return;
-      if (inProgress >= opts.maxConcurrentRequests) throw refuse();
+    app.addHook("preValidation", (request, reply, done) => {
+      if (!isGraphQLRequest(request.method, request.url)) return done();
+      if (inProgress >= opts.maxConcurrentRequests) return done(refuse());
       // Already closed (the client left as its body completed): 'close' will not fire again.
-      if (reply.raw.closed) return;
-      inProgress++;
-      // 'close' fires once whether the response finished or the client left.
-      reply.raw.once("close", () => inProgress--);
+      if (!reply.raw.closed) {
+        inProgress++;
+        // 'close' fires once whether the response finished or the client left.
+        reply.raw.once("close", () => inProgress--);
+      }
+      done();
     });
     app.decorate("requestsInProgress", () => inProgress);
 

@@ -41,6 +41,8 @@ export interface AuthConfig {
   jwksMinRefreshMs: number;
   /** How long a verified token without `exp` is reused before it is verified again. */
   noExpTokenCacheMs: number;
+  /** Wrong admin secrets one client address may send per minute before it gets 429; 0: unlimited. */
+  adminSecretMaxFailuresPerMinute: number;
 }
 
 function obj(v: unknown): v is Record<string, unknown> {
@@ -224,6 +226,10 @@ export function loadAuthConfig(env: Env): AuthConfig {
   if (!/^\d+$/.test(noExpCache) || Number(noExpCache) > 600) {
     throw new ConfigError("HASURA_GRAPHQL_JWT_NO_EXP_CACHE_SECONDS", "expected a whole number of seconds between 0 and 600");
   }
+  const maxFailures = env.HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE || "10";
+  if (!/^\d+$/.test(maxFailures) || Number(maxFailures) > 1_000_000) {
+    throw new ConfigError("HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE", "expected a whole number (0: no limit)");
+  }
   return {
     adminSecret,
     jwtSecrets,
@@ -231,5 +237,6 @@ export function loadAuthConfig(env: Env): AuthConfig {
     unauthorizedRole,
     jwksMinRefreshMs: Number(minRefresh) * 1000,
     noExpTokenCacheMs: Number(noExpCache) * 1000,
+    adminSecretMaxFailuresPerMinute: Number(maxFailures),
   };
 }

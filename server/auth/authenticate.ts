@@ -13,7 +13,7 @@ import { parseCookie } from "cookie";
 import type { JWTPayload } from "jose";
 import { LRUCache } from "lru-cache";
 import { HasuraError } from "../errors.ts";
-import { makeAdminSecretCheck } from "./admin-secret.ts";
+import { clientKey, FailureLimiter, makeAdminSecretCheck, tooManyAdminSecretFailures } from "./admin-secret.ts";
 import type { AuthConfig } from "./auth-config.ts";
 import { chooseRole, type HasuraClaims } from "./claims.ts";
 import { createJwtVerifier, unverifiedIssuer, type JwtVerifier } from "./jwt.ts";
@@ -31,7 +31,8 @@ export interface AuthResult {
 
 export interface Authenticator {
   readonly mode: "development" | "admin-secret" | "jwt" | "webhook";
-  authenticate(headers: RequestHeaders, body?: unknown): Promise<AuthResult>;
+  /** `clientAddress`: the caller's IP, for counting failed admin-secret attempts. */
+  authenticate(headers: RequestHeaders, body?: unknown, clientAddress?: string): Promise<AuthResult>;
   /** Exposed for tests and metrics. */
   readonly verifiers: readonly JwtVerifier[];
 }
@@ -74,6 +75,7 @@ export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOpti
     ),
   );
   const adminSecretMatches = cfg.adminSecret ? makeAdminSecretCheck(cfg.adminSecret) : null;
+  const adminFailures = new FailureLimiter({ maxFailures: cfg.adminSecretMaxFailuresPerMinute });
   const hook = cfg.authHook ? createWebhook(cfg.authHook) : null;
   // Verified tokens, so a client reusing its token pays verification once.
   // ttlResolution 0: read the clock on every lookup, rather than lru-cache's
@@ -183,11 +185,16 @@ export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOpti
   return {
     mode,
     verifiers,
-    async authenticate(headers, body) {
+    async authenticate(headers, body, clientAddress) {
       if (!adminSecretMatches) return { session: sessionFromTrustedHeaders(headers) };
       const sent = header(headers, "x-hasura-admin-secret") ?? header(headers, "x-hasura-access-key");
       if (sent !== undefined) {
+        // Past the limit the secret is not even compared, right or wrong:
+        // otherwise the answer to the next guess would still tell.
+        const wait = adminFailures.size === 0 ? 0 : adminFailures.blockedFor(clientKey(clientAddress));
+        if (wait > 0) throw tooManyAdminSecretFailures(wait);
         if (!adminSecretMatches(sent)) {
+          adminFailures.fail(clientKey(clientAddress));
           throw new HasuraError("access-denied", "invalid x-hasura-admin-secret/x-hasura-access-key", 401);
         }
         return { session: sessionFromTrustedHeaders(headers) };

@@ -45,7 +45,7 @@ export default fp<SessionOptions>(
     app.decorate("authenticator", authenticator);
     app.decorateRequest("hasuraSession", null);
     app.addHook("preHandler", async (request, reply) => {
-      const { session, setCookies } = await authenticator.authenticate(request.headers, request.body);
+      const { session, setCookies } = await authenticator.authenticate(request.headers, request.body, request.ip);
       if (setCookies?.length) reply.header("set-cookie", setCookies);
       // Whatever decided the role, it must be an application role: names such
       // as postgres, pg_*, the owner or the authenticator never reach SET ROLE.

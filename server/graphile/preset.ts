@@ -10,6 +10,7 @@ import type pg from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { toPgSettings } from "../auth/session.ts";
+import { ColumnGrantsPlugin } from "./ColumnGrantsPlugin.ts";
 import { KeepIdColumnPlugin } from "./KeepIdColumnPlugin.ts";
 import { maskError } from "./mask-error.ts";
 import { makePipelinedWithPgClient, type PipelinedOptions, type ResponseLimits } from "./pipelined-adaptor.ts";
@@ -54,7 +55,7 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
     // Hasura clients address rows by their primary key, not Relay global
     // ids: keep `id` the column.
     disablePlugins: ["NodePlugin"],
-    plugins: [KeepIdColumnPlugin, RoleVisibleUniquesPlugin],
+    plugins: [KeepIdColumnPlugin, RoleVisibleUniquesPlugin, ColumnGrantsPlugin],
     pgServices: [pipelined(makePgService({ pool: opts.pool, schemas: opts.schemas, pgSettingsForIntrospection: { role: opts.role }, pubsub: false }), opts.pool, { preparedStatements: opts.preparedStatements ?? true, responseLimits: opts.responseLimits })],
     grafserv: {
       graphqlPath: "/graphql",

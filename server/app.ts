@@ -166,6 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     statementTimeoutMs: config.limits.statementTimeoutMs,
     maxHeapUsedBytes: config.limits.maxHeapUsedBytes,
     maxBatchSize: config.limits.maxBatchSize,
+    introspectionDisabledFor: config.limits.introspectionDisabledFor,
     poolWaitMs: config.limits.poolWaitMs,
     preparedStatements: config.database.preparedStatements,
   });

@@ -65,6 +65,8 @@ export interface LimitsConfig {
   maxResponseBytes: number;
   /** Most operations in one /v1/graphql batch. */
   maxBatchSize: number;
+  /** Roles that may not introspect the schema (HASURA_GRAPHQL_INTROSPECTION_DISABLED_FOR_ROLES). */
+  introspectionDisabledFor: ReadonlySet<string>;
   /** Time to receive a whole request, headers and body; then 408 and the connection is closed. */
   requestBodyTimeoutMs: number;
   /** Open connections per client address (more are closed at once) and in all. 0: no bound. */
@@ -197,6 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxResponseRows: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_ROWS", 100_000, 1, Number.MAX_SAFE_INTEGER),
       maxResponseBytes: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_BYTES", 64 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
       maxBatchSize: int(env, "HASURA_GRAPHQL_MAX_BATCH_SIZE", 20, 1, 10_000),
+      introspectionDisabledFor: new Set((env.HASURA_GRAPHQL_INTROSPECTION_DISABLED_FOR_ROLES ?? "").split(",").map((r) => r.trim()).filter(Boolean)),
       requestBodyTimeoutMs: int(env, "HASURA_GRAPHQL_REQUEST_BODY_TIMEOUT_MS", 10_000, 100, 600_000),
       maxConnectionsPerClient: int(env, "HASURA_GRAPHQL_MAX_CONNECTIONS_PER_CLIENT", 512, 0, 1_000_000),
       maxConnections: int(env, "HASURA_GRAPHQL_MAX_CONNECTIONS", 10_000, 0, 1_000_000),

@@ -311,6 +311,34 @@ export function makeLimitedParser(limits: QueryLimits): (query: string) => Parse
   };
 }
 
+const introspecting = new WeakMap<DocumentNode, string | null>();
+
+/**
+ * The first introspection field (`__schema`, `__type`) a document selects,
+ * anywhere, fragments included; null if none. For roles whose introspection
+ * is off (HASURA_GRAPHQL_INTROSPECTION_DISABLED_FOR_ROLES, Hasura's
+ * `graphql_schema_introspection.disabled_for_roles`); `__typename` is not
+ * introspection of the schema and stays allowed, as in Hasura.
+ */
+export function introspectionField(document: DocumentNode): string | null {
+  let found = introspecting.get(document);
+  if (found !== undefined) return found;
+  found = null;
+  const stack: SelectionSetNode[] = [];
+  for (const d of document.definitions) if (d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION) stack.push(d.selectionSet);
+  while (stack.length && !found) {
+    for (const sel of stack.pop()!.selections) {
+      if (sel.kind === Kind.FIELD && (sel.name.value === "__schema" || sel.name.value === "__type")) {
+        found = sel.name.value;
+        break;
+      }
+      if (sel.kind !== Kind.FRAGMENT_SPREAD && sel.selectionSet) stack.push(sel.selectionSet);
+    }
+  }
+  introspecting.set(document, found);
+  return found;
+}
+
 /** Deepest nesting of a request's variables (objects and lists); deeper is refused before execution. */
 export const MAX_VARIABLES_DEPTH = 100;
 

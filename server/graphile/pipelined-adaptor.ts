@@ -254,8 +254,17 @@ export interface ResponseLimits {
   maxBytes: number;
 }
 
-/** Per request: grafast hands every statement of a request the same pgSettings object. */
+/**
+ * Per request: grafast hands every statement of a request the same
+ * pgSettings object, registered here by the preset's context (schema
+ * introspection, which must never be cut off, is not registered).
+ */
 const budgets = new WeakMap<object, Budget>();
+
+/** Meter what Postgres sends for the request these settings belong to. */
+export function meterRequest(pgSettings: object): void {
+  budgets.set(pgSettings, { rows: 0, bytes: 0, connections: new Set() });
+}
 /** The budget of the request each connection is running now. */
 const running = new WeakMap<PgConnection, Budget>();
 /** Requests holding a connection, to find the biggest under memory pressure. */
@@ -310,8 +319,7 @@ export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptio
     let budget: Budget | undefined;
     if (limits && pgSettings) {
       budget = budgets.get(pgSettings);
-      if (!budget) budgets.set(pgSettings, (budget = { rows: 0, bytes: 0, connections: new Set() }));
-      if (budget.aborted) throw budget.aborted;
+      if (budget?.aborted) throw budget.aborted;
     }
     const client = await pool.connect();
     const connection = (client as unknown as { connection: PgConnection & NodeJS.EventEmitter }).connection;

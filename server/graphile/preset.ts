@@ -13,7 +13,7 @@ import { toPgSettings } from "../auth/session.ts";
 import { ColumnGrantsPlugin } from "./ColumnGrantsPlugin.ts";
 import { KeepIdColumnPlugin } from "./KeepIdColumnPlugin.ts";
 import { maskError } from "./mask-error.ts";
-import { makePipelinedWithPgClient, type PipelinedOptions, type ResponseLimits } from "./pipelined-adaptor.ts";
+import { makePipelinedWithPgClient, meterRequest, type PipelinedOptions, type ResponseLimits } from "./pipelined-adaptor.ts";
 import { RoleVisibleUniquesPlugin } from "./RoleVisibleUniquesPlugin.ts";
 
 /** The service, with settings and statement sent in one round trip (./pipelined-adaptor.ts). */
@@ -82,7 +82,9 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
         if (!session || session.role !== opts.role) {
           throw new Error("request reached GraphQL without a session for this role");
         }
-        return { pgSettings: { ...opts.roleSettings, ...toPgSettings(session) } };
+        const pgSettings = { ...opts.roleSettings, ...toPgSettings(session) };
+        if (opts.responseLimits) meterRequest(pgSettings);
+        return { pgSettings };
       },
     },
   };

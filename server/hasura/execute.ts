@@ -13,8 +13,8 @@ import type { WithPgClient } from "@dataplan/pg";
 import { execute, hookArgs, isSafeError } from "grafast";
 import { GraphQLError, Kind, validate, visit, type ASTNode, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
 import { LRUCache } from "lru-cache";
-import { HasuraError, poolTimeoutError } from "../errors.ts";
-import { checkVariablesDepth, DOCUMENT_CACHE, nodesError, type Parsed as LimitedParse, type QueryLimits } from "../graphql-limits.ts";
+import { HasuraError, poolTimeoutError, truncateForMessage } from "../errors.ts";
+import { checkVariablesDepth, DOCUMENT_CACHE, introspectionField, nodesError, type Parsed as LimitedParse, type QueryLimits } from "../graphql-limits.ts";
 import { hasuraCodeForPgError } from "../graphile/mask-error.ts";
 
 export interface HasuraGraphQLRequest {
@@ -144,7 +144,7 @@ export function selectOperation(document: DocumentNode, operationName: string | 
   let op: OperationDefinitionNode | undefined;
   if (operationName) {
     op = operations.find((o) => o.name?.value === operationName);
-    if (!op) throw new HasuraError("validation-failed", `no such operation found in the document: ${JSON.stringify(truncate(operationName))}`, 400);
+    if (!op) throw new HasuraError("validation-failed", `no such operation found in the document: ${JSON.stringify(truncateForMessage(operationName))}`, 400);
   } else {
     if (operations.length !== 1) {
       throw new HasuraError("validation-failed", "exactly one operation has to be present in the document when operationName is not specified", 400);
@@ -157,7 +157,6 @@ export function selectOperation(document: DocumentNode, operationName: string | 
   return op;
 }
 
-const truncate = (s: string) => (s.length > 100 ? `${s.slice(0, 100)}…` : s);
 
 // graphql-js' messages for variables it cannot coerce, as Hasura words them.
 const JSON_TYPE = (raw: string) => (raw.startsWith('"') ? "a string" : raw === "true" || raw === "false" ? "a boolean" : raw.startsWith("[") ? "an array" : raw.startsWith("{") ? "an object" : /^-?\d/.test(raw) ? "a number" : "a value");
@@ -167,11 +166,11 @@ const REQUEST_ERRORS: Array<[RegExp, (m: RegExpExecArray) => string]> = [
   [/Float cannot represent non numeric value: (.*)$/s, (m) => `expected a float for type "Float", but found ${JSON_TYPE(m[1]!)}`],
   [/String cannot represent a non string value: (.*)$/s, (m) => `expected a string for type "String", but found ${JSON_TYPE(m[1]!)}`],
   [/Boolean cannot represent a non boolean value: (.*)$/s, (m) => `expected a boolean for type "Boolean", but found ${JSON_TYPE(m[1]!)}`],
-  [/Field "([^"]+)" is not defined by type "([^"]+)"/, (m) => `field ${JSON.stringify(truncate(m[1]!))} not found in type: '${m[2]}'`],
+  [/Field "([^"]+)" is not defined by type "([^"]+)"/, (m) => `field ${JSON.stringify(truncateForMessage(m[1]!))} not found in type: '${m[2]}'`],
   [/Expected non-nullable type "([^"!]+)!?" not to be null/, (m) => `unexpected null value for type ${JSON.stringify(m[1])}`],
   [/^Variable "\$([^"]+)" of required type "[^"]+" was not provided/, (m) => `expecting a value for non-nullable variable: ${JSON.stringify(m[1])}`],
   [/Expected type "([^"]+)" to be an object/, (m) => `expected an object for type ${JSON.stringify(m[1])}, but found another value`],
-  [/Value "([^"]*)" does not exist in "([^"]+)" enum/, (m) => `expected one of the values of the enum ${JSON.stringify(m[2])}, but found ${JSON.stringify(truncate(m[1]!))}`],
+  [/Value "([^"]*)" does not exist in "([^"]+)" enum/, (m) => `expected one of the values of the enum ${JSON.stringify(m[2])}, but found ${JSON.stringify(truncateForMessage(m[1]!))}`],
 ];
 
 /**
@@ -186,7 +185,7 @@ function requestError(error: GraphQLError): HasuraErrorEntry {
     const m = pattern.exec(error.message);
     if (m) return { message: message(m), extensions: { path, code: "validation-failed" } };
   }
-  return { message: truncate(error.message), extensions: { path, code: "validation-failed" } };
+  return { message: truncateForMessage(error.message), extensions: { path, code: "validation-failed" } };
 }
 
 class Rollback {
@@ -232,6 +231,8 @@ export interface RunOptions {
   parse: (query: string) => LimitedParse;
   /** For the row estimate, checked per (schema, document). */
   limits: QueryLimits;
+  /** Whether the role may introspect the schema (`__schema`, `__type`). */
+  introspection: boolean;
   maxBatchSize: number;
   /** For the message of a pool checkout timeout. */
   poolWaitMs: number;
@@ -252,12 +253,17 @@ async function runOne(body: HasuraGraphQLRequest, opts: RunOptions): Promise<Has
   }
   const prepared = prepare(opts.schema, body.query, opts.parse, opts.limits);
   if ("error" in prepared) throw prepared.error;
-  const operation = selectOperation(prepared.document, (body.operationName as string | undefined) ?? undefined);
+  if (!opts.introspection) {
+    const field = introspectionField(prepared.document);
+    if (field) throw new HasuraError("validation-failed", `field '${field}' not found in type: 'query_root'`, 400, `$.selectionSet.${field}`);
+  }
+  const operation = selectOperation(prepared.document, (body.operationName as string | undefined) || undefined);
   const args = await hookArgs({
     schema: opts.schema,
     document: prepared.document,
     variableValues: (body.variables as Record<string, unknown>) ?? undefined,
-    operationName: (body.operationName as string) ?? undefined,
+    // "" is no name, as in Hasura and graphql-js clients.
+    operationName: (body.operationName as string) || undefined,
     resolvedPreset: opts.resolvedPreset,
     requestContext: { fastifyv5: { request: opts.request, reply: opts.reply } } as Partial<Grafast.RequestContext>,
   });

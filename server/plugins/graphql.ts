@@ -15,7 +15,7 @@ import { convertHandlerResultToResult, normalizeRequest, processHeaders, getBody
 import type { FastifyGrafserv } from "postgraphile/grafserv/fastify/v5";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { graphqlErrorBody, HasuraError, poolTimeoutError } from "../errors.ts";
-import { checkVariablesDepth, makeLimitedParser, makeLimitsRule, type QueryLimits } from "../graphql-limits.ts";
+import { checkVariablesDepth, introspectionField, makeLimitedParser, makeLimitsRule, type QueryLimits } from "../graphql-limits.ts";
 import { maskError } from "../graphile/mask-error.ts";
 import { abortLargestRequest, type ResponseLimits } from "../graphile/pipelined-adaptor.ts";
 import { makeRolePreset } from "../graphile/preset.ts";
@@ -62,6 +62,8 @@ export interface GraphQLOptions {
   statementTimeoutMs: number;
   /** Heap in use above which the biggest request in progress is aborted; 0: never. */
   maxHeapUsedBytes: number;
+  /** Roles that may not introspect the schema (Hasura's `graphql_schema_introspection.disabled_for_roles`). */
+  introspectionDisabledFor: ReadonlySet<string>;
 }
 
 /** How often the heap is checked for the in-flight abort. */
@@ -230,6 +232,10 @@ export default fp<GraphQLOptions>(
       const query = checkGraphQLBody(request.body);
       const limited = parseLimited(query);
       if ("error" in limited) throw limited.error;
+      if (opts.introspectionDisabledFor.has(request.hasuraSession!.role)) {
+        const field = introspectionField(limited.document);
+        if (field) throw new HasuraError("validation-failed", `Cannot query field "${field}" on type "Query".`, 400, `$.selectionSet.${field}`);
+      }
       const { operationName } = request.body as { operationName?: string };
       // Only the subscription refusal: grafserv words the other selection errors itself.
       if (limited.document.definitions.some((d) => d.kind === "OperationDefinition" && d.operation === "subscription")) {
@@ -249,11 +255,12 @@ export default fp<GraphQLOptions>(
         log: (err) => request.log.error({ err }, "GraphQL execution failed"),
         parse: parseLimited,
         limits: opts.queryLimits,
+        introspection: !opts.introspectionDisabledFor.has(request.hasuraSession!.role),
         maxBatchSize: opts.maxBatchSize,
         poolWaitMs: opts.poolWaitMs,
       });
       reply.code(realStatus ? result.status : 200);
-      if (hasErrorCode(result.body, POOL_EXHAUSTED) || hasErrorCode(result.body, "postgres-error")) reply.header("retry-after", "1");
+      if (result.status === 503 || hasErrorCode(result.body, POOL_EXHAUSTED) || hasErrorCode(result.body, "postgres-error")) reply.header("retry-after", "1");
       return result.body;
     });
 

@@ -95,3 +95,19 @@ t.test("graceful shutdown lets an in-flight request finish", async (t) => {
   t.equal(res.status, 200);
   t.equal(res.body.data?.slowHello, "hello", JSON.stringify(res.body));
 });
+
+t.test("a server that dies without shutting down (SIGKILL, heap exhaustion) still stops its embedded PostgreSQL", async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), "hasura-auth-pg-kill-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const proc = startMain({ PORT: String(port), EMBEDDED_PG_DIR: dir, EMBEDDED_PG_PORT: String(await freePort()) });
+  t.teardown(() => proc.child.kill("SIGKILL"));
+  t.ok(await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 60_000), "ready within 60s");
+  t.ok(postgresRunningIn(dir), "embedded postgres is running");
+  // No exit handler runs on SIGKILL, as with V8's "heap out of memory" abort.
+  proc.child.kill("SIGKILL");
+  await proc.exited;
+  const deadline = Date.now() + 15_000;
+  while (postgresRunningIn(dir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  t.notOk(postgresRunningIn(dir), "postgres stopped after its server died");
+});

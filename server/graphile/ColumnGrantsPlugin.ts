@@ -35,6 +35,9 @@ const CHEAP = new Set<unknown>([TYPES.int2, TYPES.int, TYPES.bigint, TYPES.float
 
 type Attributes = Record<string, PgCodecAttribute>;
 
+/** Per introspected table: does the role read any of its columns (asked once, not once per column). */
+const someReadable = new WeakMap<object, boolean>();
+
 /**
  * `'true'` when the row exists, null/false for the all-null row of a left
  * join that matched nothing, reading only readable columns. With a readable
@@ -73,7 +76,11 @@ export const ColumnGrantsPlugin: GraphileConfig.Plugin = {
         if (!me) return;
         const can = (entity: Parameters<typeof entityPermissions>[1]) => entityPermissions(introspection, entity, me, true).select;
         if (can(pgClass) || can(pgAttribute)) return;
-        const anyReadable = pgClass.getAttributes().some((a) => a.attnum > 0 && can(a));
+        let anyReadable = someReadable.get(pgClass);
+        if (anyReadable === undefined) {
+          anyReadable = pgClass.getAttributes().some((a) => a.attnum > 0 && can(a));
+          someReadable.set(pgClass, anyReadable);
+        }
         if (anyReadable) attribute.restrictedAccess = true;
       },
       async pgCodecs_PgCodec(_info, event) {

@@ -312,3 +312,40 @@ t.test("c. no relationship over a key column the role cannot read", async (t) =>
   const res = await srv.gql(`{ allObjects(first: 1) { nodes { name userByAuthorId { login } } } }`);
   t.match(res.body.errors?.[0]?.message, /Cannot query field "userByAuthorId"/, "a query naming it is a validation error, not a database error");
 });
+
+t.test("d. writes returning only granted columns", async (t) => {
+  const db = await createTestDatabase(t);
+  await db.asOwner(`
+    create table public.note (
+      id int generated always as identity primary key,
+      body text not null,
+      secret text
+    );
+    alter table public.note enable row level security;
+    alter table public.note force row level security;
+    grant insert (body), select (body), update (body) on public.note to "user";
+    create policy user_insert on public.note for insert to "user" with check (true);
+    create policy user_select on public.note for select to "user" using (true);
+    create policy user_update on public.note for update to "user" using (true) with check (true);`);
+  const srv = await startServer(t, { db, env: ENV });
+  const headers = headersFor("user");
+
+  const many = await srv.gql(`mutation { insert_note(objects: [{body: "a"}, {body: "b"}]) { affected_rows returning { body } } }`, { path: "/v1/graphql", headers });
+  t.equal(many.body.errors, undefined, "/v1/graphql insert_note: no errors");
+  t.same(many.body.data?.insert_note, { affected_rows: 2, returning: [{ body: "a" }, { body: "b" }] }, "/v1/graphql insert_note: the rows");
+
+  const one = await srv.gql(`mutation { insert_note_one(object: {body: "c"}) { body } }`, { path: "/v1/graphql", headers });
+  t.equal(one.body.errors, undefined, "/v1/graphql insert_note_one: no errors");
+  t.same(one.body.data?.insert_note_one, { body: "c" }, "/v1/graphql insert_note_one: the row");
+
+  const update = await srv.gql(`mutation { update_note(where: {body: {_eq: "c"}}, _set: {body: "d"}) { affected_rows returning { body } } }`, { path: "/v1/graphql", headers });
+  t.equal(update.body.errors, undefined, "/v1/graphql update_note: no errors");
+  t.same(update.body.data?.update_note, { affected_rows: 1, returning: [{ body: "d" }] }, "/v1/graphql update_note: the row");
+
+  const pg = await srv.gql(`mutation { createNote(input: {note: {body: "e"}}) { note { body } } }`, { headers });
+  t.equal(pg.body.errors, undefined, "/graphql createNote: no errors");
+  t.same(pg.body.data?.createNote, { note: { body: "e" } }, "/graphql createNote: the row");
+
+  const rows = await db.asRoot<{ body: string }>(`select body from public.note order by body`);
+  t.same(rows.map((r) => r.body), ["a", "b", "d", "e"], "the rows written");
+});

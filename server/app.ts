@@ -5,6 +5,7 @@
  */
 import type { Socket } from "node:net";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import { FailureLimiter } from "./auth/admin-secret.ts";
 import type { Config } from "./config.ts";
 import { errors, flatErrorBody, graphqlErrorBody, HasuraError, poolTimeoutError } from "./errors.ts";
 import appRoles from "./plugins/app-roles.ts";
@@ -140,9 +141,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(appRoles);
   // Before GraphQL: with the console disabled, its gate also closes /graphiql.
+  // One count of failed admin-secret attempts per address for every route that takes it.
+  const adminFailures = new FailureLimiter({ maxFailures: config.auth.adminSecretMaxFailuresPerMinute });
   await app.register(consolePage, {
     enabled: config.http.enableConsole,
     adminSecret: config.auth.adminSecret,
+    adminFailures,
     schema: "public",
     authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
   });
@@ -173,6 +177,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(health, { readinessRole });
   await app.register(graphqlEndpoints, {
     auth: config.auth,
+    adminFailures,
     maxRequestLength: MAX_REQUEST_BYTES,
   });
   return app;

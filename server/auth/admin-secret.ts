@@ -84,6 +84,25 @@ export function clientKey(ip: string | undefined): string {
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }
 
+/**
+ * The one rule for every route that takes the admin secret (GraphQL, the
+ * console's API): past the address's limit, refuse without comparing; a
+ * wrong secret counts as a failure. Throws Hasura's 429 / 401.
+ */
+export function makeAdminSecretGate(secret: string, failures: FailureLimiter): (sent: string, clientAddress: string | undefined) => void {
+  const matches = makeAdminSecretCheck(secret);
+  return (sent, clientAddress) => {
+    // Past the limit the secret is not even compared, right or wrong:
+    // otherwise the answer to the next guess would still tell.
+    const wait = failures.size === 0 ? 0 : failures.blockedFor(clientKey(clientAddress));
+    if (wait > 0) throw tooManyAdminSecretFailures(wait);
+    if (!matches(sent)) {
+      failures.fail(clientKey(clientAddress));
+      throw new HasuraError("access-denied", "invalid x-hasura-admin-secret/x-hasura-access-key", 401);
+    }
+  };
+}
+
 export const tooManyAdminSecretFailures = (retryMs: number) => {
   const seconds = Math.max(1, Math.ceil(retryMs / 1000));
   return new HasuraError(

@@ -13,7 +13,7 @@ import { parseCookie } from "cookie";
 import type { JWTPayload } from "jose";
 import { LRUCache } from "lru-cache";
 import { HasuraError } from "../errors.ts";
-import { clientKey, FailureLimiter, makeAdminSecretCheck, tooManyAdminSecretFailures } from "./admin-secret.ts";
+import { FailureLimiter, makeAdminSecretGate } from "./admin-secret.ts";
 import type { AuthConfig } from "./auth-config.ts";
 import { chooseRole, type HasuraClaims } from "./claims.ts";
 import { createJwtVerifier, unverifiedIssuer, type JwtVerifier } from "./jwt.ts";
@@ -68,14 +68,21 @@ interface CachedToken {
   verifier: JwtVerifier;
 }
 
-export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOptions = {}): Promise<Authenticator> {
+/**
+ * `adminFailures`: the failed admin-secret attempts per address, shared with
+ * the other routes that take the secret (server/app.ts creates one).
+ */
+export async function createAuthenticator(
+  cfg: AuthConfig,
+  jwksOptions: JwksOptions = {},
+  adminFailures = new FailureLimiter({ maxFailures: cfg.adminSecretMaxFailuresPerMinute }),
+): Promise<Authenticator> {
   const verifiers = await Promise.all(
     cfg.jwtSecrets.map((s, i) =>
       createJwtVerifier(s, cfg.jwtSecrets.length > 1 ? `HASURA_GRAPHQL_JWT_SECRETS[${i}]` : "HASURA_GRAPHQL_JWT_SECRET", jwksOptions),
     ),
   );
-  const adminSecretMatches = cfg.adminSecret ? makeAdminSecretCheck(cfg.adminSecret) : null;
-  const adminFailures = new FailureLimiter({ maxFailures: cfg.adminSecretMaxFailuresPerMinute });
+  const adminSecretGate = cfg.adminSecret ? makeAdminSecretGate(cfg.adminSecret, adminFailures) : null;
   const hook = cfg.authHook ? createWebhook(cfg.authHook) : null;
   // Verified tokens, so a client reusing its token pays verification once.
   // ttlResolution 0: read the clock on every lookup, rather than lru-cache's
@@ -180,23 +187,16 @@ export async function createAuthenticator(cfg: AuthConfig, jwksOptions: JwksOpti
     return { session: { role: role!, variables, claims: null }, setCookies: decision.setCookies };
   }
 
-  const mode: Authenticator["mode"] = !adminSecretMatches ? "development" : verifiers.length ? "jwt" : hook ? "webhook" : "admin-secret";
+  const mode: Authenticator["mode"] = !adminSecretGate ? "development" : verifiers.length ? "jwt" : hook ? "webhook" : "admin-secret";
 
   return {
     mode,
     verifiers,
     async authenticate(headers, body, clientAddress) {
-      if (!adminSecretMatches) return { session: sessionFromTrustedHeaders(headers) };
+      if (!adminSecretGate) return { session: sessionFromTrustedHeaders(headers) };
       const sent = header(headers, "x-hasura-admin-secret") ?? header(headers, "x-hasura-access-key");
       if (sent !== undefined) {
-        // Past the limit the secret is not even compared, right or wrong:
-        // otherwise the answer to the next guess would still tell.
-        const wait = adminFailures.size === 0 ? 0 : adminFailures.blockedFor(clientKey(clientAddress));
-        if (wait > 0) throw tooManyAdminSecretFailures(wait);
-        if (!adminSecretMatches(sent)) {
-          adminFailures.fail(clientKey(clientAddress));
-          throw new HasuraError("access-denied", "invalid x-hasura-admin-secret/x-hasura-access-key", 401);
-        }
+        adminSecretGate(sent, clientAddress);
         return { session: sessionFromTrustedHeaders(headers) };
       }
       if (verifiers.length) return jwtMode(headers);

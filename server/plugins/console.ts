@@ -11,7 +11,7 @@
  */
 import { readFile } from "node:fs/promises";
 import fp from "fastify-plugin";
-import { makeAdminSecretCheck } from "../auth/admin-secret.ts";
+import { makeAdminSecretGate, type FailureLimiter } from "../auth/admin-secret.ts";
 import { errors, HasuraError } from "../errors.ts";
 import { COMMANDS, loadMatrix, loadPolicies } from "../db/permissions.ts";
 
@@ -19,6 +19,8 @@ export interface ConsoleOptions {
   /** HASURA_GRAPHQL_ENABLE_CONSOLE. */
   enabled: boolean;
   adminSecret?: string;
+  /** Failed admin-secret attempts per address, shared with the GraphQL endpoints. */
+  adminFailures: FailureLimiter;
   schema: string;
   authenticator: string;
 }
@@ -36,15 +38,16 @@ export default fp<ConsoleOptions>(
       return;
     }
     // No admin secret configured: development mode, everyone is admin.
-    const isAdmin = opts.adminSecret ? makeAdminSecretCheck(opts.adminSecret) : null;
+    const adminGate = opts.adminSecret ? makeAdminSecretGate(opts.adminSecret, opts.adminFailures) : null;
     app.get("/console/permissions", async (_request, reply) => {
       reply.type("text/html; charset=utf-8").header("content-security-policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'");
       return PAGE;
     });
     app.get("/console/permissions.json", async (request) => {
       const sent = request.headers["x-hasura-admin-secret"];
-      if (isAdmin && !(typeof sent === "string" && isAdmin(sent))) {
-        throw new HasuraError("access-denied", "You have to be an admin to access this endpoint", 401);
+      if (adminGate) {
+        if (typeof sent !== "string") throw new HasuraError("access-denied", "You have to be an admin to access this endpoint", 401);
+        adminGate(sent, request.ip);
       }
       // The owner's view is not needed: the catalog tables read here are public.
       const client = await app.pgPool.connect();

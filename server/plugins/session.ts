@@ -6,6 +6,7 @@
  */
 import fp from "fastify-plugin";
 import type { AuthConfig } from "../auth/auth-config.ts";
+import type { FailureLimiter } from "../auth/admin-secret.ts";
 import { createAuthenticator, type Authenticator } from "../auth/authenticate.ts";
 import type { HasuraSession } from "../auth/session.ts";
 import { ConfigError } from "../config.ts";
@@ -22,6 +23,8 @@ declare module "fastify" {
 
 export interface SessionOptions {
   auth: AuthConfig;
+  /** Failed admin-secret attempts per address, shared with the console's API. */
+  adminFailures?: FailureLimiter;
 }
 
 export default fp<SessionOptions>(
@@ -33,10 +36,14 @@ export default fp<SessionOptions>(
         `"${auth.unauthorizedRole}" is not an application role (known: ${app.appRoles.list().join(", ")})`,
       );
     }
-    const authenticator = await createAuthenticator(auth, {
-      minRefreshIntervalMs: auth.jwksMinRefreshMs,
-      onRefreshError: (err) => app.log.warn({ err: err.message }, "JWKS refresh failed; keeping the cached keys"),
-    });
+    const authenticator = await createAuthenticator(
+      auth,
+      {
+        minRefreshIntervalMs: auth.jwksMinRefreshMs,
+        onRefreshError: (err) => app.log.warn({ err: err.message }, "JWKS refresh failed; keeping the cached keys"),
+      },
+      opts.adminFailures,
+    );
     if (authenticator.mode === "development") {
       app.log.warn(
         "DEVELOPMENT MODE: no HASURA_GRAPHQL_ADMIN_SECRET is set, so every request runs as admin and X-Hasura-* headers are trusted. Never expose this server.",

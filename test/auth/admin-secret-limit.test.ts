@@ -110,3 +110,28 @@ t.test("the limiter: windows, bounded memory, and what counts as one address", a
   t.equal(clientKey("::1"), "0:0:0:0::/64");
   t.equal(clientKey(undefined), "unknown");
 });
+
+t.test("the console's API counts against the same limit as GraphQL: guessing there is no second route", async (t) => {
+  const srv = await startServer(t, {
+    env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "3", HASURA_GRAPHQL_ENABLE_CONSOLE: "true" },
+  });
+  const consoleAs = (address: string, secret: string) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = request(srv.url + "/console/permissions.json", { localAddress: address, agent: false, headers: { "x-hasura-admin-secret": secret } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  t.equal((await consoleAs("127.0.0.4", ADMIN_SECRET)).status, 200, "the console answers the right secret");
+  for (let i = 0; i < 2; i++) t.equal((await consoleAs("127.0.0.4", `wrong-${i}`)).status, 401, `console guess ${i + 1}: 401`);
+  t.equal((await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": "wrong-2" }, "127.0.0.4")).status, 401, "third guess, on GraphQL: 401");
+  const blocked = await consoleAs("127.0.0.4", ADMIN_SECRET);
+  t.equal(blocked.status, 429, "then the console refuses even the right secret");
+  t.equal(blocked.body.code, "access-denied");
+  t.equal((await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": ADMIN_SECRET }, "127.0.0.4")).status, 429, "and so does GraphQL");
+  t.equal((await consoleAs("127.0.0.5", ADMIN_SECRET)).status, 200, "another address is served");
+});

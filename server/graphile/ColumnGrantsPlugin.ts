@@ -45,7 +45,9 @@ const someReadable = new WeakMap<object, boolean>();
  * readable column is not null: exact for joined rows (a relation is only
  * kept when its key columns are readable, and they are not null in a row the
  * join matched), and wrong only for a stored row whose every readable column
- * is null (it reads as null).
+ * is null (taken for a missing row: null in a /graphql list, an error in a
+ * /v1/graphql one, whose items are non-null). No expression over readable
+ * columns alone can tell those two apart; granting one NOT NULL column can.
  */
 function notNullExpression(attributes: Attributes): ((alias: SQL) => SQL) | undefined {
   const readable = Object.entries(attributes).filter(([, a]) => !a.restrictedAccess && !a.via && !a.expression);

@@ -18,6 +18,10 @@
  *     c. `object.authorId` is not granted to anonymous: no `userByAuthorId`
  *        / `objectsByAuthorId` (/graphql) nor `author` (/v1/graphql) in its
  *        schema, while admin has them.
+ *  3. A guard: writes by a role granted only some columns (`user` on a
+ *     test-local `note` without `id`) return those columns on both dialects
+ *     (they did already: INSERT/UPDATE … RETURNING names only what the
+ *     selection asks for).
  */
 import t, { type Test } from "tap";
 import { createTestDatabase, type TestDatabase } from "../helpers/pg.ts";

@@ -47,7 +47,7 @@ export interface RolePresetOptions {
  * backstop so no document the limits let through can hold the event loop.
  * Grafast caches the timeout, so resending the document fails at once.
  */
-const PLANNING_TIMEOUT_MS = 200;
+const PLANNING_TIMEOUT_MS = 500;
 
 export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
   return {

@@ -137,8 +137,12 @@ function checkGraphQLBody(body: unknown): string {
 export default fp<GraphQLOptions>(
   async (app, opts) => {
     // Every role's requests get the server's statement_timeout unless the
-    // DBA gave the role its own (`alter role … set statement_timeout`).
-    const defaults: Record<string, string> = opts.statementTimeoutMs ? { statement_timeout: `${opts.statementTimeoutMs}ms` } : {};
+    // DBA bounded them already: on the login role or the database (which
+    // applies at login: then it is in effect here) or on the role itself
+    // (`alter role … set statement_timeout`, applied per transaction below).
+    const { rows } = await app.pgPool.query<{ timeout: string }>("select current_setting('statement_timeout') as timeout");
+    const dbaTimeout = rows[0]?.timeout !== "0";
+    const defaults: Record<string, string> = opts.statementTimeoutMs && !dbaTimeout ? { statement_timeout: `${opts.statementTimeoutMs}ms` } : {};
     const presetOptions = (role: string) => ({
       pool: app.pgPool,
       role,

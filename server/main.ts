@@ -29,7 +29,8 @@ export async function main(opts: { watch?: boolean } = {}): Promise<Running> {
     await app.listen({ port: config.port, host: config.host });
     app.log.info(
       { ms: Date.now() - t0, embedded: Boolean(db.embedded), project: config.projectDir },
-      `ready: GraphQL at http://${config.host}:${config.port}/graphql, GraphiQL at /graphiql`,
+      `ready: GraphQL at http://${config.host}:${config.port}/graphql and /v1/graphql` +
+        (config.http.enableConsole ? ", GraphiQL at /graphiql" : " (console off: HASURA_GRAPHQL_ENABLE_CONSOLE)"),
     );
     const stopDb = db.stop;
     closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

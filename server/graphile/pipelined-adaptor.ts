@@ -245,8 +245,6 @@ interface Budget {
   bytes: number;
   /** Why the request was cut off, once it was. */
   aborted?: Error;
-  /** The connections it holds now (its statements may run in parallel). */
-  connections: Set<PgConnection>;
 }
 
 export interface ResponseLimits {
@@ -263,29 +261,35 @@ const budgets = new WeakMap<object, Budget>();
 
 /** Meter what Postgres sends for the request these settings belong to. */
 export function meterRequest(pgSettings: object): void {
-  budgets.set(pgSettings, { rows: 0, bytes: 0, connections: new Set() });
+  budgets.set(pgSettings, { rows: 0, bytes: 0 });
 }
-/** The budget of the request each connection is running now. */
-const running = new WeakMap<PgConnection, Budget>();
-/** Requests holding a connection, to find the biggest under memory pressure. */
-const inFlight = new Set<Budget>();
-const metered = new WeakSet<PgConnection>();
+
+/**
+ * The budget of the request a connection runs now, kept on the connection
+ * itself (null while idle; absent until metered): the data handlers read it
+ * per chunk and per row, so no map lookup there.
+ */
+const BUDGET = Symbol("hasura-auth-pg.budget");
+type Metered = PgConnection & NodeJS.EventEmitter & { [BUDGET]?: Budget | null };
+/** Connections running a metered request, to cut one off or find the biggest. */
+const inFlight = new Set<Metered>();
 
 function abort(budget: Budget, reason: Error): void {
   if (budget.aborted) return;
   budget.aborted = reason;
-  for (const connection of budget.connections) connection.stream.destroy();
+  // Its statements may run in parallel on several connections.
+  for (const connection of inFlight) if (connection[BUDGET] === budget) connection.stream.destroy();
 }
 
-function meter(connection: PgConnection & NodeJS.EventEmitter, limits: ResponseLimits): void {
-  if (metered.has(connection)) return;
-  metered.add(connection);
+function meter(connection: Metered, limits: ResponseLimits): void {
+  if (connection[BUDGET] !== undefined) return;
+  connection[BUDGET] = null;
   connection.stream.on("data", (chunk: Buffer) => {
-    const budget = running.get(connection);
+    const budget = connection[BUDGET];
     if (budget && (budget.bytes += chunk.length) > limits.maxBytes) abort(budget, errors.responseTooLarge(`${limits.maxBytes} bytes`));
   });
   connection.on("dataRow", () => {
-    const budget = running.get(connection);
+    const budget = connection[BUDGET];
     if (budget && ++budget.rows > limits.maxRows) abort(budget, errors.responseTooLarge(`${limits.maxRows} rows`));
   });
 }
@@ -297,7 +301,10 @@ function meter(connection: PgConnection & NodeJS.EventEmitter, limits: ResponseL
  */
 export function abortLargestRequest(minBytes = 1024 * 1024): boolean {
   let largest: Budget | undefined;
-  for (const b of inFlight) if (!b.aborted && b.bytes >= minBytes && (!largest || b.bytes > largest.bytes)) largest = b;
+  for (const connection of inFlight) {
+    const b = connection[BUDGET];
+    if (b && !b.aborted && b.bytes >= minBytes && (!largest || b.bytes > largest.bytes)) largest = b;
+  }
   if (largest) abort(largest, errors.overloaded("memory: the largest request in progress was aborted"));
   return largest !== undefined;
 }
@@ -322,12 +329,11 @@ export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptio
       if (budget?.aborted) throw budget.aborted;
     }
     const client = await pool.connect();
-    const connection = (client as unknown as { connection: PgConnection & NodeJS.EventEmitter }).connection;
+    const connection = (client as unknown as { connection: Metered }).connection;
     if (budget) {
       meter(connection, limits!);
-      budget.connections.add(connection);
-      running.set(connection, budget);
-      inFlight.add(budget);
+      connection[BUDGET] = budget;
+      inFlight.add(connection);
     }
     let broken: Error | undefined;
     try {
@@ -359,9 +365,8 @@ export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptio
       throw e;
     } finally {
       if (budget) {
-        running.delete(connection);
-        budget.connections.delete(connection);
-        if (budget.connections.size === 0) inFlight.delete(budget);
+        connection[BUDGET] = null;
+        inFlight.delete(connection);
       }
       client.release(broken);
     }

@@ -8,20 +8,13 @@ import path from "node:path";
 import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
 import { loadAuthConfig, type AuthConfig } from "./auth/auth-config.ts";
-import { parseCorsDomains, type CorsOrigins } from "./plugins/cors.ts";
+import { parseCorsDomains, type CorsOrigins } from "./cors-origins.ts";
+import { bool, ConfigError, int, list, urlValue, type Env } from "./env-parse.ts";
+
+// Callers catch and type these by config.ts; they are defined in the leaf.
+export { ConfigError, type Env };
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-
-export class ConfigError extends Error {
-  readonly key: string;
-  constructor(key: string, message: string) {
-    super(`${key}: ${message}`);
-    this.key = key;
-    this.name = "ConfigError";
-  }
-}
-
-export type Env = Record<string, string | undefined>;
 
 export interface DatabaseConfig {
   /** Runtime connection (the authenticator). Absent: use the embedded cluster. */
@@ -97,23 +90,6 @@ export interface Config {
   logLevel: string;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (/^(true|t|yes|y|1)$/i.test(raw)) return true;
-  if (/^(false|f|no|n|0)$/i.test(raw)) return false;
-  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
-}
-
-function int(env: Env, key: string, fallback: number, min: number, max: number): number {
-  const raw = env[key];
-  if (raw === undefined || raw === "") return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(key, `expected an integer, got ${JSON.stringify(raw)}`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(key, `must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
 function corsOrigins(env: Env): CorsOrigins | null {
   if (bool(env, "HASURA_GRAPHQL_DISABLE_CORS", false)) return null;
   const raw = env.HASURA_GRAPHQL_CORS_DOMAIN;
@@ -128,12 +104,7 @@ function corsOrigins(env: Env): CorsOrigins | null {
 function postgresUrl(env: Env, key: string): string | undefined {
   const raw = env[key];
   if (raw === undefined || raw === "") return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(key, "is not a valid URL (expected postgres://user:password@host:port/database)");
-  }
+  const url = urlValue(key, raw, "is not a valid URL (expected postgres://user:password@host:port/database)");
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
     throw new ConfigError(key, `must start with postgres:// (got ${url.protocol}//)`);
   }
@@ -199,7 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxResponseRows: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_ROWS", 100_000, 1, Number.MAX_SAFE_INTEGER),
       maxResponseBytes: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_BYTES", 64 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
       maxBatchSize: int(env, "HASURA_GRAPHQL_MAX_BATCH_SIZE", 20, 1, 10_000),
-      introspectionDisabledFor: new Set((env.HASURA_GRAPHQL_INTROSPECTION_DISABLED_FOR_ROLES ?? "").split(",").map((r) => r.trim()).filter(Boolean)),
+      introspectionDisabledFor: new Set(list(env, "HASURA_GRAPHQL_INTROSPECTION_DISABLED_FOR_ROLES")),
       requestBodyTimeoutMs: int(env, "HASURA_GRAPHQL_REQUEST_BODY_TIMEOUT_MS", 10_000, 100, 600_000),
       maxConnectionsPerClient: int(env, "HASURA_GRAPHQL_MAX_CONNECTIONS_PER_CLIENT", 512, 0, 1_000_000),
       maxConnections: int(env, "HASURA_GRAPHQL_MAX_CONNECTIONS", 10_000, 0, 1_000_000),

@@ -2,9 +2,12 @@
  * Hasura's authentication settings, validated the way Hasura validates them
  * at boot (see ../shared/hasura-compat-facts.md §1.1, §2.1). Pure.
  */
-import { ConfigError, type Env } from "../config.ts";
+import { ConfigError, httpUrl, int, json, oneOf, type Env } from "../env-parse.ts";
 
 export const DEFAULT_CLAIMS_NAMESPACE = "https://hasura.io/jwt/claims";
+
+// Clock skew a token may have: beyond a day it would mostly excuse expired tokens.
+const MAX_SKEW_SECONDS = 86_400;
 
 export const HMAC_TYPES = ["HS256", "HS384", "HS512"] as const;
 const ASYMMETRIC_TYPES = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "Ed25519", "EdDSA"] as const;
@@ -77,13 +80,7 @@ function parseJwtSecret(raw: unknown, key: string, production: boolean): JwtSecr
     }
   }
   if (jwkUrl !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(jwkUrl);
-    } catch {
-      throw new ConfigError(key, `"jwk_url" is not a valid URL`);
-    }
-    if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError(key, `"jwk_url" must be http(s)`);
+    const url = httpUrl(key, jwkUrl, `"jwk_url"`);
     // Over plain HTTP anyone on the path can substitute their own keys and so
     // sign any token; development keeps http for local identity providers.
     if (production && url.protocol === "http:") {
@@ -125,8 +122,8 @@ function parseJwtSecret(raw: unknown, key: string, production: boolean): JwtSecr
   }
   let skew = 0;
   if (raw.allowed_skew !== undefined && raw.allowed_skew !== null) {
-    if (typeof raw.allowed_skew !== "number" || !Number.isInteger(raw.allowed_skew) || raw.allowed_skew < 0) {
-      throw new ConfigError(key, `"allowed_skew" must be a non-negative integer (seconds)`);
+    if (typeof raw.allowed_skew !== "number" || !Number.isInteger(raw.allowed_skew) || raw.allowed_skew < 0 || raw.allowed_skew > MAX_SKEW_SECONDS) {
+      throw new ConfigError(key, `"allowed_skew" must be an integer from 0 to ${MAX_SKEW_SECONDS} (seconds)`);
     }
     skew = raw.allowed_skew;
   }
@@ -156,16 +153,6 @@ function parseJwtSecret(raw: unknown, key: string, production: boolean): JwtSecr
   };
 }
 
-function parseJson(env: Env, key: string): unknown {
-  const raw = env[key];
-  if (raw === undefined || raw === "") return undefined;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new ConfigError(key, "is not valid JSON");
-  }
-}
-
 export function loadAuthConfig(env: Env): AuthConfig {
   const adminSecret = env.HASURA_GRAPHQL_ADMIN_SECRET || env.HASURA_GRAPHQL_ACCESS_KEY || undefined;
   const adminKey = env.HASURA_GRAPHQL_ADMIN_SECRET ? "HASURA_GRAPHQL_ADMIN_SECRET" : "HASURA_GRAPHQL_ACCESS_KEY";
@@ -176,31 +163,22 @@ export function loadAuthConfig(env: Env): AuthConfig {
   const production = env.NODE_ENV === "production";
   // The plural form wins when both are set, as in Hasura.
   let jwtSecrets: JwtSecretConfig[] = [];
-  const plural = parseJson(env, "HASURA_GRAPHQL_JWT_SECRETS");
+  const plural = json(env, "HASURA_GRAPHQL_JWT_SECRETS");
   if (plural !== undefined) {
     if (!Array.isArray(plural)) throw new ConfigError("HASURA_GRAPHQL_JWT_SECRETS", "expected a JSON array of secret objects");
     jwtSecrets = plural.map((s, i) => parseJwtSecret(s, `HASURA_GRAPHQL_JWT_SECRETS[${i}]`, production));
   } else {
-    const single = parseJson(env, "HASURA_GRAPHQL_JWT_SECRET");
+    const single = json(env, "HASURA_GRAPHQL_JWT_SECRET");
     if (single !== undefined) jwtSecrets = [parseJwtSecret(single, "HASURA_GRAPHQL_JWT_SECRET", production)];
   }
 
+  // Checked with or without a hook, so a typo is caught before a hook is added.
+  const hookMode = oneOf(env, "HASURA_GRAPHQL_AUTH_HOOK_MODE", "GET", ["GET", "POST"]);
+  const hookTimeoutMs = int(env, "HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS", 5_000, 1, 600_000);
   let authHook: AuthConfig["authHook"];
   if (env.HASURA_GRAPHQL_AUTH_HOOK) {
-    let url: URL;
-    try {
-      url = new URL(env.HASURA_GRAPHQL_AUTH_HOOK);
-    } catch {
-      throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK", "is not a valid URL");
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK", "must be http(s)");
-    const mode = (env.HASURA_GRAPHQL_AUTH_HOOK_MODE || "GET").toUpperCase();
-    if (mode !== "GET" && mode !== "POST") throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK_MODE", `must be GET or POST, got ${JSON.stringify(mode)}`);
-    const timeout = env.HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS ?? "5000";
-    if (!/^\d+$/.test(timeout) || Number(timeout) < 1) throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS", "expected a positive integer");
-    authHook = { url: url.toString(), mode, timeoutMs: Number(timeout) };
-  } else if (env.HASURA_GRAPHQL_AUTH_HOOK_MODE && !/^(GET|POST)$/i.test(env.HASURA_GRAPHQL_AUTH_HOOK_MODE)) {
-    throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK_MODE", "must be GET or POST");
+    const url = httpUrl("HASURA_GRAPHQL_AUTH_HOOK", env.HASURA_GRAPHQL_AUTH_HOOK);
+    authHook = { url: url.toString(), mode: hookMode, timeoutMs: hookTimeoutMs };
   }
 
   const unauthorizedRole = env.HASURA_GRAPHQL_UNAUTHORIZED_ROLE || undefined;
@@ -220,23 +198,13 @@ export function loadAuthConfig(env: Env): AuthConfig {
   if (authHook && unauthorizedRole) {
     throw new ConfigError("HASURA_GRAPHQL_UNAUTHORIZED_ROLE", "is not allowed with HASURA_GRAPHQL_AUTH_HOOK (the hook decides anonymous access)");
   }
-  const minRefresh = env.HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS ?? "10";
-  if (!/^\d+(\.\d+)?$/.test(minRefresh)) throw new ConfigError("HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS", "expected a number of seconds");
-  const noExpCache = env.HASURA_GRAPHQL_JWT_NO_EXP_CACHE_SECONDS || "60";
-  if (!/^\d+$/.test(noExpCache) || Number(noExpCache) > 600) {
-    throw new ConfigError("HASURA_GRAPHQL_JWT_NO_EXP_CACHE_SECONDS", "expected a whole number of seconds between 0 and 600");
-  }
-  const maxFailures = env.HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE || "10";
-  if (!/^\d+$/.test(maxFailures) || Number(maxFailures) > 1_000_000) {
-    throw new ConfigError("HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE", "expected a whole number (0: no limit)");
-  }
   return {
     adminSecret,
     jwtSecrets,
     authHook,
     unauthorizedRole,
-    jwksMinRefreshMs: Number(minRefresh) * 1000,
-    noExpTokenCacheMs: Number(noExpCache) * 1000,
-    adminSecretMaxFailuresPerMinute: Number(maxFailures),
+    jwksMinRefreshMs: int(env, "HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS", 10, 0, 3_600) * 1000,
+    noExpTokenCacheMs: int(env, "HASURA_GRAPHQL_JWT_NO_EXP_CACHE_SECONDS", 60, 0, 600) * 1000,
+    adminSecretMaxFailuresPerMinute: int(env, "HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE", 10, 0, 1_000_000),
   };
 }

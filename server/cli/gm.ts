@@ -11,12 +11,12 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { ConfigError, loadConfig } from "../config.ts";
+import { loadConfig } from "../config.ts";
 import { prepareDatabase } from "../db/setup.ts";
 
 const config = loadConfig();
 const db = await prepareDatabase(config, { migrate: false, borrow: true }).catch((e: Error) => {
-  console.error(`gm: ${e instanceof ConfigError ? e.message : e.message}`);
+  console.error(`gm: ${e.message}`);
   process.exit(1);
 });
 if (!db.ownerUrl) {

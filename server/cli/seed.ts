@@ -7,13 +7,14 @@ import "../env.ts";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { loadConfig } from "../config.ts";
+import { intValue } from "../env-parse.ts";
 import { prepareDatabase } from "../db/setup.ts";
 import { seedSchool } from "../db/seed.ts";
 import { runCli } from "./db-client.ts";
 
 await runCli(async () => {
   const { values } = parseArgs({ options: { scale: { type: "string", default: "1" } } });
-  const scale = Number(values.scale);
+  const scale = intValue("--scale", values.scale!, 1, 1000);
   const config = loadConfig({ ...process.env, LOG_LEVEL: "silent" });
   const db = await prepareDatabase(config, { borrow: true });
   try {

@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
 import { HMAC_TYPES, loadAuthConfig } from "../auth/auth-config.ts";
-import { ConfigError } from "../config.ts";
+import { ConfigError } from "../env-parse.ts";
 
 export interface TokenOptions {
   role: string;

@@ -1,5 +1,5 @@
 /**
- * `npm run permissions`, from the live catalog (server/db/permissions.ts):
+ * `npm run permissions`, from the live catalog (server/db/permissions/):
  *
  *   (no flag)       the matrix: tables × roles, S U I D per cell
  *   --table T       one table's RLS flags, privileges per role, policies
@@ -14,7 +14,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { diffDocuments, loadCatalog, matrixOf, renderDocument, renderMatrix, renderTable } from "../db/permissions.ts";
+import { loadCatalog } from "../db/permissions/catalog.ts";
+import { diffDocuments } from "../db/permissions/check.ts";
+import { renderDocument, renderMatrix, renderTable } from "../db/permissions/markdown.ts";
+import { matrixOf } from "../db/permissions/matrix.ts";
 import { runCli, withCliDatabase } from "./db-client.ts";
 
 const USAGE = "usage: npm run permissions [-- --table T | --check FILE | --write FILE] [--schema S]";

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type pg from "pg";
-import { loadAppRoles } from "../plugins/app-roles.ts";
+import { loadAppRoles } from "./app-roles.ts";
 
 export interface LintRow {
   lint: string;

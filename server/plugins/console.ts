@@ -13,7 +13,8 @@ import { readFile } from "node:fs/promises";
 import fp from "fastify-plugin";
 import { makeAdminSecretGate, type FailureLimiter } from "../auth/admin-secret.ts";
 import { errors, HasuraError } from "../errors.ts";
-import { COMMANDS, loadMatrix, loadPolicies } from "../db/permissions.ts";
+import { COMMANDS, loadPolicies } from "../db/permissions/catalog.ts";
+import { loadMatrix } from "../db/permissions/matrix.ts";
 
 export interface ConsoleOptions {
   /** HASURA_GRAPHQL_ENABLE_CONSOLE. */

@@ -41,11 +41,15 @@ const COMPARISONS: Record<string, SQL> = {
   _contained_in: sql`<@`,
 };
 
-let aliasCounter = 0;
-/** A fresh table alias for a subquery. */
+/**
+ * A table alias for a subquery. pg-sql2 names a symbol when it compiles the
+ * statement (`__article_2`, by order of appearance), so the same request
+ * shape is the same SQL text and reuses its prepared statement; a name
+ * chosen here would have to be unique across the whole statement, and one
+ * numbered per call made every statement new.
+ */
 export function freshAlias(table: HasuraTable): SQL {
-  aliasCounter = (aliasCounter + 1) % 1_000_000;
-  return sql.identifier(`${table.name.slice(0, 20)}_${aliasCounter}`);
+  return sql.identifier(Symbol(table.name));
 }
 
 export function typedValue(codec: AnyCodec, value: unknown): SQL {

@@ -78,7 +78,7 @@ import { environment, median, pairedRatio, summarize, type Cell, type Summary } 
 import { rootQuery, seedSchoolAt, withRoot } from "./lib/seed.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
 import { decodeJwt } from "jose";
-import { toPgSettings, type HasuraSession } from "../server/auth/session.ts";
+import { toPgSettings, type HasuraSession } from "../server/auth/pg-settings.ts";
 import { findPgbench, pgbenchScript, runPgbench, type CapturedStatement } from "./peers/pgbench.ts";
 import { settingsStatement } from "../server/graphile/pipelined-adaptor.ts";
 

@@ -7,16 +7,18 @@ import type { Socket } from "node:net";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { FailureLimiter } from "./auth/admin-secret.ts";
 import type { Config } from "./config.ts";
-import { errors, flatErrorBody, graphqlErrorBody, HasuraError, poolTimeoutError } from "./errors.ts";
+import { errors, flatErrorBody } from "./errors.ts";
+import graphiql from "./graphql/graphiql.ts";
+import graphqlSchemas from "./graphql/schemas.ts";
+import graphqlScope from "./graphql/scope.ts";
 import appRoles from "./plugins/app-roles.ts";
 import consolePage from "./plugins/console.ts";
 import cors from "./plugins/cors.ts";
 import database from "./plugins/database.ts";
-import graphql from "./plugins/graphql.ts";
-import graphqlEndpoints from "./plugins/graphql-endpoints.ts";
 import health from "./plugins/health.ts";
 import overload from "./plugins/overload.ts";
 import securityHeaders, { RAW_SECURITY_HEADERS } from "./plugins/security-headers.ts";
+import { toHasuraError, type ErrorContext } from "./to-hasura-error.ts";
 
 export interface AppOptions {
   config: Config;
@@ -29,27 +31,6 @@ export interface AppOptions {
 }
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
-
-const isGraphQLPath = (url: string) => /^\/(v1|v1alpha1|v1beta1)?\/?graphql\b/.test(url) || url.startsWith("/graphql");
-
-/** Fastify's own errors (bad JSON, body too large, …) as Hasura codes. */
-function toHasuraError(err: FastifyError, poolWaitMs: number): HasuraError {
-  if (err instanceof HasuraError) return err;
-  const pool = poolTimeoutError(err, poolWaitMs);
-  if (pool) return pool;
-  switch (err.code) {
-    case "FST_ERR_CTP_INVALID_JSON_BODY":
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return new HasuraError("invalid-json", "Error in $: Failed reading: not a valid json value", 400);
-    case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new HasuraError("bad-request", `request body is larger than ${MAX_REQUEST_BYTES} bytes`, 413);
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new HasuraError("bad-request", "unsupported content type; send application/json", 415);
-  }
-  const status = err.statusCode ?? 500;
-  if (status >= 500) return errors.internal();
-  return new HasuraError("bad-request", err.message, status);
-}
 
 // How often Node looks for requests past their timeout (its default, 30 s,
 // would let a slow body live up to 30 s beyond the bound).
@@ -64,10 +45,10 @@ function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, s
   if (err.code === "ECONNRESET" || socket.destroyed) return;
   const [status, reason, e] =
     err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-      ? [408, "Request Timeout", new HasuraError("timeout", "the request did not arrive in time", 408)]
+      ? [408, "Request Timeout", errors.requestTimeout()]
       : err.code === "HPE_HEADER_OVERFLOW"
-        ? [431, "Request Header Fields Too Large", new HasuraError("bad-request", "request headers are too large", 431)]
-        : [400, "Bad Request", new HasuraError("bad-request", "malformed HTTP request", 400)];
+        ? [431, "Request Header Fields Too Large", errors.headersTooLarge()]
+        : [400, "Bad Request", errors.malformedRequest()];
   this.log.debug({ err: err.message, remote: socket.remoteAddress }, "client error");
   const body = JSON.stringify(flatErrorBody(e));
   if (socket.writable) {
@@ -111,12 +92,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (closing) reply.header("connection", "close");
   });
 
+  const errorContext: ErrorContext = { poolWaitMs: config.limits.poolWaitMs, maxRequestBytes: MAX_REQUEST_BYTES };
+  // Errors outside the GraphQL scope (which has its own handler): Hasura's flat shape.
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const e = toHasuraError(err, config.limits.poolWaitMs);
+    const e = toHasuraError(err, errorContext) ?? errors.internal();
     if (e.statusCode >= 500) request.log.error({ err }, "request failed");
-    // Hasura's /v1/graphql answers every error, auth included, with 200.
-    reply.code(/^\/v1\/graphql\b/.test(request.url) ? 200 : e.statusCode).headers(e.headers);
-    return isGraphQLPath(request.url) ? graphqlErrorBody(e) : flatErrorBody(e);
+    reply.code(e.statusCode).headers(e.headers);
+    return flatErrorBody(e);
   });
   app.setNotFoundHandler((request, reply) => {
     const e = errors.notFound();
@@ -129,7 +111,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(cors, { origins: config.http.corsOrigins });
   // Then load shedding, before any other work is done.
   await app.register(overload, {
-    maxConcurrentRequests: config.limits.maxConcurrentRequests,
     maxEventLoopDelayMs: config.limits.maxEventLoopDelayMs,
     maxHeapUsedBytes: config.limits.maxHeapUsedBytes,
     maxConnectionsPerClient: config.limits.maxConnectionsPerClient,
@@ -153,32 +134,37 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The schema /readyz waits for: the one most first requests need.
   const readinessRole =
     config.auth.unauthorizedRole ?? (app.appRoles.has("admin") ? "admin" : (app.appRoles.list()[0] ?? "admin"));
-  await app.register(graphql, {
+  const queryLimits = {
+    maxDepth: config.limits.maxQueryDepth,
+    maxCost: config.limits.maxQueryCost,
+    maxObjectFields: config.limits.maxQueryObjectFields,
+    maxNodes: config.limits.maxQueryNodes,
+    listSizeEstimate: config.limits.listSizeEstimate,
+  };
+  await app.register(graphqlSchemas, {
     schemas: ["public"],
     readinessRole,
     maxRequestLength: MAX_REQUEST_BYTES,
     watch: opts.watch ?? false,
     warmSchemas: opts.warmSchemas ?? false,
-    queryLimits: {
-      maxDepth: config.limits.maxQueryDepth,
-      maxCost: config.limits.maxQueryCost,
-      maxObjectFields: config.limits.maxQueryObjectFields,
-      maxNodes: config.limits.maxQueryNodes,
-      listSizeEstimate: config.limits.listSizeEstimate,
-    },
+    queryLimits,
+    errorContext,
     responseLimits: { maxRows: config.limits.maxResponseRows, maxBytes: config.limits.maxResponseBytes },
     statementTimeoutMs: config.limits.statementTimeoutMs,
-    maxHeapUsedBytes: config.limits.maxHeapUsedBytes,
-    maxBatchSize: config.limits.maxBatchSize,
-    introspectionDisabledFor: config.limits.introspectionDisabledFor,
-    poolWaitMs: config.limits.poolWaitMs,
     preparedStatements: config.database.preparedStatements,
   });
+  await app.register(graphiql, { role: readinessRole });
   await app.register(health, { readinessRole });
-  await app.register(graphqlEndpoints, {
+  // The GraphQL endpoints: routes, session, in-flight cap and error handler in one scope.
+  await app.register(graphqlScope, {
     auth: config.auth,
     adminFailures,
     maxRequestLength: MAX_REQUEST_BYTES,
+    maxConcurrentRequests: config.limits.maxConcurrentRequests,
+    queryLimits,
+    maxBatchSize: config.limits.maxBatchSize,
+    introspectionDisabledFor: config.limits.introspectionDisabledFor,
+    errorContext,
   });
   return app;
 }

@@ -47,7 +47,7 @@ import {
   type ValidationRule,
 } from "graphql";
 import { LRUCache } from "lru-cache";
-import { HasuraError } from "./errors.ts";
+import { errors, type HasuraError } from "./errors.ts";
 
 export interface QueryLimits {
   maxDepth: number;
@@ -297,14 +297,10 @@ export function makeLimitedParser(limits: QueryLimits): (query: string) => Parse
     try {
       const document = parse(query, { maxTokens });
       const error = limitsError(document, limits);
-      parsed = error ? { error: new HasuraError("validation-failed", error.message, 400, "$") } : { document };
+      parsed = error ? { error: errors.overLimit(error.message) } : { document };
     } catch (e) {
       const message = (e as Error).message;
-      parsed = {
-        error: /more tha[nt] \d+ tokens/.test(message)
-          ? new HasuraError("validation-failed", `the query is longer than the limit of ${maxTokens} tokens`, 400, "$.query")
-          : new HasuraError("validation-failed", `not a valid graphql query: ${message}`, 400, "$.query"),
-      };
+      parsed = { error: /more tha[nt] \d+ tokens/.test(message) ? errors.tooManyTokens(maxTokens) : errors.invalidQuery(message) };
     }
     if (query.length <= CACHEABLE_QUERY_CHARS) cache.set(query, parsed);
     return parsed;
@@ -354,7 +350,7 @@ export function checkVariablesDepth(variables: unknown): HasuraError | null {
     const [value, depth] = stack.pop()!;
     if (value === null || typeof value !== "object") continue;
     if (depth >= MAX_VARIABLES_DEPTH) {
-      return new HasuraError("validation-failed", `the variables are nested deeper than the limit of ${MAX_VARIABLES_DEPTH} levels`, 400, "$.variables");
+      return errors.variablesTooDeep(MAX_VARIABLES_DEPTH);
     }
     for (const v of Array.isArray(value) ? value : Object.values(value)) {
       if (v !== null && typeof v === "object") stack.push([v, depth + 1]);

@@ -18,7 +18,7 @@ import type { AuthConfig } from "./auth-config.ts";
 import { chooseRole, type HasuraClaims } from "./claims.ts";
 import { createJwtVerifier, unverifiedIssuer, type JwtVerifier } from "./jwt.ts";
 import type { JwksOptions } from "./jwks.ts";
-import type { HasuraSession } from "./session.ts";
+import type { HasuraSession } from "./pg-settings.ts";
 import { createWebhook } from "./webhook.ts";
 
 export type RequestHeaders = Record<string, string | string[] | undefined>;

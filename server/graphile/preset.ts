@@ -9,7 +9,7 @@
 import type pg from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
-import { toPgSettings } from "../auth/session.ts";
+import { toPgSettings } from "../auth/pg-settings.ts";
 import { ColumnGrantsPlugin } from "./ColumnGrantsPlugin.ts";
 import { KeepIdColumnPlugin } from "./KeepIdColumnPlugin.ts";
 import { maskError } from "./mask-error.ts";
@@ -76,7 +76,8 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
       explain: false,
       timeouts: { planning: PLANNING_TIMEOUT_MS },
       context(requestContext) {
-        const session = requestContext.fastifyv5?.request.hasuraSession;
+        // Put there by the GraphQL scope's handlers (server/graphql/session.ts).
+        const session = requestContext.hasuraSession;
         // No session means the request bypassed the session hook: refuse to
         // run anything rather than run it with the authenticator's rights.
         if (!session || session.role !== opts.role) {

@@ -32,5 +32,5 @@ export default fp<HealthOptions>(
       return { status: ok ? "ok" : "unavailable", ...checks };
     });
   },
-  { name: "health", dependencies: ["database", "graphql"], fastify: "5.x" },
+  { name: "health", dependencies: ["database", "graphql-schemas"], fastify: "5.x" },
 );

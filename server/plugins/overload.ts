@@ -5,16 +5,10 @@
  * - @fastify/under-pressure: while the event loop's mean delay or the heap
  *   in use is above its bound (sampled every second), every request but
  *   /healthz gets 503 at once, before its body is read.
- * - A cap on GraphQL requests in progress: one more gets 503 at once. Each
- *   waiting request holds its body (up to the body limit) and a place in the
- *   pool's queue, so this is what keeps memory bounded when the database is
- *   slow; the pool's own checkout bound (HASURA_GRAPHQL_PG_POOL_WAIT_MS,
- *   server/plugins/database.ts) keeps each wait bounded in time. A request
- *   counts only once its whole body has arrived (preValidation): counted
- *   from its headers, a thousand clients each trickling one byte of a body
- *   held every place for as long as the server waited for the rest. While
- *   the cap is reached, new requests are still refused before their body is
- *   read.
+ * - Above the same heap bound, the biggest request already running is
+ *   aborted (refusing new ones does not stop it), checked every 250 ms.
+ * - The cap on GraphQL requests in progress belongs to the GraphQL scope
+ *   (server/graphql/in-flight.ts).
  * - Connections per client address: one more is closed at once, before a
  *   byte is read (behind a reverse proxy every client shares its address:
  *   raise the bound or set 0). Slow requests themselves are cut by Node's
@@ -23,12 +17,13 @@
  * Registered first (server/app.ts) so its hooks run before anything else.
  */
 import type { Socket } from "node:net";
+import v8 from "node:v8";
 import underPressure from "@fastify/under-pressure";
 import fp from "fastify-plugin";
 import { errors } from "../errors.ts";
+import { abortLargestRequest } from "../graphile/pipelined-adaptor.ts";
 
 export interface OverloadOptions {
-  maxConcurrentRequests: number;
   /** 0 disables the check. */
   maxEventLoopDelayMs: number;
   /** 0 disables the check. */
@@ -39,7 +34,8 @@ export interface OverloadOptions {
   exempt?: string[];
 }
 
-const isGraphQLRequest = (method: string, url: string) => method === "POST" && /^\/(?:v1\/|v1alpha1\/)?graphql(?:[?#]|$)/.test(url);
+/** How often the heap is checked for the in-flight abort. */
+const HEAP_CHECK_MS = 250;
 
 export default fp<OverloadOptions>(
   async (app, opts) => {
@@ -55,26 +51,14 @@ export default fp<OverloadOptions>(
       },
     });
 
-    let inProgress = 0;
-    const refuse = () => errors.overloaded(`more than ${opts.maxConcurrentRequests} requests in progress`);
-    // At the cap: refused before the body is read (nothing counted yet).
-    // Callback hooks: no promise per request on the hot path.
-    app.addHook("onRequest", (request, _reply, done) => {
-      if (inProgress >= opts.maxConcurrentRequests && isGraphQLRequest(request.method, request.url)) return done(refuse());
-      done();
-    });
-    app.addHook("preValidation", (request, reply, done) => {
-      if (!isGraphQLRequest(request.method, request.url)) return done();
-      if (inProgress >= opts.maxConcurrentRequests) return done(refuse());
-      // Already closed (the client left as its body completed): 'close' will not fire again.
-      if (!reply.raw.closed) {
-        inProgress++;
-        // 'close' fires once whether the response finished or the client left.
-        reply.raw.once("close", () => inProgress--);
-      }
-      done();
-    });
-    app.decorate("requestsInProgress", () => inProgress);
+    if (opts.maxHeapUsedBytes > 0) {
+      const timer = setInterval(() => {
+        if (v8.getHeapStatistics().used_heap_size > opts.maxHeapUsedBytes && abortLargestRequest()) {
+          app.log.warn("heap above HASURA_GRAPHQL_MAX_HEAP_USED_BYTES: aborted the largest request in progress");
+        }
+      }, HEAP_CHECK_MS).unref();
+      app.addHook("onClose", async () => clearInterval(timer));
+    }
 
     if (opts.maxConnectionsPerClient > 0) {
       const perClient = new Map<string, number>();
@@ -103,8 +87,6 @@ export default fp<OverloadOptions>(
 
 declare module "fastify" {
   interface FastifyInstance {
-    /** GraphQL requests in progress (server/plugins/overload.ts). */
-    requestsInProgress(): number;
     /** Open connections counted for one remote address (0 when unbounded). */
     connectionsFrom(address: string): number;
   }

@@ -25,7 +25,7 @@ import t from "tap";
 import type { JwtSecretConfig } from "../../server/auth/auth-config.ts";
 import { sessionFromTrustedHeaders } from "../../server/auth/authenticate.ts";
 import { chooseRole, compileClaimsConfig } from "../../server/auth/claims.ts";
-import { toPgSettings } from "../../server/auth/session.ts";
+import { toPgSettings } from "../../server/auth/pg-settings.ts";
 import { HasuraError } from "../../server/errors.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { startServer } from "../helpers/server.ts";

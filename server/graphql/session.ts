@@ -1,16 +1,18 @@
 /**
  * Decides each GraphQL request's role and session variables, once, before
  * GraphQL runs: `request.hasuraSession`. Registered inside the GraphQL scope
- * (plugins/graphql-endpoints.ts), so /healthz, /readyz and /graphiql never
- * authenticate.
+ * (./scope.ts), so /healthz, /readyz and /graphiql never authenticate. The
+ * handlers hand the session to grafast's request context (`hasuraSession`),
+ * where the role preset turns it into Postgres settings.
  */
+import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { AuthConfig } from "../auth/auth-config.ts";
 import type { FailureLimiter } from "../auth/admin-secret.ts";
 import { createAuthenticator, type Authenticator } from "../auth/authenticate.ts";
-import type { HasuraSession } from "../auth/session.ts";
+import type { HasuraSession } from "../auth/pg-settings.ts";
 import { ConfigError } from "../config.ts";
-import { HasuraError, truncateForMessage } from "../errors.ts";
+import { errors } from "../errors.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -56,11 +58,23 @@ export default fp<SessionOptions>(
       if (setCookies?.length) reply.header("set-cookie", setCookies);
       // Whatever decided the role, it must be an application role: names such
       // as postgres, pg_*, the owner or the authenticator never reach SET ROLE.
-      if (!app.appRoles.has(session.role)) {
-        throw new HasuraError("access-denied", `role "${truncateForMessage(session.role)}" is not an application role`, 400);
-      }
+      if (!app.appRoles.has(session.role)) throw errors.notApplicationRole(session.role);
       request.hasuraSession = session;
     });
   },
   { name: "session", dependencies: ["app-roles"], fastify: "5.x" },
 );
+
+declare global {
+  namespace Grafast {
+    interface RequestContext {
+      /** The request's session, read by the role preset's context() (server/graphile/preset.ts). */
+      hasuraSession?: HasuraSession | null;
+    }
+  }
+}
+
+/** Grafast's request context for a request that passed the session hook. */
+export function grafastContextOf(request: FastifyRequest, reply: FastifyReply): Partial<Grafast.RequestContext> {
+  return { fastifyv5: { request, reply }, hasuraSession: request.hasuraSession };
+}

@@ -1,6 +1,7 @@
 /**
- * The session a request runs with, and how it reaches Postgres.
- * Pure: no I/O, used by the session plugin and unit tests alike.
+ * A request's session (role, session variables, claims) and the
+ * transaction-local Postgres settings it becomes. Pure: no I/O, used by the
+ * role preset's context (server/graphile/preset.ts) and unit tests alike.
  */
 export interface HasuraSession {
   /** The application role for `SET LOCAL role`; already checked against the allow-list. */

@@ -1,0 +1,113 @@
+/**
+ * The two schema registries, one GraphQL schema per role in each dialect:
+ * `app.schemas` (PostGraphile's, /graphql) and `app.hasuraSchemas`
+ * (Hasura's, /v1/graphql). Each role's preset gets the server's
+ * statement_timeout, the depth and cost limits as a validation rule, and
+ * Hasura's error masking with the pool's bound in its message.
+ */
+import type { FastifyBaseLogger } from "fastify";
+import fp from "fastify-plugin";
+import type { FastifyGrafserv } from "postgraphile/grafserv/fastify/v5";
+import { errors } from "../errors.ts";
+import { makeLimitsRule, type QueryLimits } from "../graphql-limits.ts";
+import { makeMaskError } from "../graphile/mask-error.ts";
+import type { ResponseLimits } from "../graphile/pipelined-adaptor.ts";
+import { makeRolePreset } from "../graphile/preset.ts";
+import { SchemaRegistry } from "../graphile/schema-registry.ts";
+import { makeHasuraPreset } from "../hasura/preset.ts";
+import type { ErrorContext } from "../to-hasura-error.ts";
+import { warmSchemas } from "./warm-up.ts";
+import { rebuildOnDatabaseChange } from "./watch.ts";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** PostGraphile's dialect (/graphql), one schema per role. */
+    schemas: SchemaRegistry;
+    /** Hasura's dialect (/v1/graphql), one schema per role. */
+    hasuraSchemas: SchemaRegistry;
+  }
+}
+
+export interface SchemasOptions {
+  schemas: string[];
+  /** The role whose schema must be built for /readyz to pass; built at once. */
+  readinessRole: string;
+  maxRequestLength: number;
+  /** Rebuild schemas on NOTIFY postgraphile_watch (npm run dev). */
+  watch: boolean;
+  /** Build every role's schema in the background after start. */
+  warmSchemas?: boolean;
+  /** Depth and cost of one operation (server/graphql-limits.ts). */
+  queryLimits: QueryLimits;
+  errorContext: ErrorContext;
+  /** Named prepared statements (HASURA_GRAPHQL_USE_PREPARED_STATEMENTS). */
+  preparedStatements: boolean;
+  /** Rows and bytes Postgres may send for one request. */
+  responseLimits: ResponseLimits;
+  /** statement_timeout of every request, unless the role sets its own; 0: none. */
+  statementTimeoutMs: number;
+}
+
+/** The role's GraphQL server; a failed build is Hasura's 503 (the next request retries it). */
+export async function servFor(registry: SchemaRegistry, role: string, log: FastifyBaseLogger): Promise<FastifyGrafserv> {
+  try {
+    return await registry.get(role);
+  } catch (e) {
+    log.error({ err: (e as Error).message, role }, "schema build failed");
+    throw errors.schemaUnavailable();
+  }
+}
+
+export default fp<SchemasOptions>(
+  async (app, opts) => {
+    // Every role's requests get the server's statement_timeout unless the
+    // DBA bounded them already: on the login role or the database (which
+    // applies at login: then it is in effect here) or on the role itself
+    // (`alter role … set statement_timeout`, applied per transaction below).
+    const { rows } = await app.pgPool.query<{ timeout: string }>("select current_setting('statement_timeout') as timeout");
+    const dbaTimeout = rows[0]?.timeout !== "0";
+    const defaults: Record<string, string> = opts.statementTimeoutMs && !dbaTimeout ? { statement_timeout: `${opts.statementTimeoutMs}ms` } : {};
+    const presetOptions = (role: string) => ({
+      pool: app.pgPool,
+      role,
+      schemas: opts.schemas,
+      maxRequestLength: opts.maxRequestLength,
+      preparedStatements: opts.preparedStatements,
+      roleSettings: { ...defaults, ...app.appRoles.settings(role) },
+      responseLimits: opts.responseLimits,
+    });
+    // The same depth and cost limits as /v1/graphql, as a validation rule
+    // (the /graphql handler also checks them before grafserv parses), and
+    // errors masked as Hasura's (a pool timeout among them, which the
+    // handler turns into a 503).
+    const limitsRule = makeLimitsRule(opts.queryLimits);
+    const limitsPlugin: GraphileConfig.Plugin = {
+      name: "HasuraAuthPgLimitsPlugin",
+      version: "0.0.0",
+      grafserv: {
+        middleware: {
+          setPreset(next, event) {
+            event.validationRules.push(limitsRule);
+            return next();
+          },
+        },
+      },
+    };
+    const maskError = makeMaskError(opts.errorContext);
+    const registry = new SchemaRegistry((role) => ({
+      extends: [makeRolePreset(presetOptions(role))],
+      plugins: [limitsPlugin],
+      grafserv: { maskError },
+    }));
+    const hasuraRegistry = new SchemaRegistry((role) => makeHasuraPreset(presetOptions(role)));
+    app.decorate("schemas", registry);
+    app.decorate("hasuraSchemas", hasuraRegistry);
+    app.addHook("onClose", () => Promise.all([registry.release(), hasuraRegistry.release()]));
+
+    // Build the unauthenticated role's schema now: most first requests need it.
+    void registry.get(opts.readinessRole).catch((e: Error) => app.log.error({ err: e.message }, "schema build failed"));
+    if (opts.warmSchemas) warmSchemas(app, [registry, hasuraRegistry]);
+    if (opts.watch) await rebuildOnDatabaseChange(app, [registry, hasuraRegistry]);
+  },
+  { name: "graphql-schemas", dependencies: ["database", "app-roles"], fastify: "5.x" },
+);

@@ -11,6 +11,7 @@
 import { listOfCodec, TYPES } from "@dataplan/pg";
 import { sql, type SQL } from "pg-sql2";
 import { HasuraError } from "../errors.ts";
+import { AGGREGATES } from "./columns.ts";
 import type { AnyCodec, HasuraColumn, HasuraRelationship, HasuraTable } from "./model.ts";
 
 export type BoolExp = Record<string, unknown>;
@@ -191,9 +192,6 @@ function direction(value: unknown): Pick<OrderTerm, "direction" | "nulls"> {
   return d;
 }
 
-// Aggregates usable in order_by; the SQL function names come from this list only.
-const ORDER_AGGREGATES: Record<string, SQL> = { max: sql`max`, min: sql`min`, sum: sql`sum`, avg: sql`avg` };
-
 function aggregateOrder(rel: HasuraRelationship, alias: SQL, value: OrderBy): OrderTerm[] {
   const specs: OrderTerm[] = [];
   const from = rel.target.resource.from as SQL;
@@ -205,7 +203,7 @@ function aggregateOrder(rel: HasuraRelationship, alias: SQL, value: OrderBy): Or
       specs.push({ fragment: sql`(select count(*) from ${from} as ${a} where ${where})`, codec: TYPES.bigint, ...direction(inner) });
       continue;
     }
-    const aggregate = ORDER_AGGREGATES[fn];
+    const aggregate = AGGREGATES[fn]?.fn;
     if (!aggregate) throw new HasuraError("validation-failed", `field '${fn}' not found in type: '${rel.target.name}_aggregate_order_by'`, 400);
     for (const [col, dir] of Object.entries(inner as OrderBy)) {
       const column = rel.target.columns.get(col);

@@ -18,12 +18,11 @@ import { access, type FieldArgs, type Step } from "grafast";
 import type { GraphQLInputFieldConfigMap } from "graphql";
 import { sql, type SQL } from "pg-sql2";
 import { HasuraError } from "../errors.ts";
-import { compileBoolExp, typedValue, type BoolExp } from "./compile.ts";
+import { insertableColumns, isNumeric, selectableColumns, updatableColumns } from "./columns.ts";
+import { asList, compileBoolExp, typedValue, type BoolExp } from "./compile.ts";
+import { pkFields, type Build } from "./field-args.ts";
 import { hasuraModel, type AnyResource, type HasuraConstraint, type HasuraTable } from "./model.ts";
-import { isNumeric, pkFields } from "./query-plugin.ts";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Build = any;
 type Row = Record<string, unknown>;
 
 interface MutationResult {
@@ -34,13 +33,9 @@ interface MutationResult {
 const ALIAS = sql.identifier("t");
 const VISIBLE = sql.identifier("visible");
 
-const insertable = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canInsert);
-const updatable = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canUpdate);
-const returnable = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canSelect);
-
 /** RETURNING the role's selectable columns as text, decoded like PostGraphile does. */
 function returning(table: HasuraTable): SQL {
-  const cols = returnable(table);
+  const cols = selectableColumns(table);
   if (!table.canSelect || cols.length === 0) return sql.blank;
   return sql` returning ${sql.join(
     cols.map((c) => sql`(${ALIAS}.${sql.identifier(c.name)})::text as ${sql.identifier(c.name)}`),
@@ -183,7 +178,7 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
       return type ? [[c.name, { type }]] : [];
     }));
   if (table.canInsert) {
-    build.registerInputObjectType(`${t}_insert_input`, {}, () => ({ description: `input type for inserting data into table "${t}"`, fields: inputFields(insertable(table)) }), "Hasura insert_input");
+    build.registerInputObjectType(`${t}_insert_input`, {}, () => ({ description: `input type for inserting data into table "${t}"`, fields: inputFields(insertableColumns(table)) }), "Hasura insert_input");
     if (table.constraints.length) {
       build.registerEnumType(
         `${t}_constraint`,
@@ -195,7 +190,7 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
         `${t}_update_column`,
         {},
         () => {
-          const cols = updatable(table);
+          const cols = updatableColumns(table);
           // Hasura's placeholder when nothing is updatable: only `[]` (DO NOTHING) works.
           const values = cols.length ? Object.fromEntries(cols.map((c) => [c.name, { value: c.name, description: "column name" }])) : { _PLACEHOLDER: { value: "_PLACEHOLDER", description: "placeholder (do not use)" } };
           return { description: `update columns of table "${t}"`, values };
@@ -218,8 +213,8 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
     }
   }
   if (table.canUpdate) {
-    build.registerInputObjectType(`${t}_set_input`, {}, () => ({ description: `input type for updating data in table "${t}"`, fields: inputFields(updatable(table)) }), "Hasura set_input");
-    const numeric = updatable(table).filter(isNumeric);
+    build.registerInputObjectType(`${t}_set_input`, {}, () => ({ description: `input type for updating data in table "${t}"`, fields: inputFields(updatableColumns(table)) }), "Hasura set_input");
+    const numeric = updatableColumns(table).filter(isNumeric);
     if (numeric.length) {
       build.registerInputObjectType(`${t}_inc_input`, {}, () => ({ description: `input type for incrementing numeric columns in table "${t}"`, fields: inputFields(numeric) }), "Hasura inc_input");
     }
@@ -291,14 +286,14 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
           const boolExp = b.getTypeByName(`${t}_bool_exp`);
           const onConflict = b.getTypeByName(`${t}_on_conflict`);
           const pkArgs = table.pk ? pkFields(b, table) : null;
-          if (table.canInsert && insertable(table).length) {
+          if (table.canInsert && insertableColumns(table).length) {
             const insertInput = b.getTypeByName(`${t}_insert_input`);
             added[`insert_${t}`] = {
               description: `insert data into the table: "${t}"`,
               type: response,
               args: { objects: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(insertInput))) }, ...(onConflict ? { on_conflict: { type: onConflict } } : {}) },
               plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => insertStatement(table, (Array.isArray(args.objects) ? args.objects : [args.objects]) as Row[], (args.on_conflict as Row) ?? null)),
+                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => insertStatement(table, asList(args.objects as Row | Row[]), (args.on_conflict as Row) ?? null)),
             };
             added[`insert_${t}_one`] = {
               description: `insert a single row into the table: "${t}"`,
@@ -308,7 +303,7 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
                 returnedRows(table, mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => insertStatement(table, [args.object as Row], (args.on_conflict as Row) ?? null))).single(),
             };
           }
-          if (table.canUpdate && updatable(table).length) {
+          if (table.canUpdate && updatableColumns(table).length) {
             const setInput = b.getTypeByName(`${t}_set_input`);
             const incInput = b.getTypeByName(`${t}_inc_input`);
             const ops = { _set: { type: setInput }, ...(incInput ? { _inc: { type: incInput } } : {}) };

@@ -12,30 +12,12 @@
 import { TYPES, type PgSelectSingleStep, type PgSelectStep } from "@dataplan/pg";
 import type { FieldArgs, Step } from "grafast";
 import type { GraphQLInputFieldConfigMap, GraphQLInputType } from "graphql";
-import { sql, type SQL } from "pg-sql2";
+import { sql } from "pg-sql2";
+import { AGGREGATES, baseCodec, isTextType, selectableColumns } from "./columns.ts";
+import { asList, DIRECTIONS } from "./compile.ts";
+import { pkFields, selectArgs, type Build } from "./field-args.ts";
 import { hasuraModel, type AnyCodec, type AnyResource, type HasuraColumn, type HasuraTable } from "./model.ts";
 import { applySelectArgs } from "./select-args.ts";
-import { DIRECTIONS } from "./compile.ts";
-
-const TEXT = new Set(["text", "varchar", "char", "bpchar", "citext", "name"]);
-const NUMERIC = new Set(["int2", "int4", "int8", "float4", "float8", "numeric", "money"]);
-const ORDERABLE = new Set([...TEXT, ...NUMERIC, "date", "time", "timetz", "timestamp", "timestamptz", "interval", "uuid"]);
-
-export function baseCodec(codec: AnyCodec): AnyCodec {
-  let c = codec;
-  while (c.domainOfCodec) c = c.domainOfCodec;
-  return c;
-}
-const AGGREGATE_SQL: Record<string, SQL> = { avg: sql`avg`, max: sql`max`, min: sql`min`, sum: sql`sum` };
-export const isNumeric = (c: HasuraColumn) => NUMERIC.has(baseCodec(c.codec).name);
-const isOrderable = (c: HasuraColumn) => ORDERABLE.has(baseCodec(c.codec).name);
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Build = any;
-
-export function selectableColumns(table: HasuraTable): HasuraColumn[] {
-  return [...table.columns.values()].filter((c) => c.canSelect);
-}
 
 /** The GraphQL input type name of a column, if PostGraphile supports its type. */
 function inputTypeName(build: Build, codec: AnyCodec): string | null {
@@ -77,7 +59,7 @@ function registerComparison(build: Build, codec: AnyCodec, registered: Set<strin
           _nin: { type: list },
           _is_null: { type: GraphQLBoolean },
         };
-        if (!codec.arrayOfCodec && TEXT.has(base.name)) {
+        if (!codec.arrayOfCodec && isTextType(base)) {
           for (const op of ["_like", "_nlike", "_ilike", "_nilike", "_similar", "_nsimilar", "_regex", "_nregex", "_iregex", "_niregex"]) {
             fields[op] = { type: GraphQLString };
           }
@@ -156,14 +138,7 @@ function registerTableTypes(build: Build, table: HasuraTable, comparisons: Set<s
     "Hasura order_by",
   );
 
-  const numeric = selectableColumns(table).filter(isNumeric);
-  const comparable = selectableColumns(table).filter(isOrderable);
-  const aggregateOps: Array<[string, HasuraColumn[]]> = [
-    ["avg", numeric],
-    ["max", comparable],
-    ["min", comparable],
-    ["sum", numeric],
-  ];
+  const aggregateOps: Array<[string, HasuraColumn[]]> = Object.entries(AGGREGATES).map(([op, { takes }]) => [op, selectableColumns(table).filter(takes)]);
   build.registerInputObjectType(
     `${t}_aggregate_order_by`,
     {},
@@ -198,7 +173,7 @@ function registerTableTypes(build: Build, table: HasuraTable, comparisons: Set<s
         fields: () =>
           Object.fromEntries(
             cols.map((c) => {
-              const sqlFn = AGGREGATE_SQL[op];
+              const sqlFn = AGGREGATES[op]!.fn;
               const outCodec = op === "avg" ? TYPES.float : op === "sum" && baseCodec(c.codec).name.startsWith("int") ? TYPES.bigint : c.codec;
               const type = op === "avg" ? GraphQLFloat : build.getGraphQLTypeByPgCodec(outCodec, "output");
               return [
@@ -235,7 +210,7 @@ function registerTableTypes(build: Build, table: HasuraTable, comparisons: Set<s
               const columns = evalArg(fieldArgs, "columns") as string[] | string | null;
               const distinct = evalArg(fieldArgs, "distinct") === true;
               const alias = $agg.getClassStep().alias;
-              const cols = (columns == null ? [] : Array.isArray(columns) ? columns : [columns]).filter((c) => table.columns.get(c)?.canSelect);
+              const cols = asList(columns).filter((c) => table.columns.get(c)?.canSelect);
               const expr = cols.length
                 ? sql`count(${distinct ? sql`distinct ` : sql.blank}${cols.length === 1 ? sql`${alias}.${sql.identifier(cols[0])}` : sql`(${sql.join(cols.map((c) => sql`${alias}.${sql.identifier(c)}`), ", ")})`})`
                 : sql`count(*)`;
@@ -279,29 +254,6 @@ function registerTableTypes(build: Build, table: HasuraTable, comparisons: Set<s
 function evalArg(fieldArgs: FieldArgs, name: string): unknown {
   const $step = fieldArgs.getRaw(name) as Step & { eval?: () => unknown };
   return $step.eval ? $step.eval() : null;
-}
-
-/** One non-null argument per primary-key column (`t_by_pk`, `delete_t_by_pk`, `t_pk_columns_input`). */
-export function pkFields(build: Build, table: HasuraTable) {
-  const { GraphQLNonNull } = build.graphql;
-  return Object.fromEntries(table.pk!.map((c) => [c, { type: new GraphQLNonNull(build.getGraphQLTypeByPgCodec(table.columns.get(c)!.codec, "input")) }]));
-}
-
-/** The select arguments every list field takes. */
-export function selectArgs(build: Build, table: HasuraTable) {
-  const { GraphQLList, GraphQLNonNull, GraphQLInt } = build.graphql;
-  const args: Record<string, { type: GraphQLInputType; description: string }> = {};
-  if (table.pk) {
-    args.distinct_on = {
-      type: new GraphQLList(new GraphQLNonNull(build.getTypeByName(`${table.name}_select_column`))),
-      description: "distinct select on columns",
-    };
-  }
-  args.limit = { type: GraphQLInt, description: "limit the number of rows returned" };
-  args.offset = { type: GraphQLInt, description: "skip the first n rows. Use only with order_by" };
-  args.order_by = { type: new GraphQLList(new GraphQLNonNull(build.getTypeByName(`${table.name}_order_by`))), description: "sort the rows by one or more columns" };
-  args.where = { type: build.getTypeByName(`${table.name}_bool_exp`), description: "filter the rows returned" };
-  return args;
 }
 
 const listPlan = (table: HasuraTable) => (_$root: Step, fieldArgs: FieldArgs) => {

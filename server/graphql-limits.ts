@@ -61,7 +61,7 @@ export interface QueryLimits {
 }
 
 /** Tokens the parser reads before giving up: generous for any real query. */
-export const maxTokensFor = (limits: QueryLimits) => Math.max(50_000, limits.maxCost * 20);
+export const maxTokensFor = (limits: QueryLimits) => Math.max(100_000, limits.maxCost * 20);
 
 class TooDeep extends Error {
   readonly depth: number;

@@ -57,6 +57,7 @@ try {
       ownerUrl: cluster.url(TEST_ROLES.owner.name, TEST_ROLES.owner.password, project.template),
       rootUrl: cluster.url(cluster.superuser, cluster.superuserPassword, project.template),
       authenticator: TEST_ROLES.authenticator.name,
+      seed: true, // the tests name the demo rows (seeds/)
     });
   }
   // `npm run test:pgbouncer`: servers started by the tests reach the cluster

@@ -73,7 +73,7 @@ export async function startBenchCluster(projects: BenchProject[]): Promise<Bench
       });
       const ownerUrl = cluster.url(BENCH_ROLES.owner.name, BENCH_ROLES.owner.password, p.database);
       const projectDir = path.resolve(REPO_ROOT, p.dir);
-      await migrateProject({ projectDir, ownerUrl, rootUrl, authenticator: BENCH_ROLES.authenticator.name });
+      await migrateProject({ projectDir, ownerUrl, rootUrl, authenticator: BENCH_ROLES.authenticator.name, seed: true });
       databases[p.database] = {
         database: p.database,
         projectDir,

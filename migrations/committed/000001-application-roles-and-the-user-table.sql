@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:d592811e041b2db3c17d7d38622d206c6cf6864a
+--! Hash: sha1:91163d44ada09b5adb651be95bfa144c007c5dcc
 --! Message: Application roles and the user table
 
 /*
@@ -37,10 +37,3 @@ create table public."user" (
 );
 comment on table public."user" is E'A platform account (seed 001).';
 create index user_campus_idx on public."user" (campus);
-
-insert into public."user" (id, login, "firstName", "lastName", email, campus) overriding system value values
-  (1, 'alice', 'Alice', 'Martin', 'alice@example.com', 'madere'),
-  (2, 'bob', 'Bob', 'Durand', 'bob@example.com', 'madere'),
-  (3, 'chloe', 'Chloé', 'Bernard', 'chloe@example.com', 'pyc'),
-  (4, 'dimitri', 'Dimitri', 'Petit', 'dimitri@example.com', 'pyc');
-select setval(pg_get_serial_sequence('public."user"', 'id'), 4);

@@ -7,12 +7,19 @@
  * `forceActions` re-applies the library and the policies on every start even
  * when no migration is pending: both are idempotent, and a changed
  * `policies.sql` must take effect without a new migration.
+ *
+ * With `seed`, a database no migration has run on yet also gets the
+ * project's demo rows (`seeds/*.sql`): after the migrations, before
+ * `policies.sql`, as the owner, so row-level security is not yet in the way.
+ * Development and tests ask for it; a production database never does.
  */
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Logger, migrate, type Settings } from "graphile-migrate";
 // Not re-exported from the package root; the CLI's own .gmrc (JSON5) reader.
 import { getSettings } from "graphile-migrate/dist/commands/_common.js";
 import { clearAllPools } from "graphile-migrate/dist/pgReal.js";
+import pg from "pg";
 
 export interface MigrateOptions {
   projectDir: string;
@@ -22,6 +29,8 @@ export interface MigrateOptions {
   authenticator: string;
   /** Print graphile-migrate's own progress lines. */
   verbose?: boolean;
+  /** Insert `seeds/*.sql` if no migration had run on the database yet (development and tests only). */
+  seed?: boolean;
 }
 
 export async function loadMigrateSettings(opts: MigrateOptions): Promise<Settings> {
@@ -46,10 +55,49 @@ export async function loadMigrateSettings(opts: MigrateOptions): Promise<Setting
 
 export async function migrateProject(opts: MigrateOptions): Promise<void> {
   try {
-    await migrate(await loadMigrateSettings(opts), false, true);
+    const settings = await loadMigrateSettings(opts);
+    if (opts.seed && (await isUnmigrated(opts.ownerUrl))) {
+      await migrate({ ...settings, afterAllMigrations: [] }, false, false);
+      await applySeeds(opts.projectDir, opts.ownerUrl);
+    }
+    await migrate(settings, false, true);
   } finally {
     // graphile-migrate keeps its pools for a while and exits the process if
     // one of their idle connections drops (a database restart): close them.
     clearAllPools();
+  }
+}
+
+/** No committed migration has run on the database (graphile-migrate's own table says so). */
+async function isUnmigrated(ownerUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ found: boolean }>(`select to_regclass('graphile_migrate.migrations') is not null as found`);
+    if (!rows[0]!.found) return true;
+    return (await client.query("select 1 from graphile_migrate.migrations limit 1")).rowCount === 0;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Every `seeds/*.sql` of the project, in name order, in one transaction. */
+async function applySeeds(projectDir: string, ownerUrl: string): Promise<void> {
+  const dir = path.join(projectDir, "seeds");
+  const files = (await readdir(dir).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? [] : Promise.reject(e))))
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
+  if (files.length === 0) return;
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await client.query("begin");
+    for (const file of files) await client.query(await readFile(path.join(dir, file), "utf8"));
+    await client.query("commit");
+  } catch (e) {
+    await client.query("rollback").catch(() => {});
+    throw e;
+  } finally {
+    await client.end();
   }
 }

@@ -81,6 +81,8 @@ export async function prepareDatabase(config: Config, opts: PrepareOptions = {})
         rootUrl,
         authenticator: authenticator.name,
         verbose: opts.verbose,
+        // The embedded cluster is a development database: a new one gets the demo rows.
+        seed: true,
       });
     }
     return {

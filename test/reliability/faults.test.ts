@@ -75,7 +75,7 @@ async function dedicatedCluster(t: Test): Promise<Dedicated> {
   const rootUrl = cluster.url(cluster.superuser, cluster.superuserPassword, "postgres");
   await bootstrapDatabase({ rootUrl, database: "app", owner: TEST_ROLES.owner, authenticator: TEST_ROLES.authenticator });
   const ownerUrl = cluster.url(TEST_ROLES.owner.name, TEST_ROLES.owner.password, "app");
-  await migrateProject({ projectDir: REPO_ROOT, ownerUrl, authenticator: TEST_ROLES.authenticator.name });
+  await migrateProject({ projectDir: REPO_ROOT, ownerUrl, authenticator: TEST_ROLES.authenticator.name, seed: true });
   const appRootUrl = cluster.url(cluster.superuser, cluster.superuserPassword, "app");
   const query = async (url: string, sql: string, values?: unknown[]) => {
     const client = new pg.Client({ connectionString: url });

@@ -55,6 +55,7 @@ t.test("/readyz is 503 while the database is down and 200 once it is back", asyn
     projectDir: REPO_ROOT,
     ownerUrl: cluster.url(TEST_ROLES.owner.name, TEST_ROLES.owner.password, "app"),
     authenticator: TEST_ROLES.authenticator.name,
+    seed: true,
   });
   const runtimeUrl = cluster.url(TEST_ROLES.authenticator.name, TEST_ROLES.authenticator.password, "app");
   const asDb = { name: "app", runtimeUrl, ownerUrl: "", rootUrl, asOwner: async () => [], asRoot: async () => [] };

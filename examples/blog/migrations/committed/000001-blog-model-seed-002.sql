@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:cf6bc26a7a2f9a8cd933be6b6fc9821f843e1e35
+--! Hash: sha1:f36a37ea2c6f8d6983903cea8aa64bdffed57f2d
 --! Message: Blog model (seed 002)
 
 /*
@@ -78,27 +78,3 @@ create table public.article_tag (
 );
 comment on table public.article_tag is E'Tags of an article.';
 create index article_tag_tag_name_idx on public.article_tag (tag_name);
-
-/*
- * Demo data: three authors, two published articles and two drafts.
- */
-insert into public.author (id, name) overriding system value values
-  (1, 'Ada Lovelace'),
-  (2, 'Grace Hopper'),
-  (3, 'Linus Torvalds');
-select setval(pg_get_serial_sequence('public.author', 'id'), 3);
-
-insert into public.article (id, title, content, author_id, is_published) overriding system value values
-  (1, 'GraphQL over Postgres', 'Types, queries and mutations generated from the schema.', 1, true),
-  (2, 'Securing APIs with JWTs', 'Claims, roles and the Authorization header.', 2, true),
-  (3, 'Row-level security (draft)', 'Policies, not application code.', 1, false),
-  (4, 'Kernel notes (draft)', 'Work in progress.', 3, false);
-select setval(pg_get_serial_sequence('public.article', 'id'), 4);
-
-insert into public.tag (name) values ('graphql'), ('postgres'), ('jwt'), ('auth0'), ('hasura');
-
-insert into public.article_tag (article_id, tag_name) values
-  (1, 'graphql'), (1, 'postgres'), (1, 'hasura'),
-  (2, 'jwt'), (2, 'auth0'),
-  (3, 'postgres'),
-  (4, 'graphql');

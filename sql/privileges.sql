@@ -1,0 +1,45 @@
+/*
+ * hasura.reset_app_privileges: the clean slate every policies.sql starts
+ * from, so that re-applying it is declarative (what it does not grant is
+ * gone, a policy it no longer creates is dropped).
+ *
+ * For the given application roles on the given schema: revokes everything
+ * they hold (tables and their columns, sequences, functions, the schema),
+ * drops every policy of the schema, takes EXECUTE on the schema's functions
+ * away from PUBLIC, then grants each role USAGE on the schema again: the
+ * roles with USAGE are the model's roles (npm run permissions lists those).
+ *
+ * Security invoker with a pinned search_path: it can only do what the caller
+ * (the schema's owner, running policies.sql) may do anyway. Names reach the
+ * statements through format('%I'), never as raw text. Not executable by
+ * PUBLIC: no application role has a reason to call it.
+ *
+ * Re-applied before every migration run: `create or replace` only.
+ */
+create or replace procedure hasura.reset_app_privileges(schema_name text, app_roles text[])
+  language plpgsql
+  security invoker
+  set search_path = ''
+as $$
+declare
+  r text;
+  p record;
+begin
+  foreach r in array app_roles loop
+    execute pg_catalog.format('revoke all on all tables in schema %I from %I', schema_name, r);
+    execute pg_catalog.format('revoke all on all sequences in schema %I from %I', schema_name, r);
+    execute pg_catalog.format('revoke all on all functions in schema %I from %I', schema_name, r);
+    execute pg_catalog.format('revoke all on schema %I from %I', schema_name, r);
+  end loop;
+  for p in select tablename, policyname from pg_catalog.pg_policies where schemaname = schema_name loop
+    execute pg_catalog.format('drop policy %I on %I.%I', p.policyname, schema_name, p.tablename);
+  end loop;
+  execute pg_catalog.format('revoke all on all functions in schema %I from public', schema_name);
+  foreach r in array app_roles loop
+    execute pg_catalog.format('grant usage on schema %I to %I', schema_name, r);
+  end loop;
+end
+$$;
+comment on procedure hasura.reset_app_privileges(text, text[]) is
+  E'Clean slate for policies.sql: revokes what the roles hold on the schema, drops its policies, grants the roles USAGE. Use: call hasura.reset_app_privileges(''public'', array[''anonymous'', ''user'']).';
+revoke all on procedure hasura.reset_app_privileges(text, text[]) from public;

@@ -79,6 +79,21 @@ export const errors = {
   /** Anything else that failed while a Hasura-dialect operation ran (Hasura's opaque wording). */
   databaseQueryError: () => E("unexpected", "database query error", 500),
 
+  // Errors Postgres raised (server/to-hasura-error.ts maps SQLSTATEs to these; `pg` is Postgres' message)
+  sessionVariableMissing: (pg: string) => E("not-found", pg), // HA404, sql/session.sql
+  checkViolation: () => E("permission-error", "Check constraint violation. insert/update check constraint failed"), // RLS WITH CHECK
+  permissionDenied: (pg: string) => E("permission-error", pg),
+  uniquenessViolation: (pg: string) => E("constraint-violation", `Uniqueness violation. ${pg}`),
+  foreignKeyViolation: (pg: string) => E("constraint-violation", `Foreign key violation. ${pg}`),
+  notNullViolation: (pg: string) => E("constraint-violation", `Not-NULL violation. ${pg}`),
+  restrictViolation: (pg: string) => E("constraint-violation", `Can not delete or update due to data being referred. ${pg}`),
+  exclusionViolation: (pg: string) => E("constraint-violation", `Exclusion violation. ${pg}`),
+  checkConstraintViolation: (pg: string) => E("permission-error", `Check constraint violation. ${pg}`),
+  serializationFailure: () => E("concurrent-update", "serialization failure due to concurrent update"),
+  statementTimeout: () => E("timeout", "the query was cancelled: statement timeout"),
+  constraintError: (pg: string) => E("constraint-error", pg),
+  dataException: (pg: string) => E("data-exception", pg),
+
   // Session (server/graphql/session.ts)
   notApplicationRole: (role: string) => E("access-denied", `role "${truncateForMessage(role)}" is not an application role`, 400),
 

@@ -71,24 +71,21 @@ function poolTimeoutError(e: Error, waitMs: number): HasuraError | null {
 const SOCKET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
 const CONNECTION_LOST = /^(Connection terminated unexpectedly|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
-/** SQLSTATE → Hasura's code and message (all 400; connection failures are databaseUnavailable's 503). */
+/** SQLSTATE → Hasura's error (all 400; connection failures are databaseUnavailable's 503). */
 const SQLSTATES: Record<string, (message: string) => HasuraError> = {
-  HA404: (m) => new HasuraError("not-found", m), // sql/session.sql: a required session variable is missing
-  "42501": (m) =>
-    // RLS WITH CHECK rejections; a missing GRANT is hidden by the per-role schema.
-    /row-level security/.test(m)
-      ? new HasuraError("permission-error", "Check constraint violation. insert/update check constraint failed")
-      : new HasuraError("permission-error", m),
-  "23505": (m) => new HasuraError("constraint-violation", `Uniqueness violation. ${m}`),
-  "23503": (m) => new HasuraError("constraint-violation", `Foreign key violation. ${m}`),
-  "23502": (m) => new HasuraError("constraint-violation", `Not-NULL violation. ${m}`),
-  "23001": (m) => new HasuraError("constraint-violation", `Can not delete or update due to data being referred. ${m}`),
-  "23P01": (m) => new HasuraError("constraint-violation", `Exclusion violation. ${m}`),
-  "23514": (m) => new HasuraError("permission-error", `Check constraint violation. ${m}`),
-  "40001": () => new HasuraError("concurrent-update", "serialization failure due to concurrent update"),
-  "57014": () => new HasuraError("timeout", "the query was cancelled: statement timeout"),
-  "42704": (m) => new HasuraError("constraint-error", m),
-  "42P10": (m) => new HasuraError("constraint-error", m),
+  HA404: errors.sessionVariableMissing,
+  // RLS WITH CHECK rejections; a missing GRANT is hidden by the per-role schema.
+  "42501": (m) => (/row-level security/.test(m) ? errors.checkViolation() : errors.permissionDenied(m)),
+  "23505": errors.uniquenessViolation,
+  "23503": errors.foreignKeyViolation,
+  "23502": errors.notNullViolation,
+  "23001": errors.restrictViolation,
+  "23P01": errors.exclusionViolation,
+  "23514": errors.checkConstraintViolation,
+  "40001": errors.serializationFailure,
+  "57014": errors.statementTimeout,
+  "42704": errors.constraintError,
+  "42P10": errors.constraintError,
 };
 
 /** Hasura's error for a Postgres (or connection) error; null when unmapped. */
@@ -100,7 +97,7 @@ function pgError(e: CodedError): HasuraError | null {
   if (!code || !/^[0-9A-Z]{5}$/.test(code)) return null;
   const mapped = Object.hasOwn(SQLSTATES, code) ? SQLSTATES[code]!(e.message) : null;
   if (mapped) return mapped;
-  if (code.startsWith("22")) return new HasuraError("data-exception", e.message);
+  if (code.startsWith("22")) return errors.dataException(e.message);
   if (code.startsWith("08") || code === "57P01" || code === "57P03") return errors.databaseUnavailable();
   return null;
 }

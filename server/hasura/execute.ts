@@ -153,11 +153,15 @@ async function runOne(body: unknown, opts: RunOptions): Promise<HasuraResult> {
 
 const entryOf = (e: HasuraError) => ({ message: e.message, extensions: { path: e.path, code: e.code } });
 
-/** A refusal of one operation as its answer (a batch goes on); what cannot be named reaches the error handler. */
-function asResult(thrown: unknown, ctx: ErrorContext): HasuraResult {
-  const e = toHasuraError(thrown, ctx);
-  if (!e) throw thrown;
-  return { status: e.statusCode, body: { errors: [entryOf(e)] } };
+/** One operation; its refusal is its answer (a batch goes on), what cannot be named reaches the error handler. */
+async function answerOne(body: unknown, opts: RunOptions): Promise<HasuraResult> {
+  try {
+    return await runOne(body, opts);
+  } catch (thrown) {
+    const e = toHasuraError(thrown, opts.errorContext);
+    if (!e) throw thrown;
+    return { status: e.statusCode, body: { errors: [entryOf(e)] } };
+  }
 }
 
 /**
@@ -169,8 +173,8 @@ export async function runHasuraRequest(payload: unknown, opts: RunOptions): Prom
     if (payload.length === 0) throw errors.emptyBatch();
     if (payload.length > opts.maxBatchSize) throw errors.batchTooLarge(opts.maxBatchSize, payload.length);
     const results: HasuraResult[] = [];
-    for (const item of payload) results.push(await runOne(item, opts).catch((e: unknown) => asResult(e, opts.errorContext)));
+    for (const item of payload) results.push(await answerOne(item, opts));
     return { status: 200, body: results.map((r) => r.body) };
   }
-  return runOne(payload, opts).catch((e: unknown) => asResult(e, opts.errorContext));
+  return answerOne(payload, opts);
 }

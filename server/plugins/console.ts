@@ -6,7 +6,7 @@
  *
  * HASURA_GRAPHQL_ENABLE_CONSOLE (off by default in production, as Hasura)
  * decides whether these and GraphiQL (/graphiql, /ruru-static/*, routed by
- * server/plugins/graphql.ts) are served: disabled, they answer Hasura's 404.
+ * server/graphql/graphiql.ts) are served: disabled, they answer Hasura's 404.
  * Registered before the GraphQL plugin so its gate covers GraphiQL's routes.
  */
 import { readFile } from "node:fs/promises";

@@ -31,7 +31,7 @@ export class HasuraError extends Error {
 }
 
 /** Longest client-supplied value an error message repeats. */
-export const MAX_ECHOED_CHARS = 100;
+const MAX_ECHOED_CHARS = 100;
 
 /**
  * A value the client chose (role name, header, claim), shortened for an
@@ -132,7 +132,7 @@ export const errors = {
  */
 export const UNAVAILABLE_CODES: ReadonlySet<string> = new Set(["postgres-error", "postgres-max-connections-error"]);
 
-export interface GraphQLErrorBody {
+interface GraphQLErrorBody {
   errors: Array<{ message: string; extensions: { path: string; code: string } }>;
 }
 

@@ -17,8 +17,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Logger, migrate, type Settings } from "graphile-migrate";
 // Not re-exported from the package root; the CLI's own .gmrc (JSON5) reader.
-import { getSettings } from "graphile-migrate/dist/commands/_common.js";
-import { clearAllPools } from "graphile-migrate/dist/pgReal.js";
+import { clearAllPools, getSettings } from "../lib-internals.ts";
 import pg from "pg";
 
 export interface MigrateOptions {

@@ -22,8 +22,9 @@
  */
 import type { PgClient, PgClientQuery, PgClientResult, WithPgClient } from "@dataplan/pg";
 import { LRUCache } from "lru-cache";
-import pg from "pg";
+import type pg from "pg";
 import { errors } from "../errors.ts";
+import { connectionOf, PgQuery, prepareValue, type PgConnection, type PgResult } from "../lib-internals.ts";
 
 /**
  * `select set_config($1, $2, true), set_config($3, $4, true), …` for n
@@ -40,25 +41,6 @@ export function settingsStatement(n: number): { text: string; name: string } {
 }
 const settingsStatements: Array<{ text: string; name: string }> = [];
 const PREPARED_PER_CONNECTION = 100;
-
-// pg's internals this file relies on (stable since pg 8.0).
-interface PgConnection {
-  parse(msg: { text: string; name?: string; types?: unknown[] }): void;
-  bind(msg: { statement?: string; values: unknown[]; valueMapper?: unknown }): void;
-  describe(msg: { type: "P"; name?: string }): void;
-  execute(msg: { portal?: string; rows?: number }): void;
-  stream: NodeJS.EventEmitter & { cork?: () => void; uncork?: () => void; destroy(): void };
-  parsedStatements: Record<string, string>;
-}
-interface QueryInternals {
-  prepare(connection: PgConnection): void;
-  submit(connection: PgConnection): Error | null;
-  name?: string;
-}
-type PgResult = { rows: unknown[]; rowCount: number | null };
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const PgQuery = (pg as any).Query as new (config: object, values?: unknown[], callback?: (err: Error | null, res: PgResult | PgResult[]) => void) => QueryInternals;
 
 /** A statement sent ahead of the query in the same pipeline. */
 interface Leading {
@@ -96,15 +78,13 @@ class PipelinedQuery extends PgQuery {
     return true;
   }
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const prepareValue = (pg as any).utils?.prepareValue ?? ((v: unknown) => v);
 
 function lastResult(res: PgResult | PgResult[]): PgResult {
   return Array.isArray(res) ? res[res.length - 1] : res;
 }
 
 function run(client: pg.PoolClient, leading: Leading[], opts: PgClientQuery): Promise<PgResult> {
-  const connection = (client as unknown as { connection: PgConnection & NodeJS.EventEmitter }).connection;
+  const connection = connectionOf(client);
   const name = opts.name;
   const steps = leading.map((l) => ({ ...l, parse: !l.name || connection.parsedStatements[l.name] !== l.text }));
   const leadingParses = steps.filter((l) => l.parse).length;
@@ -153,7 +133,7 @@ function trackPrepared(client: pg.PoolClient, name: string | undefined): void {
     cache = new LRUCache<string, true>({
       max: PREPARED_PER_CONNECTION,
       dispose: (_v, key) => {
-        const connection = (client as unknown as { connection: PgConnection }).connection;
+        const connection = connectionOf(client);
         if (connection.parsedStatements[key]) {
           delete connection.parsedStatements[key];
           client.query(`deallocate ${client.escapeIdentifier(key)}`).catch(() => {});
@@ -270,7 +250,7 @@ export function meterRequest(pgSettings: object): void {
  * per chunk and per row, so no map lookup there.
  */
 const BUDGET = Symbol("hasura-auth-pg.budget");
-type Metered = PgConnection & NodeJS.EventEmitter & { [BUDGET]?: Budget | null };
+type Metered = PgConnection & { [BUDGET]?: Budget | null };
 /** Connections running a metered request, to cut one off or find the biggest. */
 const inFlight = new Set<Metered>();
 
@@ -329,7 +309,7 @@ export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptio
       if (budget?.aborted) throw budget.aborted;
     }
     const client = await pool.connect();
-    const connection = (client as unknown as { connection: Metered }).connection;
+    const connection = connectionOf(client) as Metered;
     if (budget) {
       meter(connection, limits!);
       connection[BUDGET] = budget;

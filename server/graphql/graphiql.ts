@@ -7,7 +7,7 @@
  */
 import fp from "fastify-plugin";
 import { convertHandlerResultToResult } from "postgraphile/grafserv";
-import { digestOf } from "./grafserv-request.ts";
+import { grafservDigest } from "../lib-internals.ts";
 import { servFor } from "./schemas.ts";
 
 export interface GraphiQLOptions {
@@ -19,12 +19,12 @@ export default fp<GraphiQLOptions>(
   async (app, opts) => {
     app.get("/graphiql", async (request, reply) => {
       const serv = await servFor(app.schemas, opts.role, request.log);
-      const result = await convertHandlerResultToResult(await serv.graphiqlHandler(digestOf(request, reply, { fastifyv5: { request, reply } })));
+      const result = await convertHandlerResultToResult(await serv.graphiqlHandler(grafservDigest(request, { fastifyv5: { request, reply } })));
       return serv.send(request, reply, result);
     });
     app.get("/ruru-static/*", async (request, reply) => {
       const serv = await servFor(app.schemas, opts.role, request.log);
-      const result = await convertHandlerResultToResult(await serv.graphiqlStaticHandler(digestOf(request, reply, { fastifyv5: { request, reply } })));
+      const result = await convertHandlerResultToResult(await serv.graphiqlStaticHandler(grafservDigest(request, { fastifyv5: { request, reply } })));
       return serv.send(request, reply, result);
     });
   },

@@ -9,7 +9,7 @@ import { errors, graphqlErrorBody, UNAVAILABLE_CODES } from "../errors.ts";
 import { checkGraphQLRequest, selectOperation } from "../graphql-request.ts";
 import { introspectionField, type Parsed } from "../graphql-limits.ts";
 import type { SchemaRegistry } from "../graphile/schema-registry.ts";
-import { digestOf } from "./grafserv-request.ts";
+import { grafservDigest } from "../lib-internals.ts";
 import { servFor } from "./schemas.ts";
 import { grafastContextOf } from "./session.ts";
 
@@ -37,7 +37,7 @@ export function makePostGraphileHandler(opts: PostGraphileHandlerOptions) {
       selectOperation(limited.document, body.operationName ?? undefined);
     }
     const serv = await servFor(opts.schemas, role, request.log);
-    const handled = await serv.graphqlHandler(digestOf(request, reply, grafastContextOf(request, reply)), serv.graphiqlHandler);
+    const handled = await serv.graphqlHandler(grafservDigest(request, grafastContextOf(request, reply)), serv.graphiqlHandler);
     // The database could not serve it (no pooled connection within its
     // bound, or the database down): the whole request is a 503 with
     // Retry-After, not partial data.

@@ -74,7 +74,7 @@ interface DialectRequest {
   query: string;
   variables?: Record<string, unknown>;
   /** The rows' ids, to check both dialects return the same rows. */
-  ids(data: any): unknown[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  ids(data: any): unknown[];
 }
 
 interface Workload {

@@ -156,9 +156,10 @@ interface SchemaBuild {
 let schemaChild: ReturnType<typeof spawn> | undefined;
 const schemaBuild: Promise<{ results: SchemaBuild[]; perRole: string[]; error?: string; warning?: string }> = settings.schemas
   ? new Promise((resolve) => {
-      const child = (schemaChild = spawn(process.execPath, ["--expose-gc", fileURLToPath(new URL("./schema-build.ts", import.meta.url))], {
+      const child = spawn(process.execPath, ["--expose-gc", fileURLToPath(new URL("./schema-build.ts", import.meta.url))], {
         stdio: ["ignore", "pipe", "pipe"],
-      }));
+      });
+      schemaChild = child;
       let out = "";
       let err = "";
       child.stdout.on("data", (d) => (out += d));
@@ -182,7 +183,7 @@ interface Target {
   headers: Record<string, string>;
   body: string;
   /** Row ids (or the inserted row), to compare peers. */
-  ids(json: any): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+  ids(json: any): unknown;
 }
 interface Workload {
   name: string;
@@ -273,7 +274,7 @@ try {
       query: `mutation W4($o: ObjectInput!) { createObject(input: {object: $o}) { object { name type campus } } }`,
       variables: { o: { name: "bench-w4", type: "exercise", campus: c } },
     });
-  const nodes = (key: string) => (d: any) => d[key].nodes.map((n: { id: number }) => n.id); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const nodes = (key: string) => (d: any) => d[key].nodes.map((n: { id: number }) => n.id);
   const hdr = (role: string, vars: Record<string, string> = {}) => ({ "x-hasura-role": role, ...vars });
 
   const workloads: Workload[] = [
@@ -321,7 +322,7 @@ try {
   async function post(url: string, body: string, headers: Record<string, string>) {
     const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
     const text = await res.text();
-    let parsed: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let parsed: any;
     try {
       parsed = JSON.parse(text);
     } catch {
@@ -375,8 +376,8 @@ try {
   // W4's WITH CHECK is real: the same insert for another campus is refused by P and B (C has no policy to refuse it).
   if (otherCampus) {
     const t = workloads[3]!.targets;
-    const pOther = await post(P.url + "/graphql", w4Body(otherCampus), t.P!.headers);
-    const bOther = await post(B.url + "/graphql", w4Body(otherCampus), t.B!.headers);
+    const pOther = await post(`${P.url}/graphql`, w4Body(otherCampus), t.P!.headers);
+    const bOther = await post(`${B.url}/graphql`, w4Body(otherCampus), t.B!.headers);
     preflight["W4 other campus refused"] = { P: pOther.json?.errors?.[0]?.message ?? pOther.text.slice(0, 200), B: bOther.json?.errors?.[0]?.message ?? bOther.text.slice(0, 200) };
     if (!pOther.json?.errors || !bOther.json?.errors) {
       log(`W4: an insert for campus ${otherCampus} was not refused: ${json(preflight["W4 other campus refused"])}`);
@@ -398,7 +399,7 @@ try {
       return original.apply(this, a);
     };
     try {
-      await post(P.url + "/graphql", W1_BODY, workloads[0]!.targets.P!.headers);
+      await post(`${P.url}/graphql`, W1_BODY, workloads[0]!.targets.P!.headers);
     } finally {
       proto.query = original;
     }

@@ -100,7 +100,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.code(e.statusCode).headers(e.headers);
     return flatErrorBody(e);
   });
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler((_request, reply) => {
     const e = errors.notFound();
     reply.code(e.statusCode);
     return flatErrorBody(e);

@@ -20,7 +20,7 @@ export interface Running {
 
 export async function main(opts: { watch?: boolean } = {}): Promise<Running> {
   let db: PreparedDatabase | undefined;
-  let config;
+  let config: Config | undefined;
   try {
     config = loadConfig();
     const t0 = Date.now();

@@ -176,7 +176,7 @@ function selectionPath(document: DocumentNode, target: ASTNode | undefined): str
       if (found !== null) return false;
       if (node !== target) return undefined;
       const fields = [...ancestors, node].filter((a): a is ASTNode => !Array.isArray(a) && (a as ASTNode).kind === Kind.FIELD);
-      found = "$" + fields.map((f) => `.selectionSet.${(f as { name: { value: string } }).name.value}`).join("");
+      found = `$${fields.map((f) => `.selectionSet.${(f as { name: { value: string } }).name.value}`).join("")}`;
       return false;
     },
   });

@@ -26,7 +26,6 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[i]!;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Autocannon = (opts: Record<string, unknown>) => Promise<any>;
 
 async function loadAutocannon(): Promise<Autocannon | null> {

@@ -20,7 +20,7 @@ export interface BenchServer {
   /** A JWT signed with the server's HMAC key, valid for the whole run. */
   token(opts: TokenOptions): Promise<string>;
   /** POST a GraphQL request (for warm-up and checks), parsed body. */
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; text: string; json: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; text: string; json: any }>;
   close(): Promise<void>;
 }
 

@@ -132,6 +132,7 @@ export async function runPgbench(spec: PgbenchSpec): Promise<PgbenchResult> {
     ];
     // bash's `times` prints the CPU of its waited-for children: pgbench's own.
     const { code, out, err } = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash script, not a template
       const child = spawn("bash", ["-c", 'cd "$0" && "$1" "${@:2}"; rc=$?; times; exit $rc', dir, spec.pgbench, ...args], {
         env: { ...process.env, PGPASSWORD: spec.password, PGAPPNAME: "bench-peer-L" },
         stdio: ["ignore", "pipe", "pipe"],

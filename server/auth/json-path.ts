@@ -46,7 +46,7 @@ export function getAtPath(value: unknown, path: PathSegment[]): unknown {
   let cur = value;
   for (const seg of path) {
     if (cur === null || typeof cur !== "object") return undefined;
-    if (!Object.prototype.hasOwnProperty.call(cur, seg)) return undefined;
+    if (!Object.hasOwn(cur, seg)) return undefined;
     cur = (cur as Record<string | number, unknown>)[seg];
   }
   return cur;

@@ -32,6 +32,9 @@ export function toPgSettings(session: HasuraSession): Record<string, string> {
 const claimsJsonCache = new WeakMap<object, string>();
 function claimsJson(claims: object): string {
   let json = claimsJsonCache.get(claims);
-  if (json === undefined) claimsJsonCache.set(claims, (json = JSON.stringify(claims)));
+  if (json === undefined) {
+    json = JSON.stringify(claims);
+    claimsJsonCache.set(claims, json);
+  }
   return json;
 }

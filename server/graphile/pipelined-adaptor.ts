@@ -266,7 +266,9 @@ function meter(connection: Metered, limits: ResponseLimits): void {
   connection[BUDGET] = null;
   connection.stream.on("data", (chunk: Buffer) => {
     const budget = connection[BUDGET];
-    if (budget && (budget.bytes += chunk.length) > limits.maxBytes) abort(budget, errors.responseTooLarge(`${limits.maxBytes} bytes`));
+    if (!budget) return;
+    budget.bytes += chunk.length;
+    if (budget.bytes > limits.maxBytes) abort(budget, errors.responseTooLarge(`${limits.maxBytes} bytes`));
   });
   connection.on("dataRow", () => {
     const budget = connection[BUDGET];

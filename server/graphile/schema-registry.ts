@@ -18,7 +18,8 @@ const PLANS_PER_SCHEMA = 100;
 
 function limitPlanCache(schema: GraphQLSchema): void {
   const extensions = schema.extensions as { grafast?: Record<string, unknown> };
-  (extensions.grafast ??= {}).operationsCacheMaxLength = PLANS_PER_SCHEMA;
+  extensions.grafast ??= {};
+  extensions.grafast.operationsCacheMaxLength = PLANS_PER_SCHEMA;
 }
 
 export interface RoleSchemaStats {

@@ -9,7 +9,7 @@ import type { HasuraTable } from "./model.ts";
 
 // graphile-build's Build is typed per registered plugin; these helpers only
 // call its registry and graphql members.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: graphile-build's Build is generic over every plugin's additions; these plugins use a few of its members
 export type Build = any;
 
 /** One non-null argument per primary-key column. */

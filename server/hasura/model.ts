@@ -10,9 +10,9 @@
 import type { PgCodec, PgCodecRelation, PgResource } from "@dataplan/pg";
 
 // PostGraphile's generic types are deep; this folder needs only their shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: PostGraphile's codec and resource generics are not needed to read their names and attributes
 export type AnyResource = PgResource<any, any, any, any, any>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: PostGraphile's codec and resource generics are not needed to read their names and attributes
 export type AnyCodec = PgCodec<any, any, any, any, any, any, any>;
 
 export interface HasuraColumn {
@@ -106,7 +106,7 @@ export function hasuraModel(build: BuildLike): HasuraModel {
       });
     }
     const primary = (resource.uniques as { attributes: string[]; isPrimary?: boolean }[] | undefined)?.find((u) => u.isPrimary);
-    const pk = primary && primary.attributes.every((c) => columns.get(c)?.canSelect) ? [...primary.attributes] : null;
+    const pk = primary?.attributes.every((c) => columns.get(c)?.canSelect) ? [...primary.attributes] : null;
     const table: HasuraTable = {
       name: hasuraTableName(codec),
       resource,
@@ -130,7 +130,7 @@ export function hasuraModel(build: BuildLike): HasuraModel {
     const taken = new Set(table.columns.keys());
     for (const [registryName, relation] of Object.entries(relations)) {
       const target = byCodec.get(relation.remoteResource.codec);
-      if (!target || !target.canSelect) continue;
+      if (!target?.canSelect) continue;
       const local = [...relation.localAttributes] as string[];
       const remote = [...relation.remoteAttributes] as string[];
       // The join reads these columns: the role must be able to select them.
@@ -167,7 +167,7 @@ export function hasuraModel(build: BuildLike): HasuraModel {
  * `@fieldName` / `@foreignFieldName` (as in PostGraphile) override both.
  */
 function relationshipName(
-  table: HasuraTable,
+  _table: HasuraTable,
   target: HasuraTable,
   relation: PgCodecRelation,
   kind: "object" | "array",

@@ -236,7 +236,7 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
     () => ({
       description: `response of any mutation on the table "${t}"`,
       fields: () => {
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        // biome-ignore lint/suspicious/noExplicitAny: graphile-build field specs are typed per plugin; the map is handed to build.extend as is
         const fields: Record<string, any> = {
           affected_rows: { type: new GraphQLNonNull(GraphQLInt), description: "number of rows affected by the mutation", plan: ($r: Step<MutationResult>) => access($r, "affected_rows") },
         };
@@ -275,7 +275,7 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
         if (!context.scope.isRootMutation) return fields;
         const b = build as Build;
         const { GraphQLList, GraphQLNonNull } = b.graphql;
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        // biome-ignore lint/suspicious/noExplicitAny: graphile-build field specs are typed per plugin; the map is handed to build.extend as is
         const added: Record<string, any> = {};
         for (const table of hasuraModel(b).tables) {
           // Filters read columns, so every mutation here needs a select grant too.

@@ -197,7 +197,7 @@ function registerTableTypes(build: Build, table: HasuraTable, comparisons: Set<s
     () => ({
       description: `aggregate fields of "${t}"`,
       fields: () => {
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        // biome-ignore lint/suspicious/noExplicitAny: graphile-build field specs are typed per plugin; the map is handed to build.extend as is
         const fields: Record<string, any> = {
           count: {
             type: new GraphQLNonNull(GraphQLInt),
@@ -305,7 +305,7 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
         const model = hasuraModel(b);
 
         if (scope.isRootQuery) {
-          // eslint-disable-next-line @typescript-eslint/no-explicit-any
+          // biome-ignore lint/suspicious/noExplicitAny: graphile-build field specs are typed per plugin; the map is handed to build.extend as is
           const added: Record<string, any> = {};
           for (const table of model.tables) {
             if (!table.canSelect) continue;
@@ -348,7 +348,7 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
         if (codec && scope.isPgClassType) {
           const table = model.byCodec.get(codec);
           if (!table) return fields;
-          // eslint-disable-next-line @typescript-eslint/no-explicit-any
+          // biome-ignore lint/suspicious/noExplicitAny: graphile-build field specs are typed per plugin; the map is handed to build.extend as is
           const added: Record<string, any> = {};
           for (const rel of table.relationships) {
             const targetType = b.getTypeByName(rel.target.name);

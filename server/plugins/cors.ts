@@ -14,13 +14,13 @@ import fastifyCors from "@fastify/cors";
 import fp from "fastify-plugin";
 import type { CorsOrigins } from "../cors-origins.ts";
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Hasura's wildcard: exactly one label, so `https://*.a.com` takes `https://x.a.com`, not `https://a.com` or `https://x.y.a.com`. */
 function originMatcher(origins: Exclude<CorsOrigins, "*">): (origin: string) => boolean {
   const exact = new Set(origins.exact);
   const patterns = origins.wildcards.map(
-    (w) => new RegExp(`^${escape(w.scheme)}[a-z0-9-]+\\.${escape(w.host)}${w.port ? `:${w.port}` : ""}$`),
+    (w) => new RegExp(`^${escapeRegExp(w.scheme)}[a-z0-9-]+\\.${escapeRegExp(w.host)}${w.port ? `:${w.port}` : ""}$`),
   );
   return (origin) => exact.has(origin) || patterns.some((p) => p.test(origin));
 }

@@ -140,7 +140,10 @@ async function readCatalog(client: pg.ClientBase, opts: { schema: string; authen
     [oids, roles],
   );
   const allowed: PermissionCatalog["allowed"] = {};
-  for (const p of privileges) (allowed[p.tbl] ??= {})[p.role] = { S: p.s, U: p.u, I: p.i, D: p.d };
+  for (const p of privileges) {
+    allowed[p.tbl] ??= {};
+    allowed[p.tbl]![p.role] = { S: p.s, U: p.u, I: p.i, D: p.d };
+  }
 
   // Direct grants to the roles and to PUBLIC (grantee 0); columns in table order.
   const { rows: grants } = await client.query<Grant>(

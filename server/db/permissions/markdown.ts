@@ -74,7 +74,7 @@ export function renderTable(cat: PermissionCatalog, name: string): string {
   } else {
     out.push("", "No policies.");
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 function sequenceGrants(s: SequenceGrants): string {
@@ -98,5 +98,5 @@ export function renderDocument(cat: PermissionCatalog): string {
   const loose = cat.sequences.filter((s) => s.table === null);
   if (loose.length) out.push("", `Sequences owned by no table: ${loose.map(sequenceGrants).join("; ")}.`);
   for (const t of cat.tables) out.push("", renderTable(cat, t.name).trimEnd());
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

@@ -7,9 +7,9 @@
 import { request } from "node:http";
 import t from "tap";
 import { clientKey, FailureLimiter } from "../../server/auth/admin-secret.ts";
+import { ADMIN_SECRET, ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 
-const ADMIN_SECRET = "test-admin-secret";
 const QUERY = JSON.stringify({ query: "{ __typename }" });
 
 interface Answer {
@@ -37,7 +37,7 @@ function post(url: string, path: string, headers: Record<string, string>, localA
 
 t.test("failed admin-secret attempts are limited per client address", async (t) => {
   const srv = await startServer(t, {
-    env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "3" },
+    env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "3" },
   });
   const as = (address: string, secret: string, path = "/v1alpha1/graphql") => post(srv.url, path, { "x-hasura-admin-secret": secret }, address);
 
@@ -78,13 +78,13 @@ t.test("failed admin-secret attempts are limited per client address", async (t) 
 
 t.test("0 turns the limit off", async (t) => {
   const srv = await startServer(t, {
-    env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "0" },
+    env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "0" },
   });
   for (let i = 0; i < 15; i++) t.equal((await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": "wrong" }, "127.0.0.2")).status, 401);
 });
 
 t.test("the default is 10 per minute", async (t) => {
-  const srv = await startServer(t, { env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET } });
+  const srv = await startServer(t, { env: ADMIN_SECRET_ENV });
   const statuses: number[] = [];
   for (let i = 0; i < 12; i++) statuses.push((await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": "wrong" }, "127.0.0.2")).status);
   t.same(statuses, [...Array(10).fill(401), 429, 429]);
@@ -113,7 +113,7 @@ t.test("the limiter: windows, bounded memory, and what counts as one address", a
 
 t.test("the console's API counts against the same limit as GraphQL: guessing there is no second route", async (t) => {
   const srv = await startServer(t, {
-    env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "3", HASURA_GRAPHQL_ENABLE_CONSOLE: "true" },
+    env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "3", HASURA_GRAPHQL_ENABLE_CONSOLE: "true" },
   });
   const consoleAs = (address: string, secret: string) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {

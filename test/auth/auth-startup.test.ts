@@ -5,9 +5,10 @@
 import t from "tap";
 import { loadConfig } from "../../server/config.ts";
 import { errorLines, startMain } from "../helpers/process.ts";
+import { ADMIN_SECRET_ENV, PRODUCTION } from "../helpers/secured.ts";
 
 // Never reached: the configuration is refused first.
-const BASE = { DATABASE_URL: "postgres://authenticator@127.0.0.1:1/app", PORT: "0", HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1" };
+const BASE = { DATABASE_URL: "postgres://authenticator@127.0.0.1:1/app", PORT: "0", ...ADMIN_SECRET_ENV };
 
 t.test("an http:// jwk_url is refused in production", async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
@@ -21,7 +22,7 @@ t.test("an http:// jwk_url is refused in production", async (t) => {
     ],
   ];
   for (const [env, pattern] of cases) {
-    const proc = startMain({ ...BASE, NODE_ENV: "production", ...env });
+    const proc = startMain({ ...BASE, ...PRODUCTION, ...env });
     const { code } = await proc.exited;
     t.equal(code, 1, "exits non-zero");
     const lines = errorLines(proc.output());
@@ -33,7 +34,7 @@ t.test("an http:// jwk_url is refused in production", async (t) => {
 t.test("http:// jwk_url stays allowed outside production; https:// everywhere", async (t) => {
   const secret = (url: string) => JSON.stringify({ jwk_url: url });
   t.equal(loadConfig({ ...BASE, HASURA_GRAPHQL_JWT_SECRET: secret("http://127.0.0.1:9/jwks") }).auth.jwtSecrets[0]!.jwkUrl, "http://127.0.0.1:9/jwks");
-  const prod = loadConfig({ ...BASE, NODE_ENV: "production", HASURA_GRAPHQL_JWT_SECRET: secret("https://idp.example/jwks") });
+  const prod = loadConfig({ ...BASE, ...PRODUCTION, HASURA_GRAPHQL_JWT_SECRET: secret("https://idp.example/jwks") });
   t.equal(prod.auth.jwtSecrets[0]!.jwkUrl, "https://idp.example/jwks");
 });
 

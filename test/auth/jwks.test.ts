@@ -7,6 +7,7 @@ import t from "tap";
 import { expectRejected, whoami } from "../helpers/auth-cases.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { installProbe } from "../helpers/probe.ts";
+import { ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 import { hasuraClaims, jwksServer, rsaKeys, sign } from "../helpers/tokens.ts";
 
@@ -24,7 +25,7 @@ t.test("rotation, unknown kids and outage", async (t) => {
   const srv = await startServer(t, {
     db,
     env: {
-      HASURA_GRAPHQL_ADMIN_SECRET: "test-admin-secret",
+      ...ADMIN_SECRET_ENV,
       HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: jwks.url }),
       HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "1",
     },
@@ -63,7 +64,7 @@ t.test("refresh when Cache-Control max-age expires", async (t) => {
   await installProbe(db);
   const srv = await startServer(t, {
     db,
-    env: { HASURA_GRAPHQL_ADMIN_SECRET: "test-admin-secret", HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: jwks.url }) },
+    env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: jwks.url }) },
   });
   await new Promise((r) => setTimeout(r, 1_200));
   await whoami(srv, { authorization: `Bearer ${await rs256(k1.privateKey, "k1")}` });
@@ -81,7 +82,7 @@ t.test("a token without exp is reused only briefly: a key taken out of the JWKS 
   const srv = await startServer(t, {
     db,
     env: {
-      HASURA_GRAPHQL_ADMIN_SECRET: "test-admin-secret",
+      ...ADMIN_SECRET_ENV,
       HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: jwks.url }),
       HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "0",
       HASURA_GRAPHQL_JWT_NO_EXP_CACHE_SECONDS: "1",

@@ -9,10 +9,10 @@ import t, { type Test } from "tap";
 import { expectRejected, whoami } from "../helpers/auth-cases.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { installProbe, WRITE } from "../helpers/probe.ts";
+import { ADMIN, ADMIN_SECRET, ADMIN_SECRET_ENV, SECURED } from "../helpers/secured.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { hasuraClaims, HS_JWT_SECRET, HS_KEY, NS, rsaKeys, sign } from "../helpers/tokens.ts";
 
-const ADMIN_SECRET = "test-admin-secret";
 const now = () => Math.floor(Date.now() / 1000);
 
 async function jwtServer(t: Tap, secret: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<TestServer> {
@@ -20,12 +20,7 @@ async function jwtServer(t: Tap, secret: Record<string, unknown>, extraEnv: Reco
   await installProbe(db);
   return startServer(t, {
     db,
-    env: {
-      HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify(secret),
-      HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
-      ...extraEnv,
-    },
+    env: { ...SECURED, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify(secret), ...extraEnv },
   });
 }
 type Tap = Test;
@@ -141,7 +136,7 @@ t.test("HS256 secret", async (t) => {
 
   t.test("a 10 kB role name is not echoed back in full", async (t) => {
     const role = "r".repeat(10_000);
-    const attempts: Array<Record<string, string>> = [{ "x-hasura-admin-secret": ADMIN_SECRET, "x-hasura-role": role }, { ...bearer(await sign(hasuraClaims("user"))), "x-hasura-role": role }];
+    const attempts: Array<Record<string, string>> = [{ ...ADMIN, "x-hasura-role": role }, { ...bearer(await sign(hasuraClaims("user"))), "x-hasura-role": role }];
     for (const headers of attempts) {
       const res = await srv.gql(WRITE, { headers });
       const message: string = res.body.errors[0].message;
@@ -149,12 +144,12 @@ t.test("HS256 secret", async (t) => {
       t.ok(message.length <= 150, `a short message (${message.length} characters)`);
       t.notOk(res.body.data);
     }
-    const res = await srv.gql(WRITE, { headers: { "x-hasura-admin-secret": ADMIN_SECRET, "x-hasura-role": role } });
+    const res = await srv.gql(WRITE, { headers: { ...ADMIN, "x-hasura-role": role } });
     t.equal(res.body.errors[0].message, `role "${"r".repeat(100)}…" is not an application role`);
   });
 
   t.test("admin secret: admin, and may impersonate a role with session headers", async (t) => {
-    t.equal((await whoami(srv, { "x-hasura-admin-secret": ADMIN_SECRET })).role, "admin");
+    t.equal((await whoami(srv, ADMIN)).role, "admin");
     const seen = await whoami(srv, { "X-Hasura-Access-Key": ADMIN_SECRET, "x-hasura-role": "user", "X-Hasura-User-Id": "5" });
     t.equal(seen.role, "user");
     t.same(seen.hasura_user, { "x-hasura-user-id": "5", "x-hasura-role": "user" });
@@ -165,13 +160,13 @@ t.test("no unauthorized role: a request without a token is an error", async (t) 
   const db = await createTestDatabase(t);
   const srv = await startServer(t, {
     db,
-    env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET, HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET },
+    env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET },
   });
   await expectRejected(t, srv, {}, 400, "invalid-headers", /^Missing 'Authorization' or 'Cookie' header in JWT authentication mode$/);
 });
 
 t.test("admin-secret-only mode without an unauthorized role", async (t) => {
-  const srv = await startServer(t, { env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET } });
+  const srv = await startServer(t, { env: ADMIN_SECRET_ENV });
   await expectRejected(t, srv, {}, 401, "access-denied", /^x-hasura-admin-secret\/x-hasura-access-key required, but not found$/);
 });
 
@@ -268,7 +263,7 @@ t.test("several secrets (HASURA_GRAPHQL_JWT_SECRETS) chosen by issuer", async (t
   const srv = await startServer(t, {
     db,
     env: {
-      HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
+      ...ADMIN_SECRET_ENV,
       HASURA_GRAPHQL_JWT_SECRETS: JSON.stringify([
         { type: "HS256", key: HS_KEY, issuer: "one" },
         { type: "HS256", key: other, issuer: "two" },

@@ -9,6 +9,7 @@ import { REPO_ROOT } from "../../server/config.ts";
 import { migrateProject } from "../../server/db/migrate.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { TEST_ROLES } from "../helpers/projects.ts";
+import { ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 import { hasuraClaims, HS_JWT_SECRET, sign } from "../helpers/tokens.ts";
 
@@ -40,7 +41,7 @@ t.test("session helpers", async (t) => {
   t.equal((await as({ "x-hasura-user-id": "-7" }, "{ myId }")).body.data.myId, "-7");
   t.equal((await as({ "x-hasura-user-id": "0" }, "{ myId }")).body.data.myId, "0");
   // Headers arrive trimmed; a JWT claim keeps its spaces (and can be empty).
-  const jwtSrv = await startServer(t, { db, env: { HASURA_GRAPHQL_ADMIN_SECRET: "test-admin-secret", HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET } });
+  const jwtSrv = await startServer(t, { db, env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET } });
   const viaClaim = async (id: string) =>
     jwtSrv.gql("{ myId }", { headers: { authorization: `Bearer ${await sign(hasuraClaims("user", { "x-hasura-user-id": id }))}` } });
   t.equal((await viaClaim("2")).body.data.myId, "2");

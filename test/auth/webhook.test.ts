@@ -8,15 +8,14 @@ import t, { type Test } from "tap";
 import { expectRejected, whoami } from "../helpers/auth-cases.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { installProbe } from "../helpers/probe.ts";
+import { ADMIN, ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 import { webhookServer } from "../helpers/tokens.ts";
-
-const ADMIN_SECRET = "test-admin-secret";
 
 async function hookServer(t: Tap, url: string, env: Record<string, string> = {}) {
   const db = await createTestDatabase(t);
   await installProbe(db);
-  return startServer(t, { db, env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET, HASURA_GRAPHQL_AUTH_HOOK: url, ...env } });
+  return startServer(t, { db, env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_AUTH_HOOK: url, ...env } });
 }
 type Tap = Test;
 
@@ -172,7 +171,7 @@ t.test("GET mode", async (t) => {
 
   t.test("admin secret bypasses the hook", async (t) => {
     const before = hook.calls.length;
-    t.equal((await whoami(srv, { "x-hasura-admin-secret": ADMIN_SECRET })).role, "admin");
+    t.equal((await whoami(srv, ADMIN)).role, "admin");
     t.equal(hook.calls.length, before);
   });
 });

@@ -6,19 +6,19 @@
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import t from "tap";
+import { ADMIN, ADMIN_SECRET, ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ADMIN_SECRET = "console-admin-secret";
 
 t.test("JSON endpoint requires the admin secret", async (t) => {
-  const srv = await startServer(t, { env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET } });
+  const srv = await startServer(t, { env: ADMIN_SECRET_ENV });
   const denied = await fetch(`${srv.url}/console/permissions.json`);
   t.equal(denied.status, 401);
   t.equal(((await denied.json()) as { code: string }).code, "access-denied");
   const wrong = await fetch(`${srv.url}/console/permissions.json`, { headers: { "x-hasura-admin-secret": "nope" } });
   t.equal(wrong.status, 401);
-  const ok = await fetch(`${srv.url}/console/permissions.json`, { headers: { "x-hasura-admin-secret": ADMIN_SECRET } });
+  const ok = await fetch(`${srv.url}/console/permissions.json`, { headers: ADMIN });
   t.equal(ok.status, 200);
   const body = (await ok.json()) as { tables: string[]; roles: string[]; cells: Record<string, Record<string, Record<string, string>>> };
   t.ok(body.tables.includes("user"));
@@ -27,7 +27,7 @@ t.test("JSON endpoint requires the admin secret", async (t) => {
 });
 
 t.test("the page in headless Chromium", { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (test/run.ts installs Debian's chromium when run as root)` }, async (t) => {
-  const srv = await startServer(t, { env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET } });
+  const srv = await startServer(t, { env: ADMIN_SECRET_ENV });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],

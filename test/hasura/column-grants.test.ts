@@ -24,13 +24,13 @@
  *     selection asks for).
  */
 import t, { type Test } from "tap";
-import { createTestDatabase, type TestDatabase } from "../helpers/pg.ts";
+import { createTestDatabase } from "../helpers/pg.ts";
+import { appRoles } from "../helpers/roles.ts";
+import { ADMIN, SECURED } from "../helpers/secured.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
-const ADMIN_SECRET = "column-grants-admin-secret";
 const ENV = {
-  HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-  HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
+  ...SECURED,
   // Test 1 selects every field of a table and its relationships in one
   // operation: more selections than the limits let a client send.
   HASURA_GRAPHQL_MAX_QUERY_COST: "100000",
@@ -138,18 +138,7 @@ function chunks<T>(items: T[], size: number): T[][] {
 }
 
 function headersFor(role: string): Record<string, string> {
-  return { "x-hasura-admin-secret": ADMIN_SECRET, "x-hasura-role": role, "x-hasura-user-id": "1", "x-hasura-campus": "{madere,pyc}" };
-}
-
-async function appRoles(db: TestDatabase): Promise<string[]> {
-  const rows = await db.asRoot<{ rolname: string }>(
-    `select r.rolname from pg_roles r
-       join pg_auth_members m on m.roleid = r.oid
-       join pg_roles a on a.oid = m.member and a.rolname = 'authenticator'
-      where has_schema_privilege(r.oid, 'public', 'USAGE')
-      order by 1`,
-  );
-  return rows.map((r) => r.rolname);
+  return { ...ADMIN, "x-hasura-role": role, "x-hasura-user-id": "1", "x-hasura-campus": "{madere,pyc}" };
 }
 
 /**

@@ -28,9 +28,10 @@
  */
 import fc from "fast-check";
 import t, { type Test } from "tap";
+import { sortRows } from "../helpers/rows.ts";
 import { startServer } from "../helpers/server.ts";
 import { as } from "../policies/helpers.ts";
-import { PG, V1, sortRows } from "./helpers-walkthrough.ts";
+import { PG, V1 } from "./helpers-walkthrough.ts";
 
 const srv = await startServer(t);
 

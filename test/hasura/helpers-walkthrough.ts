@@ -45,15 +45,6 @@ export function expectHasuraError(t: Test, res: GqlResponse, label: string, want
   t.notOk(res.body?.data, `${label}: no data`);
 }
 
-/** Rows sorted by their JSON text, for order-insensitive comparisons. */
-export function sortRows<T>(rows: readonly T[]): T[] {
-  return [...rows].sort((a, b) => {
-    const x = JSON.stringify(a);
-    const y = JSON.stringify(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
-}
-
 /** Rows sorted by a numeric key. */
 export function sortById<T extends Record<string, unknown>>(rows: readonly T[], key = "id"): T[] {
   return [...rows].sort((a, b) => Number(a[key]) - Number(b[key]));

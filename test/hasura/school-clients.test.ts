@@ -23,17 +23,13 @@
  * Columns a role has no grant on do not exist in its schema.
  */
 import t from "tap";
+import { sortRows } from "../helpers/rows.ts";
+import { SECURED_JWT } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
-import { hasuraClaims, HS_JWT_SECRET, sign } from "../helpers/tokens.ts";
-import { V1, dataOf, expectHasuraError, sortById, sortRows } from "./helpers-walkthrough.ts";
+import { hasuraClaims, sign } from "../helpers/tokens.ts";
+import { V1, dataOf, expectHasuraError, sortById } from "./helpers-walkthrough.ts";
 
-const srv = await startServer(t, {
-  env: {
-    HASURA_GRAPHQL_ADMIN_SECRET: "school-admin-secret",
-    HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
-    HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
-  },
-});
+const srv = await startServer(t, { env: SECURED_JWT });
 
 type Role = "anonymous" | "user" | "campus-admin" | "admin-campus-read-only" | "admin" | "admin-read-only";
 

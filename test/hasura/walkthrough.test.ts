@@ -26,22 +26,18 @@
  * HTTP status (400) where /v1/graphql answers 200.
  */
 import t from "tap";
+import { ADMIN, SECURED } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 import { NS, jwksServer, rsaKeys, sign } from "../helpers/tokens.ts";
 import { V1, V1ALPHA1, dataOf, expectHasuraError } from "./helpers-walkthrough.ts";
 
-const ADMIN_SECRET = "hasurademo-admin-secret";
 const keys = await rsaKeys("RS256");
 const auth0 = await jwksServer([{ ...keys.jwk, kid: "auth0-key-1", alg: "RS256", use: "sig" }]);
 t.teardown(() => auth0.close());
 
 const srv = await startServer(t, {
   project: "blog",
-  env: {
-    HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-    HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "RS256", jwk_url: auth0.url }),
-    HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
-  },
+  env: { ...SECURED, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "RS256", jwk_url: auth0.url }) },
 });
 
 // The walkthrough's query texts, verbatim.
@@ -64,7 +60,6 @@ const insertTag = (name: string) => `mutation {
 
 const TAG = "example-tag";
 const anonymous = { "x-hasura-role": "anonymous" };
-const admin = { "x-hasura-admin-secret": ADMIN_SECRET };
 
 /** A token as the walkthrough's Auth0 rule mints it: RS256, kid of the JWKS, Hasura's claims namespace. */
 async function auth0Token(): Promise<string> {
@@ -209,10 +204,10 @@ t.test("user with the provider's token: insert_tag, then the duplicate", async (
 t.test("admin (the access key) sees the new tag", async (t) => {
   const query = "query ($name: String!) { tag(where: {name: {_eq: $name}}) { name } }";
   for (const path of [V1, V1ALPHA1]) {
-    const res = await srv.gql(query, { headers: admin, variables: { name: TAG }, path });
+    const res = await srv.gql(query, { headers: ADMIN, variables: { name: TAG }, path });
     t.same(dataOf(t, res, `${path} admin tag`), { tag: [{ name: TAG }] });
   }
-  const all = dataOf(t, await srv.gql("{ tag(order_by: {name: asc}) { name } }", { headers: admin, path: V1 }), "admin all tags");
+  const all = dataOf(t, await srv.gql("{ tag(order_by: {name: asc}) { name } }", { headers: ADMIN, path: V1 }), "admin all tags");
   t.same(all, { tag: await srv.db.asRoot("select name from public.tag order by name") }, "every tag, ordered");
 
   // A wrong access key is refused (401 on /v1alpha1/graphql).

@@ -10,6 +10,7 @@
  * development mode a request without X-Hasura-Role runs as admin.
  */
 import type { Test } from "tap";
+import { sortRows } from "../helpers/rows.ts";
 import type { GqlResponse, TestServer } from "../helpers/server.ts";
 
 export interface SessionOpts {
@@ -87,10 +88,6 @@ export async function sameRows(
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
-}
-
-function sortRows(rows: Record<string, unknown>[]): Record<string, unknown>[] {
-  return [...rows].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0));
 }
 
 /** The whole table as the superuser, for before/after comparisons. */

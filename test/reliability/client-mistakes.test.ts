@@ -11,17 +11,15 @@
  */
 import fc from "fast-check";
 import t from "tap";
+import { ADMIN, PRODUCTION, SECURED } from "../helpers/secured.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
-const ADMIN_SECRET = "client-mistakes-admin-secret";
-const ADMIN = { "x-hasura-admin-secret": ADMIN_SECRET };
 const SEED = 20261202;
 
 const srv: TestServer = await startServer(t, {
   env: {
-    NODE_ENV: "production",
-    HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-    HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
+    ...PRODUCTION,
+    ...SECURED,
     HASURA_GRAPHQL_INTROSPECTION_DISABLED_FOR_ROLES: "anonymous",
   },
 });

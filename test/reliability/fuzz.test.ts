@@ -28,11 +28,17 @@ import { chooseRole, compileClaimsConfig } from "../../server/auth/claims.ts";
 import { toPgSettings } from "../../server/auth/pg-settings.ts";
 import { HasuraError } from "../../server/errors.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
+import { appRoles, granteeList } from "../helpers/roles.ts";
+import { canonical } from "../helpers/rows.ts";
+import { ADMIN, ADMIN_SECRET, SECURED_JWT } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
-import { HS_JWT_SECRET, NS, sign } from "../helpers/tokens.ts";
-import { APP_ROLES, canonical, installProbes } from "./helpers-isolation.ts";
+import { NS, sign } from "../helpers/tokens.ts";
+import { installProbes } from "./helpers-isolation.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 424242);
+// B runs against this database; A only takes its role names.
+const db = await createTestDatabase(t);
+const APP_ROLES = await appRoles(db);
 
 // ---------------------------------------------------------------------------
 // Hostile strings.
@@ -194,29 +200,20 @@ t.test("A. sessions from trusted headers never throw and keep every value", asyn
 // B. Through HTTP.
 // ---------------------------------------------------------------------------
 t.test("B. hostile claims, headers and roles through the server", async (t) => {
-  const ADMIN_SECRET = "fuzz-admin-secret";
-  const db = await createTestDatabase(t);
   await installProbes(db);
   await db.asOwner(`
     create table public.canary (id int primary key, note text not null);
     alter table public.canary enable row level security;
-    create policy read_with_session on public.canary for select to ${APP_ROLES.map((r) => `"${r}"`).join(", ")}
+    create policy read_with_session on public.canary for select to ${granteeList(APP_ROLES)}
       using ((select hasura.session()) is not null);
     insert into public.canary values (1, 'still here'), (2, 'still here'), (3, 'still here');`);
-  await db.asRoot(`grant select on public.canary to ${APP_ROLES.map((r) => `"${r}"`).join(", ")}`);
+  await db.asRoot(`grant select on public.canary to ${granteeList(APP_ROLES)}`);
   const inventory = () =>
     db.asRoot(`select (select count(*)::int from public.canary) as canary, (select count(*)::int from public."user") as users,
                       (select count(*)::int from public.transaction) as tx,
                       (select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public') as tables`);
   const before = await inventory();
-  const srv = await startServer(t, {
-    db,
-    env: {
-      HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-      HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
-      HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
-    },
-  });
+  const srv = await startServer(t, { db, env: SECURED_JWT });
   const QUERY = "{ whoami allCanaries { totalCount } }";
   const outcomes: Record<string, number> = {};
   const seen = (k: string) => (outcomes[k] = (outcomes[k] ?? 0) + 1);
@@ -245,13 +242,13 @@ t.test("B. hostile claims, headers and roles through the server", async (t) => {
         headers.authorization = `Bearer ${await sign(claims)}`;
         if (c.requested !== undefined) headers["x-hasura-role"] = c.requested;
         role = c.requested ? c.requested : c.role;
-        refused = ![c.role, ...c.extraAllowed].includes(role) || !(APP_ROLES as readonly string[]).includes(role);
+        refused = ![c.role, ...c.extraAllowed].includes(role) || !APP_ROLES.includes(role);
       } else {
         vars = c.headerVars;
-        Object.assign(headers, vars, { "x-hasura-admin-secret": ADMIN_SECRET });
+        Object.assign(headers, vars, ADMIN);
         if (c.requested !== undefined) headers["x-hasura-role"] = c.requested;
         role = c.requested ? c.requested : "admin";
-        refused = !(APP_ROLES as readonly string[]).includes(role);
+        refused = !APP_ROLES.includes(role);
       }
       const res = await srv.gql(QUERY, { headers });
       if (res.status >= 500) throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body)}`);

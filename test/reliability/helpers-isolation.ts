@@ -6,12 +6,8 @@
 import type pg from "pg";
 import { installProbe } from "../helpers/probe.ts";
 import type { TestDatabase } from "../helpers/pg.ts";
+import { appRoles, granteeList } from "../helpers/roles.ts";
 import type { TestServer } from "../helpers/server.ts";
-
-export const APP_ROLES = ["anonymous", "user", "campus-admin", "admin-campus-read-only", "admin", "admin-read-only"] as const;
-export type AppRole = (typeof APP_ROLES)[number];
-
-const roleList = APP_ROLES.map((r) => `"${r}"`).join(", ");
 
 /**
  * `public.whoami()` (test/helpers/probe.ts) for /graphql, and the same as a
@@ -26,7 +22,7 @@ export async function installProbes(db: TestDatabase): Promise<void> {
       select current_user::text as role,
              nullif(current_setting('hasura.user', true), '') as hasura_user,
              nullif(current_setting('request.jwt.claims', true), '') as claims`);
-  await db.asRoot(`grant select on public.whoami_v to ${roleList}`);
+  await db.asRoot(`grant select on public.whoami_v to ${granteeList(await appRoles(db))}`);
 }
 
 export interface ConnectionState {
@@ -112,26 +108,6 @@ export function prng(seed: number): () => number {
     x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** JSON with sorted keys: equal values, equal strings. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (v && typeof v === "object") {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v);
-}
-
-/** Rows as one comparable string, order-insensitive, values as text (numeric arrives as a number or a string). */
-export function rowSet(rows: Record<string, unknown>[]): string {
-  return rows
-    .map((r) => canonical(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)]))))
-    .sort()
-    .join("\n");
 }
 
 /** Runs `n` jobs with at most `width` in flight. */

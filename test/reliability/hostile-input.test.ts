@@ -19,11 +19,10 @@ import type { Test } from "tap";
 import t from "tap";
 import { createTestDatabase, type TestDatabase } from "../helpers/pg.ts";
 import { TEST_ROLES } from "../helpers/projects.ts";
+import { ADMIN, ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { hasuraClaims, jwksServer, rsaKeys } from "../helpers/tokens.ts";
 
-const ADMIN_SECRET = "test-admin-secret";
-const ADMIN = { "x-hasura-admin-secret": ADMIN_SECRET };
 const MAX_BODY = 1024 * 1024;
 const ENDPOINTS = ["/graphql", "/v1/graphql", "/v1alpha1/graphql"] as const;
 
@@ -135,7 +134,7 @@ t.teardown(() => jwks.close());
 const srv = await startServer(t, {
   db,
   env: {
-    HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
+    ...ADMIN_SECRET_ENV,
     HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: jwks.url }),
     HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "1",
   },

@@ -8,6 +8,7 @@ import t from "tap";
 import pg from "pg";
 import { pgbouncerBinary, pgbouncerVersion, startPgBouncer, supportsPreparedStatements } from "../helpers/pgbouncer.ts";
 import { TEST_ROLES } from "../helpers/projects.ts";
+import { appRoles, granteeList } from "../helpers/roles.ts";
 
 const binary = pgbouncerBinary();
 if (!binary) {
@@ -49,7 +50,7 @@ t.test(`200 concurrent requests of 9 callers through ${SERVER_CONNECTIONS} PgBou
     create function public.slow_whoami(seconds float) returns json language sql stable as $$
       select public.whoami() from pg_sleep(seconds)
     $$`);
-  await db.asRoot(`grant execute on function public.slow_whoami(float) to anonymous, "user", "campus-admin", "admin-campus-read-only", admin, "admin-read-only"`);
+  await db.asRoot(`grant execute on function public.slow_whoami(float) to ${granteeList(await appRoles(db))}`);
 
   const bouncer = await startPgBouncer({ pgPort: Number(process.env.TEST_PG_PORT), users: [TEST_ROLES.authenticator], poolSize: SERVER_CONNECTIONS });
   t.teardown(() => bouncer.stop());

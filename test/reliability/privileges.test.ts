@@ -27,14 +27,20 @@ import pg from "pg";
 import t from "tap";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { WRITE, COUNT_USERS } from "../helpers/probe.ts";
+import { granteeList } from "../helpers/roles.ts";
+import { ADMIN, ADMIN_SECRET_ENV, SECURED_JWT } from "../helpers/secured.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { HS_JWT_SECRET, NS, sign } from "../helpers/tokens.ts";
-import { APP_ROLES, CLEAN, installProbes, pooledSettings } from "./helpers-isolation.ts";
+import { NS, sign } from "../helpers/tokens.ts";
+import { CLEAN, installProbes, pooledSettings } from "./helpers-isolation.ts";
 
-const ADMIN_SECRET = "privileges-admin-secret";
+// The six by name, not read from the catalog (test/helpers/roles.ts): the
+// tests below check the catalog itself (no application role is privileged,
+// SET ROLE reaches exactly these), and the catalog's definition of an
+// application role already leaves privileged roles out.
+const APP_ROLES = ["anonymous", "user", "campus-admin", "admin-campus-read-only", "admin", "admin-read-only"];
 const db = await createTestDatabase(t);
 await installProbes(db);
-const roleList = APP_ROLES.map((r) => `"${r}"`).join(", ");
+const roleList = granteeList(APP_ROLES);
 await db.asOwner(`
   create table public.ungranted (id int primary key, secret text not null);
   alter table public.ungranted enable row level security;
@@ -95,8 +101,8 @@ t.test("no grant, no read: a using (true) policy does not open a table", async (
     await c.query("rollback");
   }
   // Through the server, the table is not even in the schema.
-  const srv = await startServer(t, { db, env: { HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET } });
-  const admin = { "x-hasura-admin-secret": ADMIN_SECRET, "x-hasura-role": "admin" };
+  const srv = await startServer(t, { db, env: ADMIN_SECRET_ENV });
+  const admin = { ...ADMIN, "x-hasura-role": "admin" };
   const pgRes = await srv.gql("{ allUngranteds { nodes { id secret } } }", { headers: admin });
   t.match(JSON.stringify(pgRes.body.errors), /allUngranteds/, "/graphql: no such field");
   t.notOk(pgRes.body.data, "no data");
@@ -160,12 +166,7 @@ t.test("through the server: no session-level setting, ever", async (t) => {
   const POOL = 2;
   const srv = await startServer(t, {
     db,
-    env: {
-      HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-      HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
-      HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
-      HASURA_GRAPHQL_PG_CONNECTIONS: String(POOL),
-    },
+    env: { ...SECURED_JWT, HASURA_GRAPHQL_PG_CONNECTIONS: String(POOL) },
   });
   // The detector works: a session-level value on a pooled connection shows.
   await onPooled(srv, POOL, `select set_config('hasura.user', '{"x-hasura-role":"admin"}', false)`, 1);
@@ -182,10 +183,10 @@ t.test("through the server: no session-level setting, ever", async (t) => {
     ["/graphql", "{ whoami }", { authorization: await token("user", { "x-hasura-user-id": "1" }) }],
     ["/v1/graphql", "{ whoami_v { role } transaction { id } }", { authorization: await token("user", { "x-hasura-user-id": "2" }) }],
     ["/graphql", "{ allTransactions { nodes { id } } }", { authorization: await token("user", { "x-hasura-user-id": hostile }) }],
-    ["/graphql", "{ whoami }", { "x-hasura-admin-secret": ADMIN_SECRET, "x-hasura-role": "user", "x-hasura-user-id": hostile }],
+    ["/graphql", "{ whoami }", { ...ADMIN, "x-hasura-role": "user", "x-hasura-user-id": hostile }],
     ["/v1/graphql", "{ transaction { id } }", { authorization: await token("campus-admin", { "x-hasura-campus": hostile }) }],
-    ["/graphql", WRITE, { "x-hasura-admin-secret": ADMIN_SECRET }],
-    ["/graphql", WRITE, { "x-hasura-admin-secret": ADMIN_SECRET }],
+    ["/graphql", WRITE, ADMIN],
+    ["/graphql", WRITE, ADMIN],
     ["/v1/graphql", "{ user { id } }", {}],
   ];
   await Promise.all(requests.map(([path, q, headers]) => srv.gql(q, { path, headers })));
@@ -200,12 +201,7 @@ t.test("a session-level value left on a pooled connection is masked by the next 
   // request gets the poisoned one.
   const srv = await startServer(t, {
     db,
-    env: {
-      HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-      HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
-      HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
-      HASURA_GRAPHQL_PG_CONNECTIONS: "1",
-    },
+    env: { ...SECURED_JWT, HASURA_GRAPHQL_PG_CONNECTIONS: "1" },
   });
   t.teardown(() => onPooled(srv, 1, RESET));
   const poison = () =>
@@ -231,17 +227,13 @@ t.test("a session-level value left on a pooled connection is masked by the next 
 t.test("X-Hasura-Role naming a non-application role is refused before any SQL", async (t) => {
   const srv = await startServer(t, {
     db,
-    env: {
-      HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-      HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET,
-      HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
-    },
+    env: SECURED_JWT,
   });
   const count = async () => (await db.asRoot<{ n: number }>(COUNT_USERS))[0]!.n;
   const before = await count();
   for (const role of ["app_owner", "postgres", "authenticator", "pg_read_all_data", "pg_write_server_files", "none", "NONE", "public", "Admin", "session_user"]) {
     for (const path of ["/graphql", "/v1alpha1/graphql", "/v1/graphql"]) {
-      const res = await srv.gql(WRITE, { path, headers: { "x-hasura-admin-secret": ADMIN_SECRET, "x-hasura-role": role } });
+      const res = await srv.gql(WRITE, { path, headers: { ...ADMIN, "x-hasura-role": role } });
       t.equal(res.status, path === "/v1/graphql" ? 200 : 400, `${role} on ${path}: HTTP ${res.status}`);
       t.equal(res.body.errors?.[0]?.extensions?.code, "access-denied", `${role} on ${path}: access-denied`);
       t.notOk(res.body.data, "no data");
@@ -254,7 +246,7 @@ t.test("X-Hasura-Role naming a non-application role is refused before any SQL", 
   t.equal(await count(), before, "no write happened");
   // Control: the same write as an application role that may write does happen.
   t.equal((await db.asRoot(`select count(*)::int as n from public."user" where login = 'intruder'`))[0]!.n, 0, "the write was possible");
-  const ok = await srv.gql(WRITE, { headers: { "x-hasura-admin-secret": ADMIN_SECRET, "x-hasura-role": "admin" } });
+  const ok = await srv.gql(WRITE, { headers: { ...ADMIN, "x-hasura-role": "admin" } });
   t.notOk(ok.body.errors, "as admin: written");
   t.equal(await count(), before + 1, "one row more");
 });

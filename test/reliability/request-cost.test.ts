@@ -21,14 +21,12 @@ import pg from "pg";
 import t from "tap";
 import { seedSchool } from "../../server/db/seed.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/pg.ts";
+import { ADMIN, PRODUCTION, SECURED } from "../helpers/secured.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
-const ADMIN_SECRET = "request-cost-admin-secret";
-const ADMIN = { "x-hasura-admin-secret": ADMIN_SECRET };
-const PRODUCTION = {
-  NODE_ENV: "production",
-  HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET,
-  HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous",
+const ENV = {
+  ...PRODUCTION,
+  ...SECURED,
   // Load shedding on event-loop delay (tested in overload.test.ts) would
   // answer for the limits tested here on a busy machine.
   HASURA_GRAPHQL_MAX_EVENT_LOOP_DELAY_MS: "0",
@@ -45,7 +43,7 @@ const db: TestDatabase = await createTestDatabase(t);
   await root.end();
 }
 
-const start = (env: Record<string, string> = {}) => startServer(t, { db, env: { ...PRODUCTION, ...env } });
+const start = (env: Record<string, string> = {}) => startServer(t, { db, env: { ...ENV, ...env } });
 
 /** The 9-level fan-out of the issue: object → progresses → user → progresses → object → … */
 function fanOut(limit?: number): string {

@@ -15,12 +15,11 @@
 import type { Test } from "tap";
 import t from "tap";
 import { createTestDatabase } from "../helpers/pg.ts";
+import { ADMIN_SECRET_ENV, PRODUCTION } from "../helpers/secured.ts";
 import { startServer, type GqlResponse, type TestServer } from "../helpers/server.ts";
 import { hasuraClaims, HS_JWT_SECRET, sign } from "../helpers/tokens.ts";
 
-const srv = await startServer(t, {
-  env: { NODE_ENV: "production", HASURA_GRAPHQL_ADMIN_SECRET: "side-channels-secret", HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET },
-});
+const srv = await startServer(t, { env: { ...PRODUCTION, ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: HS_JWT_SECRET } });
 const madere = { authorization: `Bearer ${await sign(hasuraClaims("campus-admin", { "x-hasura-campus": "{madere}" }))}` };
 
 function ask(query: string, path = "/v1/graphql"): Promise<GqlResponse> {

@@ -6,9 +6,9 @@
  */
 import t, { type Test } from "tap";
 import { ConfigError, loadConfig } from "../../server/config.ts";
+import { ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 
-const SECURED = { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1" };
-const HOOK = { ...SECURED, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook" };
+const HOOK = { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook" };
 
 function refused(t: Test, env: Record<string, string>, key: string, message: RegExp) {
   const err = (() => {
@@ -24,15 +24,15 @@ function refused(t: Test, env: Record<string, string>, key: string, message: Reg
 }
 
 t.test("whole numbers within the range, for every numeric setting", async (t) => {
-  refused(t, { ...SECURED, HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "0.5" }, "HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS", /expected an integer/);
-  refused(t, { ...SECURED, HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "3601" }, "HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS", /between 0 and 3600/);
+  refused(t, { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "0.5" }, "HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS", /expected an integer/);
+  refused(t, { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "3601" }, "HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS", /between 0 and 3600/);
   refused(t, { ...HOOK, HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS: "0" }, "HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS", /between 1 and 600000/);
   refused(t, { ...HOOK, HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS: "3000000000" }, "HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS", /between 1 and 600000/);
-  refused(t, { ...SECURED, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "1e3" }, "HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE", /expected an integer/);
+  refused(t, { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "1e3" }, "HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE", /expected an integer/);
   refused(t, { PORT: "70000" }, "PORT", /between 0 and 65535/);
   refused(
     t,
-    { ...SECURED, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", allowed_skew: 86_401 }) },
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", allowed_skew: 86_401 }) },
     "HASURA_GRAPHQL_JWT_SECRET",
     /"allowed_skew" must be an integer from 0 to 86400/,
   );
@@ -48,5 +48,5 @@ t.test("whole numbers within the range, for every numeric setting", async (t) =>
 
 t.test("the hook mode is checked with or without a hook", async (t) => {
   refused(t, { ...HOOK, HASURA_GRAPHQL_AUTH_HOOK_MODE: "PUT" }, "HASURA_GRAPHQL_AUTH_HOOK_MODE", /must be GET or POST/);
-  refused(t, { ...SECURED, HASURA_GRAPHQL_AUTH_HOOK_MODE: "PUT" }, "HASURA_GRAPHQL_AUTH_HOOK_MODE", /must be GET or POST/);
+  refused(t, { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_AUTH_HOOK_MODE: "PUT" }, "HASURA_GRAPHQL_AUTH_HOOK_MODE", /must be GET or POST/);
 });

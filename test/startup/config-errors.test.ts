@@ -8,6 +8,7 @@ import t, { type Test } from "tap";
 import { freePort } from "../helpers/net.ts";
 import { createTestDatabase, clusterUrl, superuserUrl } from "../helpers/pg.ts";
 import { errorLines, startMain } from "../helpers/process.ts";
+import { ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 
 async function failsWith(t: Test, env: Record<string, string>, pattern: RegExp) {
   const proc = startMain(env);
@@ -58,7 +59,7 @@ t.test("unknown unauthorized role name", async (t) => {
   const db = await createTestDatabase(t);
   await failsWith(
     t,
-    { DATABASE_URL: db.runtimeUrl, PORT: "0", HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "visitor" },
+    { DATABASE_URL: db.runtimeUrl, PORT: "0", ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "visitor" },
     /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "visitor" is not an application role/,
   );
 });
@@ -67,7 +68,7 @@ t.test("a real Postgres role that is not an application role", async (t) => {
   const db = await createTestDatabase(t);
   await failsWith(
     t,
-    { DATABASE_URL: db.runtimeUrl, PORT: "0", HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "postgres" },
+    { DATABASE_URL: db.runtimeUrl, PORT: "0", ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "postgres" },
     /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "postgres" is not an application role/,
   );
 });
@@ -110,16 +111,16 @@ const authCases: Array<[string, Record<string, string>, RegExp]> = [
   ["JWT secret without an admin secret", { HASURA_GRAPHQL_JWT_SECRET: HS }, /^error: HASURA_GRAPHQL_JWT_SECRET: requires HASURA_GRAPHQL_ADMIN_SECRET/],
   ["auth hook without an admin secret", { HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook" }, /^error: HASURA_GRAPHQL_AUTH_HOOK: requires HASURA_GRAPHQL_ADMIN_SECRET/],
   ["unauthorized role without an admin secret", { HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous" }, /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: requires HASURA_GRAPHQL_ADMIN_SECRET/],
-  ["JWT and webhook together", { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_JWT_SECRET: HS, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook" }, /^error: HASURA_GRAPHQL_AUTH_HOOK: Both webhook and JWT mode cannot be enabled at the same time/],
-  ["unauthorized role with a webhook", { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous" }, /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: is not allowed with HASURA_GRAPHQL_AUTH_HOOK/],
-  ["JWT secret that is not JSON", { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_JWT_SECRET: "{nope" }, /^error: HASURA_GRAPHQL_JWT_SECRET: is not valid JSON/],
-  ["unsupported key type", { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "XX256", key: "k" }) }, /Invalid JWK: Key type: XX256 is not supported/],
-  ["key and jwk_url together", { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", jwk_url: "http://x/jwks" }) }, /key, jwk_url both cannot be present/],
-  ["short HMAC key", { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "short" }) }, /at least 32 characters/],
-  ["RSA type with a non-PEM key", { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "RS256", key: "not a pem" }) }, /^error: HASURA_GRAPHQL_JWT_SECRET: "key" is not a RS256 public key/],
-  ["claims_map without the role claims", { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", claims_map: { "x-hasura-user-id": { path: "$.sub" } } }) }, /x-hasura-allowed-roles is expected but not found/],
-  ["unreachable JWKS at start", { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: "http://127.0.0.1:1/jwks.json" }) }, /^error: HASURA_GRAPHQL_JWT_SECRET: Error fetching JWK/],
-  ["bad hook mode", { HASURA_GRAPHQL_ADMIN_SECRET: "admin-secret-1", HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook", HASURA_GRAPHQL_AUTH_HOOK_MODE: "PUT" }, /^error: HASURA_GRAPHQL_AUTH_HOOK_MODE: must be GET or POST/],
+  ["JWT and webhook together", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: HS, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook" }, /^error: HASURA_GRAPHQL_AUTH_HOOK: Both webhook and JWT mode cannot be enabled at the same time/],
+  ["unauthorized role with a webhook", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous" }, /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: is not allowed with HASURA_GRAPHQL_AUTH_HOOK/],
+  ["JWT secret that is not JSON", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: "{nope" }, /^error: HASURA_GRAPHQL_JWT_SECRET: is not valid JSON/],
+  ["unsupported key type", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "XX256", key: "k" }) }, /Invalid JWK: Key type: XX256 is not supported/],
+  ["key and jwk_url together", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", jwk_url: "http://x/jwks" }) }, /key, jwk_url both cannot be present/],
+  ["short HMAC key", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "short" }) }, /at least 32 characters/],
+  ["RSA type with a non-PEM key", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "RS256", key: "not a pem" }) }, /^error: HASURA_GRAPHQL_JWT_SECRET: "key" is not a RS256 public key/],
+  ["claims_map without the role claims", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", claims_map: { "x-hasura-user-id": { path: "$.sub" } } }) }, /x-hasura-allowed-roles is expected but not found/],
+  ["unreachable JWKS at start", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: "http://127.0.0.1:1/jwks.json" }) }, /^error: HASURA_GRAPHQL_JWT_SECRET: Error fetching JWK/],
+  ["bad hook mode", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook", HASURA_GRAPHQL_AUTH_HOOK_MODE: "PUT" }, /^error: HASURA_GRAPHQL_AUTH_HOOK_MODE: must be GET or POST/],
 ];
 for (const [name, env, pattern] of authCases) {
   t.test(`auth configuration: ${name}`, async (t) => {

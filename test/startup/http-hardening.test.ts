@@ -8,10 +8,10 @@
 import t, { type Test } from "tap";
 import { ConfigError, loadConfig } from "../../server/config.ts";
 import { errorLines, startMain } from "../helpers/process.ts";
+import { ADMIN, ADMIN_SECRET_ENV, PRODUCTION as NODE_ENV_PRODUCTION } from "../helpers/secured.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
-const ADMIN_SECRET = "http-hardening-admin-secret";
-const PRODUCTION = { NODE_ENV: "production", HASURA_GRAPHQL_ADMIN_SECRET: ADMIN_SECRET };
+const PRODUCTION = { ...NODE_ENV_PRODUCTION, ...ADMIN_SECRET_ENV };
 const QUERY = JSON.stringify({ query: "{ user(limit: 1) { id } }" });
 
 function expectSecurityHeaders(t: Test, res: Response, label: string) {
@@ -210,7 +210,7 @@ const CONSOLE_PATHS = ["/graphiql", "/graphiql?query=%7B__typename%7D", "/ruru-s
 t.test("production: GraphiQL and the console are not served unless enabled", async (t) => {
   const srv = await startServer(t, { env: PRODUCTION });
   for (const path of CONSOLE_PATHS) await expectNotFound(t, srv, path);
-  const res = await post(srv, "/v1/graphql", { "x-hasura-admin-secret": ADMIN_SECRET });
+  const res = await post(srv, "/v1/graphql", ADMIN);
   t.same(await res.json(), { data: { user: [{ id: 1 }] } }, "GraphQL itself is served");
   t.equal((await fetch(srv.url + "/healthz")).status, 200);
 });

@@ -88,8 +88,7 @@ const log = (msg: string) => console.error(`[bench:dialects] ${msg}`);
 
 // A hard bound on the whole run (set-up, preflight, warm-up, rounds, slack).
 const plannedS =
-  settings.rounds * 2 * PEERS.length * settings.connections.length * settings.durationS +
-  2 * PEERS.length * settings.warmupS;
+  settings.rounds * 2 * PEERS.length * settings.connections.length * settings.durationS + 2 * PEERS.length * settings.warmupS;
 const boundS = Math.ceil(plannedS * 1.5 + 120 + settings.scale * 15);
 let cleanup: () => Promise<void> = async () => {};
 const watchdog = setTimeout(() => {
@@ -257,9 +256,9 @@ try {
     }
   }
 
-  const summaries = [...cells.values()].map(summarize).sort(
-    (a, b) => a.workload.localeCompare(b.workload) || a.connections - b.connections || a.peer.localeCompare(b.peer),
-  );
+  const summaries = [...cells.values()]
+    .map(summarize)
+    .sort((a, b) => a.workload.localeCompare(b.workload) || a.connections - b.connections || a.peer.localeCompare(b.peer));
   const ratios = Object.fromEntries(workloads.map((w) => [w.name, ratio(summaries, w.name, B, A)]));
   const file = await writeResults("dialects", {
     benchmark: "dialects",
@@ -270,7 +269,9 @@ try {
     workloads: workloads.map((w) => ({
       name: w.name,
       description: w.description,
-      requests: Object.fromEntries(PEERS.map((p) => [p, { path: w.requests[p].path, query: w.requests[p].query, variables: w.requests[p].variables }])),
+      requests: Object.fromEntries(
+        PEERS.map((p) => [p, { path: w.requests[p].path, query: w.requests[p].query, variables: w.requests[p].variables }]),
+      ),
     })),
     preflight,
     summaries,
@@ -280,7 +281,9 @@ try {
     elapsedS: (Date.now() - t0) / 1000,
   });
 
-  console.log(`\nloopback, ${settings.loadGenerator}, scale ${settings.scale}, ${settings.rounds} rounds × ${settings.durationS}s, server pool ${settings.pool}; medians over rounds (errors: total)`);
+  console.log(
+    `\nloopback, ${settings.loadGenerator}, scale ${settings.scale}, ${settings.rounds} rounds × ${settings.durationS}s, server pool ${settings.pool}; medians over rounds (errors: total)`,
+  );
   for (const w of workloads) console.log(`  ${w.name}: ${w.description}`);
   console.log(`\n${table(summaries)}\n`);
   console.log(`results: ${file} (${((Date.now() - t0) / 1000).toFixed(0)}s)`);

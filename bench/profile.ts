@@ -26,7 +26,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
-  options: { workload: { type: "string", default: "W1" }, duration: { type: "string", default: "8" }, top: { type: "string", default: "25" } },
+  options: {
+    workload: { type: "string", default: "W1" },
+    duration: { type: "string", default: "8" },
+    top: { type: "string", default: "25" },
+  },
 });
 if (!/^W[1-4]$/.test(args.workload!)) throw new Error("--workload: one of W1, W2, W3, W4");
 
@@ -86,7 +90,18 @@ function saturatedSelfTime(profile: CpuProfile): { byOwner: Map<string, number>;
 const dir = await mkdtemp(path.join(tmpdir(), "hasura-auth-pg-profile-"));
 try {
   const runTs = fileURLToPath(new URL("./run.ts", import.meta.url));
-  const benchArgs = ["--quick", "--peers", "P,C", "--workloads", args.workload!, "--no-schemas", "--rounds", "1", "--duration", args.duration!];
+  const benchArgs = [
+    "--quick",
+    "--peers",
+    "P,C",
+    "--workloads",
+    args.workload!,
+    "--no-schemas",
+    "--rounds",
+    "1",
+    "--duration",
+    args.duration!,
+  ];
   console.error(`[profile] node ${path.relative(process.cwd(), runTs)} ${benchArgs.join(" ")} (every process profiled)`);
   const log = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, [runTs, ...benchArgs], {
@@ -117,14 +132,25 @@ try {
   const owners = [...new Set([...p.byOwner.keys(), ...c.byOwner.keys()])].sort((a, b) => pOf(b) - cOf(b) - (pOf(a) - cOf(a)));
   const total = (f: (k: string) => number) => owners.reduce((a, k) => a + (k === "(idle)" ? 0 : f(k)), 0);
   console.log(`${cpu("P")}\n${cpu("C")}`);
-  console.log(`\n${args.workload}: P ${rps("P")} req/s (profiled ${p.seconds.toFixed(1)} s saturated), C ${rps("C")} req/s (${c.seconds.toFixed(1)} s)`);
-  console.log(`busy main-thread µs per request (sampled wall time, idle excluded): P ${total(pOf).toFixed(0)}, C ${total(cOf).toFixed(0)}\n`);
+  console.log(
+    `\n${args.workload}: P ${rps("P")} req/s (profiled ${p.seconds.toFixed(1)} s saturated), C ${rps("C")} req/s (${c.seconds.toFixed(1)} s)`,
+  );
+  console.log(
+    `busy main-thread µs per request (sampled wall time, idle excluded): P ${total(pOf).toFixed(0)}, C ${total(cOf).toFixed(0)}\n`,
+  );
   console.log(`${"P µs".padStart(8)} ${"C µs".padStart(8)} ${"P−C".padStart(8)}  owner (package, file, or V8 frame)`);
-  const row = (k: string) => console.log(`${pOf(k).toFixed(1).padStart(8)} ${cOf(k).toFixed(1).padStart(8)} ${(pOf(k) - cOf(k)).toFixed(1).padStart(8)}  ${k}`);
+  const row = (k: string) =>
+    console.log(`${pOf(k).toFixed(1).padStart(8)} ${cOf(k).toFixed(1).padStart(8)} ${(pOf(k) - cOf(k)).toFixed(1).padStart(8)}  ${k}`);
   const top = Number(args.top);
-  owners.filter((k) => k !== "(idle)").slice(0, top).forEach(row);
+  owners
+    .filter((k) => k !== "(idle)")
+    .slice(0, top)
+    .forEach(row);
   console.log("…");
-  owners.filter((k) => k !== "(idle)").slice(-5).forEach(row);
+  owners
+    .filter((k) => k !== "(idle)")
+    .slice(-5)
+    .forEach(row);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -172,7 +172,12 @@ const schemaBuild: Promise<{ results: SchemaBuild[]; perRole: string[]; error?: 
           results: lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as SchemaBuild),
           perRole: lines.filter((l) => /^\s+\S+: \d+ ms$/.test(l)).map((l) => l.trim()),
           // Both result lines printed: the numbers stand even if it failed while tearing down.
-          ...(code === 0 ? {} : { [lines.filter((l) => l.startsWith("{")).length >= 2 ? "warning" : "error"]: `exit ${code}: ${err.trim().split("\n").slice(0, 8).join(" | ").slice(0, 800)}` }),
+          ...(code === 0
+            ? {}
+            : {
+                [lines.filter((l) => l.startsWith("{")).length >= 2 ? "warning" : "error"]:
+                  `exit ${code}: ${err.trim().split("\n").slice(0, 8).join(" | ").slice(0, 800)}`,
+              }),
         });
       });
     })
@@ -223,7 +228,9 @@ try {
   );
   if (!user || !campusRow) throw new Error("seeding produced no fixtures (a user with ≥ 10 results, a campus with child events)");
   const campus = campusRow.campus;
-  const otherCampus = (await rootQuery<{ campus: string }>(db.rootUrl, `select distinct campus from public.event where campus <> $1 limit 1`, [campus]))[0]?.campus;
+  const otherCampus = (
+    await rootQuery<{ campus: string }>(db.rootUrl, `select distinct campus from public.event where campus <> $1 limit 1`, [campus])
+  )[0]?.campus;
   // C: policies.sql FORCEs RLS on every table, so even the owner is filtered (to nothing: no policy names it).
   // Giving the owner BYPASSRLS is what "no security" means here. The server never connects as the owner.
   await rootQuery(db.rootUrl, `alter role ${BENCH_ROLES.owner.name} bypassrls`);
@@ -244,7 +251,11 @@ try {
   const [B, C, H] = await Promise.all([
     startPeerProcess("B", "postgraphile.ts", { ...poolEnv, BENCH_PEER: "B", DATABASE_URL: db.runtimeUrl }),
     startPeerProcess("C", "postgraphile.ts", { ...poolEnv, BENCH_PEER: "C", DATABASE_URL: db.ownerUrl }),
-    startPeerProcess("H", "hand-rolled.ts", { ...poolEnv, DATABASE_URL: db.runtimeUrl, BENCH_JWT_SECRET: P.env.HASURA_GRAPHQL_JWT_SECRET! }),
+    startPeerProcess("H", "hand-rolled.ts", {
+      ...poolEnv,
+      DATABASE_URL: db.runtimeUrl,
+      BENCH_JWT_SECRET: P.env.HASURA_GRAPHQL_JWT_SECRET!,
+    }),
   ]);
   peerProcs.push(B, C, H);
   // Every role's schema, in both dialects, before anything is measured (the server warms them in the background).
@@ -252,7 +263,9 @@ try {
     await P.app.schemas.get(role);
     await P.app.hasuraSchemas.get(role);
   }
-  log(`peers up: P ${P.url} (pid ${process.pid}), B ${B.url} (pid ${B.pid}), C ${C.url} (pid ${C.pid}), H ${H.url} (pid ${H.pid}); postmaster pid ${postmasterPid}`);
+  log(
+    `peers up: P ${P.url} (pid ${process.pid}), B ${B.url} (pid ${B.pid}), C ${C.url} (pid ${C.pid}), H ${H.url} (pid ${H.pid}); postmaster pid ${postmasterPid}`,
+  );
 
   const pgbench = findPgbench();
   if (!pgbench) log("pgbench not found (apt-get install postgresql-client, or BENCH_PGBENCH=…): peer L skipped");
@@ -267,7 +280,9 @@ try {
   });
   const W2_FIELDS = "id path campus createdAt objectByObjectId { id name type } eventByParentId { id path }";
   const W2_BODY = json({ query: `query W2 { allEvents(orderBy: ID_ASC, first: 50) { nodes { ${W2_FIELDS} } } }` });
-  const W2_BODY_C = json({ query: `query W2 { allEvents(condition: {campus: ${json(campus)}}, orderBy: ID_ASC, first: 50) { nodes { ${W2_FIELDS} } } }` });
+  const W2_BODY_C = json({
+    query: `query W2 { allEvents(condition: {campus: ${json(campus)}}, orderBy: ID_ASC, first: 50) { nodes { ${W2_FIELDS} } } }`,
+  });
   const W3_BODY = json({ query: `query W3 { allUsers(orderBy: ID_ASC, first: 50) { nodes { id login } } }` });
   const w4Body = (c: string) =>
     json({
@@ -311,7 +326,12 @@ try {
       description: `role campus-admin (x-hasura-campus {${campus}}): insert an object of campus ${campus} under WITH CHECK, returning name, type, campus`,
       targets: {
         P: { path: "/graphql", headers: bearer(adminToken), body: w4Body(campus), ids: (d) => d.createObject.object },
-        B: { path: "/graphql", headers: hdr("campus-admin", { "x-hasura-campus": `{${campus}}` }), body: w4Body(campus), ids: (d) => d.createObject.object },
+        B: {
+          path: "/graphql",
+          headers: hdr("campus-admin", { "x-hasura-campus": `{${campus}}` }),
+          body: w4Body(campus),
+          ids: (d) => d.createObject.object,
+        },
         C: { path: "/graphql", headers: {}, body: w4Body(campus), ids: (d) => d.createObject.object },
       },
     },
@@ -363,7 +383,9 @@ try {
         pData = json(first.json.data);
       } else if (!problem && pIds !== undefined && ids !== pIds) problem = `different rows from P's: ${ids} vs ${pIds}`;
       const sameBody = !problem && p !== "P" && p !== "H" ? json(first.json.data) === pData : undefined;
-      preflight[key(w.name, p)] = problem ? { ok: false, problem } : { ok: true, rows: ids, bytes: first.text.length, ...(sameBody !== undefined ? { sameJsonAsP: sameBody } : {}) };
+      preflight[key(w.name, p)] = problem
+        ? { ok: false, problem }
+        : { ok: true, rows: ids, bytes: first.text.length, ...(sameBody !== undefined ? { sameJsonAsP: sameBody } : {}) };
       if (problem) {
         log(`${w.name} on ${p} cannot be measured: ${problem}`);
         exitCode = 1;
@@ -378,7 +400,10 @@ try {
     const t = workloads[3]!.targets;
     const pOther = await post(`${P.url}/graphql`, w4Body(otherCampus), t.P!.headers);
     const bOther = await post(`${B.url}/graphql`, w4Body(otherCampus), t.B!.headers);
-    preflight["W4 other campus refused"] = { P: pOther.json?.errors?.[0]?.message ?? pOther.text.slice(0, 200), B: bOther.json?.errors?.[0]?.message ?? bOther.text.slice(0, 200) };
+    preflight["W4 other campus refused"] = {
+      P: pOther.json?.errors?.[0]?.message ?? pOther.text.slice(0, 200),
+      B: bOther.json?.errors?.[0]?.message ?? bOther.text.slice(0, 200),
+    };
     if (!pOther.json?.errors || !bOther.json?.errors) {
       log(`W4: an insert for campus ${otherCampus} was not refused: ${json(preflight["W4 other campus refused"])}`);
       exitCode = 1;
@@ -394,7 +419,8 @@ try {
     const original = proto.query;
     proto.query = function (this: unknown, ...a: unknown[]) {
       const q = a[0];
-      if (q && typeof q === "object" && "text" in q) seen.push({ text: String((q as { text: string }).text), values: ((q as { values?: unknown[] }).values ?? []) as unknown[] });
+      if (q && typeof q === "object" && "text" in q)
+        seen.push({ text: String((q as { text: string }).text), values: ((q as { values?: unknown[] }).values ?? []) as unknown[] });
       else if (typeof q === "string") seen.push({ text: q, values: (Array.isArray(a[1]) ? a[1] : []) as unknown[] });
       return original.apply(this, a);
     };
@@ -424,7 +450,13 @@ try {
         await client.query(settingsStmt.text, settingsStmt.values);
         const r = await client.query(lCapture.statement.text, lCapture.statement.values);
         await client.query("commit");
-        preflight["W1 L"] = { ok: r.rowCount! > 0, rows: r.rowCount, statement: lCapture.statement.text, values: lCapture.statement.values, settings: lCapture.settings.map(([k]) => k) };
+        preflight["W1 L"] = {
+          ok: r.rowCount! > 0,
+          rows: r.rowCount,
+          statement: lCapture.statement.text,
+          values: lCapture.statement.values,
+          settings: lCapture.settings.map(([k]) => k),
+        };
         if (!(r.rowCount! > 0)) {
           log("L: the captured statement returned no rows: peer L skipped");
           lScript = undefined;
@@ -437,7 +469,8 @@ try {
   }
 
   const selected = (w: Workload, p: Peer) => settings.peers.includes(p) && settings.workloads.includes(w.name);
-  const runnable = (w: Workload, p: Peer) => selected(w, p) && (p === "L" ? w.name === "W1" && lScript !== undefined : expected.has(key(w.name, p)));
+  const runnable = (w: Workload, p: Peer) =>
+    selected(w, p) && (p === "L" ? w.name === "W1" && lScript !== undefined : expected.has(key(w.name, p)));
   const spec = (w: Workload, p: Exclude<Peer, "L">, connections: number, durationS: number, overallRate?: number): LoadSpec => {
     const t = w.targets[p]!;
     return {
@@ -560,7 +593,9 @@ try {
     const rate = Math.max(1, Math.round(peak / 2));
     const r = await measure(workloads[0]!, "P", maxConns, settings.halfPeakS, rate);
     halfPeak = { ...r, targetRate: rate, peakRps: +peak.toFixed(1), connections: maxConns };
-    log(`half-peak: P W1 at ${rate} req/s (peak ${peak.toFixed(0)}): ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, errors ${r.errors}`);
+    log(
+      `half-peak: P W1 at ${rate} req/s (peak ${peak.toFixed(0)}): ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, errors ${r.errors}`,
+    );
   }
 
   // Ratios of throughput, P against every peer, per workload where both ran.
@@ -572,7 +607,11 @@ try {
       ratioLines.push({ name: `P/${base}`, workload: w.name, value: pairedRatio(cellList, w.name, "P", base) });
     }
   }
-  ratioLines.push(...workloads.filter((w) => cellList.some((c) => c.workload === w.name && c.peer === "C")).map((w) => ({ name: "B/C", workload: w.name, value: pairedRatio(cellList, w.name, "B", "C") })));
+  ratioLines.push(
+    ...workloads
+      .filter((w) => cellList.some((c) => c.workload === w.name && c.peer === "C"))
+      .map((w) => ({ name: "B/C", workload: w.name, value: pairedRatio(cellList, w.name, "B", "C") })),
+  );
   const ratioOf = (name: string, w: string) => ratioLines.find((r) => r.name === name && r.workload === w)?.value ?? NaN;
   const targets = {
     "P/B W1 >= 0.95": ratioOf("P/B", "W1") >= 0.95,
@@ -581,8 +620,11 @@ try {
   };
 
   // Chart.
-  const groups: ChartGroup[] = workloads.flatMap((w) => settings.connections.map((c) => ({ label: `${w.name} c${c}`, workload: w.name, connections: c })));
-  const cellRow = (p: string, g: ChartGroup) => rows.find((r) => r.peer === p && r.workload === g.workload && r.connections === g.connections);
+  const groups: ChartGroup[] = workloads.flatMap((w) =>
+    settings.connections.map((c) => ({ label: `${w.name} c${c}`, workload: w.name, connections: c })),
+  );
+  const cellRow = (p: string, g: ChartGroup) =>
+    rows.find((r) => r.peer === p && r.workload === g.workload && r.connections === g.connections);
   const partial = settings.peers.length < PEERS.length || settings.workloads.length < workloads.length;
   const stamp = new Date().toISOString().slice(0, 10) + (quick ? "-quick" : "") + (partial ? "-partial" : "");
   const svg = renderChart({
@@ -608,14 +650,19 @@ try {
     workloads: workloads.map((w) => ({
       name: w.name,
       description: w.description,
-      requests: Object.fromEntries(Object.entries(w.targets).map(([p, t]) => [p, { path: t.path, headers: Object.keys(t.headers), body: JSON.parse(t.body) }])),
+      requests: Object.fromEntries(
+        Object.entries(w.targets).map(([p, t]) => [p, { path: t.path, headers: Object.keys(t.headers), body: JSON.parse(t.body) }]),
+      ),
     })),
-    pgbench: lCapture ? { path: pgbench, script: lScript?.script, statement: lCapture.statement, settings: lCapture.settings.map(([k]) => k) } : null,
+    pgbench: lCapture
+      ? { path: pgbench, script: lScript?.script, statement: lCapture.statement, settings: lCapture.settings.map(([k]) => k) }
+      : null,
     preflight,
     summaries: rows,
     halfPeak,
     schemaBuild: schemas,
-    ratioDefinition: "throughput of A ÷ throughput of B: per concurrency, the median over rounds of the ratio of the two runs of the same round; then the median over concurrencies",
+    ratioDefinition:
+      "throughput of A ÷ throughput of B: per concurrency, the median over rounds of the ratio of the two runs of the same round; then the median over concurrencies",
     ratios: ratioLines.map((r) => ({ ...r, value: Number.isFinite(r.value) ? +r.value.toFixed(3) : null })),
     targets,
     rounds: cellList,
@@ -627,8 +674,18 @@ try {
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
   const head = ["workload", "conns", "peer", "req/s", "p50 ms", "p99 ms", "errors", "requests", "spread", "cpu gen", "cpu node", "cpu pg"];
   const body = rows.map((r) => [
-    r.workload, String(r.connections), r.peer, f(r.rps, 0), f(r.p50Ms, 2), f(r.p99Ms, 2), String(r.errors), String(r.requests),
-    `${f(r.rpsSpread * 100, 0)}%`, f(r.cpu.loadgen, 2), f(r.cpu.node, 2), f(r.cpu.postgres, 2),
+    r.workload,
+    String(r.connections),
+    r.peer,
+    f(r.rps, 0),
+    f(r.p50Ms, 2),
+    f(r.p99Ms, 2),
+    String(r.errors),
+    String(r.requests),
+    `${f(r.rpsSpread * 100, 0)}%`,
+    f(r.cpu.loadgen, 2),
+    f(r.cpu.node, 2),
+    f(r.cpu.postgres, 2),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cs: string[]) => cs.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");

@@ -25,8 +25,18 @@ const dir = await mkdtemp(path.join(tmpdir(), "bench-schemas-"));
 const cluster = await startEmbeddedPostgres({ dir, port: await freePort(), ephemeral: true });
 try {
   const root = cluster.url("postgres", cluster.superuserPassword, "app");
-  await bootstrapDatabase({ rootUrl: cluster.url("postgres", cluster.superuserPassword, "postgres"), database: "app", owner, authenticator });
-  await migrateProject({ projectDir: REPO_ROOT, ownerUrl: cluster.url(owner.name, owner.password, "app"), rootUrl: root, authenticator: authenticator.name });
+  await bootstrapDatabase({
+    rootUrl: cluster.url("postgres", cluster.superuserPassword, "postgres"),
+    database: "app",
+    owner,
+    authenticator,
+  });
+  await migrateProject({
+    projectDir: REPO_ROOT,
+    ownerUrl: cluster.url(owner.name, owner.password, "app"),
+    rootUrl: root,
+    authenticator: authenticator.name,
+  });
   const admin = new pg.Client({ connectionString: root });
   await admin.connect();
   const extra = Array.from({ length: 44 }, (_, i) => `bench_role_${i + 1}`);

@@ -132,8 +132,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
   });
   // The schema /readyz waits for: the one most first requests need.
-  const readinessRole =
-    config.auth.unauthorizedRole ?? (app.appRoles.has("admin") ? "admin" : (app.appRoles.list()[0] ?? "admin"));
+  const readinessRole = config.auth.unauthorizedRole ?? (app.appRoles.has("admin") ? "admin" : (app.appRoles.list()[0] ?? "admin"));
   const queryLimits = {
     maxDepth: config.limits.maxQueryDepth,
     maxCost: config.limits.maxQueryCost,

@@ -115,16 +115,12 @@ function postgresUrl(env: Env, key: string): string | undefined {
 
 export function loadConfig(env: Env = process.env): Config {
   const projectDir = path.resolve(REPO_ROOT, env.PROJECT_DIR || ".");
-  const embeddedDatabase =
-    projectDir === REPO_ROOT ? "app" : path.basename(projectDir).replace(/[^a-z0-9_]/gi, "_");
+  const embeddedDatabase = projectDir === REPO_ROOT ? "app" : path.basename(projectDir).replace(/[^a-z0-9_]/gi, "_");
   const url = postgresUrl(env, "DATABASE_URL");
   const ownerUrl = postgresUrl(env, "DATABASE_OWNER_URL");
   const rootUrl = postgresUrl(env, "ROOT_DATABASE_URL");
   if (!url && (ownerUrl || rootUrl)) {
-    throw new ConfigError(
-      ownerUrl ? "DATABASE_OWNER_URL" : "ROOT_DATABASE_URL",
-      "is set but DATABASE_URL (the runtime connection) is not",
-    );
+    throw new ConfigError(ownerUrl ? "DATABASE_OWNER_URL" : "ROOT_DATABASE_URL", "is set but DATABASE_URL (the runtime connection) is not");
   }
   const auth = loadAuthConfig(env);
   const production = env.NODE_ENV === "production";

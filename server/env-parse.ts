@@ -62,7 +62,10 @@ export function oneOf<T extends string>(env: Env, key: string, fallback: T, choi
 
 /** A comma list; entries trimmed, empty ones dropped. */
 export function list(env: Env, key: string): string[] {
-  return (given(env, key) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return (given(env, key) ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Parsed JSON, or undefined when unset. */

@@ -20,7 +20,13 @@ export class HasuraError extends Error {
   readonly statusCode: number;
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(code: string, message: string, statusCode = 400, path = "$", headers: Readonly<Record<string, string>> = statusCode === 503 ? RETRY_AFTER : NO_HEADERS) {
+  constructor(
+    code: string,
+    message: string,
+    statusCode = 400,
+    path = "$",
+    headers: Readonly<Record<string, string>> = statusCode === 503 ? RETRY_AFTER : NO_HEADERS,
+  ) {
     super(message);
     this.name = "HasuraError";
     this.code = code;
@@ -103,7 +109,8 @@ export const errors = {
   noQuery: () => E("parse-failed", "the key 'query' was not present", 400),
   variablesNotObject: () => E("parse-failed", "variables must be an object", 400, "$.variables"),
   operationNameNotString: () => E("parse-failed", "operationName must be a string", 400, "$.operationName"),
-  variablesTooDeep: (maxDepth: number) => E("validation-failed", `the variables are nested deeper than the limit of ${maxDepth} levels`, 400, "$.variables"),
+  variablesTooDeep: (maxDepth: number) =>
+    E("validation-failed", `the variables are nested deeper than the limit of ${maxDepth} levels`, 400, "$.variables"),
   emptyBatch: () => E("parse-failed", "a batch must contain at least one query", 400),
   batchTooLarge: (max: number, got: number) => E("bad-request", `a batch may contain at most ${max} queries, got ${got}`, 400),
 
@@ -116,13 +123,17 @@ export const errors = {
   validation: (message: string, path = "$") => E("validation-failed", message, 400, path),
   noMutations: () => E("validation-failed", "no mutations exist", 400),
   noSubscriptions: () => E("validation-failed", "no subscriptions exist", 400),
-  noSuchOperation: (name: string) => E("validation-failed", `no such operation found in the document: ${JSON.stringify(truncateForMessage(name))}`, 400),
-  operationNameRequired: () => E("validation-failed", "exactly one operation has to be present in the document when operationName is not specified", 400),
+  noSuchOperation: (name: string) =>
+    E("validation-failed", `no such operation found in the document: ${JSON.stringify(truncateForMessage(name))}`, 400),
+  operationNameRequired: () =>
+    E("validation-failed", "exactly one operation has to be present in the document when operationName is not specified", 400),
   subscriptionOverHttp: () => E("unexpected-payload", "subscriptions are not supported over HTTP, use websockets instead", 400),
   streamingNotSupported: () => E("not-supported", "streaming results (@defer/@stream) are not supported on this endpoint", 400),
   /** HASURA_GRAPHQL_INTROSPECTION_DISABLED_FOR_ROLES, as each dialect reports an unknown field. */
-  introspectionDisabledHasura: (field: string) => E("validation-failed", `field '${field}' not found in type: 'query_root'`, 400, `$.selectionSet.${field}`),
-  introspectionDisabledPostGraphile: (field: string) => E("validation-failed", `Cannot query field "${field}" on type "Query".`, 400, `$.selectionSet.${field}`),
+  introspectionDisabledHasura: (field: string) =>
+    E("validation-failed", `field '${field}' not found in type: 'query_root'`, 400, `$.selectionSet.${field}`),
+  introspectionDisabledPostGraphile: (field: string) =>
+    E("validation-failed", `Cannot query field "${field}" on type "Query".`, 400, `$.selectionSet.${field}`),
 };
 
 /**

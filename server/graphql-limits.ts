@@ -79,11 +79,7 @@ interface Measure {
 
 const LEAF: Measure = { depth: 0, cost: 0, objects: 0 };
 
-function measureOperation(
-  op: OperationDefinitionNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-  limits: QueryLimits,
-): Measure {
+function measureOperation(op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, limits: QueryLimits): Measure {
   const memo = new Map<string, Measure>();
   const visiting = new Set<string>();
   // `level` is the depth of the fields of `set`; past the limit we stop at
@@ -151,10 +147,10 @@ export function limitsError(document: DocumentNode, limits: QueryLimits): GraphQ
     }
     if (m.cost > limits.maxCost) {
       const cost = Number.isFinite(m.cost) && m.cost < 1e15 ? String(m.cost) : "too many";
-      return new GraphQLError(
-        `the query selects ${cost} fields (fragments expanded), more than the limit of ${limits.maxCost}`,
-        { nodes: op, extensions },
-      );
+      return new GraphQLError(`the query selects ${cost} fields (fragments expanded), more than the limit of ${limits.maxCost}`, {
+        nodes: op,
+        extensions,
+      });
     }
     if (m.objects > limits.maxObjectFields) {
       const objects = Number.isFinite(m.objects) && m.objects < 1e15 ? String(m.objects) : "too many";
@@ -189,7 +185,12 @@ const hasLimitArg = (field: FieldNode) => field.arguments?.some((a) => LIMIT_ARG
  * `first` bounds its `nodes` / `edges`; a Hasura `_aggregate`'s `limit` its
  * `nodes`), or `listSizeEstimate`.
  */
-export function estimateNodes(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, limits: QueryLimits): number {
+export function estimateNodes(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  limits: QueryLimits,
+): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const memo = new Map<string, number>();
@@ -235,7 +236,12 @@ export function estimateNodes(schema: GraphQLSchema, document: DocumentNode, ope
     }
     return total;
   };
-  const root = operation.operation === "mutation" ? schema.getMutationType() : operation.operation === "subscription" ? schema.getSubscriptionType() : schema.getQueryType();
+  const root =
+    operation.operation === "mutation"
+      ? schema.getMutationType()
+      : operation.operation === "subscription"
+        ? schema.getSubscriptionType()
+        : schema.getQueryType();
   return walk(operation.selectionSet, root, undefined);
 }
 
@@ -321,7 +327,8 @@ export function introspectionField(document: DocumentNode): string | null {
   if (found !== undefined) return found;
   found = null;
   const stack: SelectionSetNode[] = [];
-  for (const d of document.definitions) if (d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION) stack.push(d.selectionSet);
+  for (const d of document.definitions)
+    if (d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION) stack.push(d.selectionSet);
   while (stack.length && !found) {
     for (const sel of stack.pop()!.selections) {
       if (sel.kind === Kind.FIELD && (sel.name.value === "__schema" || sel.name.value === "__type")) {

@@ -22,7 +22,7 @@ export interface PgConnection extends NodeJS.EventEmitter {
   bind(msg: { statement?: string; values: unknown[]; valueMapper?: unknown }): void;
   describe(msg: { type: "P"; name?: string }): void;
   execute(msg: { portal?: string; rows?: number }): void;
-  stream: NodeJS.EventEmitter & { cork?: () => void; uncork?: () => void; destroy(): void };
+  stream: NodeJS.EventEmitter & { cork?: () => void; uncork?: () => void; destroy(): void; bytesRead: number };
   /** Statement name → text of the statements pg believes are prepared on this connection. */
   parsedStatements: Record<string, string>;
 }

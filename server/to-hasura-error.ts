@@ -68,8 +68,18 @@ function poolTimeoutError(e: Error, waitMs: number): HasuraError | null {
 
 // The connection itself failed (node's socket errors, node-pg's own): the
 // database is down or restarting, not the query wrong.
-const SOCKET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
-const CONNECTION_LOST = /^(Connection terminated unexpectedly|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
+const SOCKET_ERRORS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+const CONNECTION_LOST =
+  /^(Connection terminated unexpectedly|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
 /** SQLSTATE → Hasura's error (all 400; connection failures are databaseUnavailable's 503). */
 const SQLSTATES: Record<string, (message: string) => HasuraError> = {
@@ -115,25 +125,53 @@ function fromGraphQLError(error: GraphQLError, ctx: ErrorContext | undefined): H
   if (mapped && (mapped.code === "constraint-violation" || mapped.code === "permission-error") && !(original instanceof HasuraError)) {
     const field = error.path?.length === 1 ? String(error.path[0]) : null;
     if (field?.startsWith("insert_")) {
-      return new HasuraError(mapped.code, mapped.message, mapped.statusCode, `$.selectionSet.${field}.args.${field.endsWith("_one") ? "object" : "objects"}`);
+      return new HasuraError(
+        mapped.code,
+        mapped.message,
+        mapped.statusCode,
+        `$.selectionSet.${field}.args.${field.endsWith("_one") ? "object" : "objects"}`,
+      );
     }
   }
   return mapped;
 }
 
 // graphql-js' messages for variables it cannot coerce, as Hasura words them.
-const JSON_TYPE = (raw: string) => (raw.startsWith('"') ? "a string" : raw === "true" || raw === "false" ? "a boolean" : raw.startsWith("[") ? "an array" : raw.startsWith("{") ? "an object" : /^-?\d/.test(raw) ? "a number" : "a value");
+const JSON_TYPE = (raw: string) =>
+  raw.startsWith('"')
+    ? "a string"
+    : raw === "true" || raw === "false"
+      ? "a boolean"
+      : raw.startsWith("[")
+        ? "an array"
+        : raw.startsWith("{")
+          ? "an object"
+          : /^-?\d/.test(raw)
+            ? "a number"
+            : "a value";
 const REQUEST_ERRORS: Array<[RegExp, (m: RegExpExecArray) => string]> = [
   [/Int cannot represent non-integer value: (.*)$/s, (m) => `expected a 32-bit integer for type "Int", but found ${JSON_TYPE(m[1]!)}`],
-  [/Int cannot represent non 32-bit signed integer value: (.*)$/s, () => `expected a 32-bit integer for type "Int", but found a number out of range`],
+  [
+    /Int cannot represent non 32-bit signed integer value: (.*)$/s,
+    () => `expected a 32-bit integer for type "Int", but found a number out of range`,
+  ],
   [/Float cannot represent non numeric value: (.*)$/s, (m) => `expected a float for type "Float", but found ${JSON_TYPE(m[1]!)}`],
   [/String cannot represent a non string value: (.*)$/s, (m) => `expected a string for type "String", but found ${JSON_TYPE(m[1]!)}`],
   [/Boolean cannot represent a non boolean value: (.*)$/s, (m) => `expected a boolean for type "Boolean", but found ${JSON_TYPE(m[1]!)}`],
-  [/Field "([^"]+)" is not defined by type "([^"]+)"/, (m) => `field ${JSON.stringify(truncateForMessage(m[1]!))} not found in type: '${m[2]}'`],
+  [
+    /Field "([^"]+)" is not defined by type "([^"]+)"/,
+    (m) => `field ${JSON.stringify(truncateForMessage(m[1]!))} not found in type: '${m[2]}'`,
+  ],
   [/Expected non-nullable type "([^"!]+)!?" not to be null/, (m) => `unexpected null value for type ${JSON.stringify(m[1])}`],
-  [/^Variable "\$([^"]+)" of required type "[^"]+" was not provided/, (m) => `expecting a value for non-nullable variable: ${JSON.stringify(m[1])}`],
+  [
+    /^Variable "\$([^"]+)" of required type "[^"]+" was not provided/,
+    (m) => `expecting a value for non-nullable variable: ${JSON.stringify(m[1])}`,
+  ],
   [/Expected type "([^"]+)" to be an object/, (m) => `expected an object for type ${JSON.stringify(m[1])}, but found another value`],
-  [/Value "([^"]*)" does not exist in "([^"]+)" enum/, (m) => `expected one of the values of the enum ${JSON.stringify(m[2])}, but found ${JSON.stringify(truncateForMessage(m[1]!))}`],
+  [
+    /Value "([^"]*)" does not exist in "([^"]+)" enum/,
+    (m) => `expected one of the values of the enum ${JSON.stringify(m[2])}, but found ${JSON.stringify(truncateForMessage(m[1]!))}`,
+  ],
 ];
 
 /**

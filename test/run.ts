@@ -24,7 +24,10 @@ if (!existsSync("/usr/bin/chromium") && process.getuid?.() === 0 && existsSync("
   console.error("test set-up: installing Debian's chromium for the browser test…");
   try {
     execFileSync("apt-get", ["update", "-qq"], { stdio: "ignore" });
-    execFileSync("apt-get", ["install", "-y", "-qq", "chromium"], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    execFileSync("apt-get", ["install", "-y", "-qq", "chromium"], {
+      stdio: "ignore",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
   } catch (e) {
     console.error(`test set-up: could not install chromium (${(e as Error).message}); the browser test will be skipped`);
   }

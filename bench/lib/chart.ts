@@ -58,7 +58,10 @@ export function renderChart(opts: ChartOptions): string {
   const barW = 20;
   const groupGap = 26;
   const groupW = (g: ChartGroup) => opts.peers.filter((p) => opts.panels.some((pn) => pn.value(p, g) !== undefined)).length * barW;
-  const plotW = Math.max(780, opts.groups.reduce((w, g) => w + groupW(g) + groupGap, groupGap));
+  const plotW = Math.max(
+    780,
+    opts.groups.reduce((w, g) => w + groupW(g) + groupGap, groupGap),
+  );
   const width = margin.left + plotW + margin.right;
   const legendH = 22 * Math.ceil(opts.peers.length / 2);
   const height = margin.top + opts.panels.length * (panelH + panelGap) + legendH + margin.bottom;
@@ -73,7 +76,9 @@ export function renderChart(opts: ChartOptions): string {
 
   opts.panels.forEach((panel, i) => {
     const y0 = margin.top + i * (panelH + panelGap);
-    const values = opts.groups.flatMap((g) => opts.peers.map((p) => panel.value(p, g))).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const values = opts.groups
+      .flatMap((g) => opts.peers.map((p) => panel.value(p, g)))
+      .filter((v): v is number => v !== undefined && Number.isFinite(v));
     const { top, step } = niceScale(Math.max(...values, panel.reference?.value ?? 0, 0));
     const y = (v: number) => y0 + panelH - (v / top) * panelH;
     out.push(`<text x="${margin.left}" y="${y0 - 10}" font-size="13" font-weight="bold">${esc(panel.title)} (${esc(panel.unit)})</text>`);
@@ -105,7 +110,9 @@ export function renderChart(opts: ChartOptions): string {
           `<text x="${bx + barW / 2}" y="${y0 + panelH + 11}" text-anchor="middle" font-size="9" fill="${color(p)}">${esc(p)}</text>`,
         );
       });
-      out.push(`<text x="${x + (peers.length * barW) / 2}" y="${y0 + panelH + 25}" text-anchor="middle" font-weight="bold">${esc(g.label)}</text>`);
+      out.push(
+        `<text x="${x + (peers.length * barW) / 2}" y="${y0 + panelH + 25}" text-anchor="middle" font-weight="bold">${esc(g.label)}</text>`,
+      );
       x += groupW(g) + gap;
     }
     if (panel.reference) {

@@ -46,7 +46,10 @@ function onSignalStop(fn: () => Promise<void>) {
   cleanups.add(fn);
   if (signalsHooked) return;
   signalsHooked = true;
-  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  for (const [sig, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
     process.on(sig, () => {
       void Promise.allSettled([...cleanups].map((f) => f())).then(() => process.exit(code));
     });

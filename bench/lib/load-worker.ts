@@ -136,13 +136,10 @@ async function viaBuiltin(spec: LoadSpec): Promise<LoadResult> {
       if (due >= deadline) break;
       const wait = due - performance.now();
       if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
-      const p: Promise<void> = once().then(
-        ({ status, text }) => {
-          const t1 = performance.now();
-          if (t1 <= deadline) record(status, text, t1 - due);
-        },
-        failed,
-      );
+      const p: Promise<void> = once().then(({ status, text }) => {
+        const t1 = performance.now();
+        if (t1 <= deadline) record(status, text, t1 - due);
+      }, failed);
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     }

@@ -54,7 +54,10 @@ export interface CapturedStatement {
  * Null parameters are inlined as NULL (pgbench variables cannot be NULL);
  * everything else is a variable, so it stays a bind parameter.
  */
-export function pgbenchScript(settings: Array<[string, string]>, statement: CapturedStatement): { script: string; defines: Record<string, string> } {
+export function pgbenchScript(
+  settings: Array<[string, string]>,
+  statement: CapturedStatement,
+): { script: string; defines: Record<string, string> } {
   const defines: Record<string, string> = {};
   settings.forEach(([k, v], i) => {
     defines[`k${i + 1}`] = k;
@@ -118,16 +121,25 @@ export async function runPgbench(spec: PgbenchSpec): Promise<PgbenchResult> {
     await writeFile(scriptFile, spec.script);
     const args = [
       "-n", // no vacuum of pgbench's own tables
-      "-M", "prepared",
-      "-c", String(spec.clients),
-      "-j", "1", // one thread, like the single-process HTTP load generator
-      "-T", String(spec.durationS),
-      "-f", scriptFile,
-      "-l", `--log-prefix=${path.join(dir, "pgb")}`,
+      "-M",
+      "prepared",
+      "-c",
+      String(spec.clients),
+      "-j",
+      "1", // one thread, like the single-process HTTP load generator
+      "-T",
+      String(spec.durationS),
+      "-f",
+      scriptFile,
+      "-l",
+      `--log-prefix=${path.join(dir, "pgb")}`,
       ...Object.entries(spec.defines).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
-      "-h", spec.host,
-      "-p", String(spec.port),
-      "-U", spec.user,
+      "-h",
+      spec.host,
+      "-p",
+      String(spec.port),
+      "-U",
+      spec.user,
       spec.database,
     ];
     // bash's `times` prints the CPU of its waited-for children: pgbench's own.

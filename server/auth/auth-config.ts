@@ -15,10 +15,7 @@ export type JwtKeyType = (typeof HMAC_TYPES)[number] | (typeof ASYMMETRIC_TYPES)
 
 export type ClaimsMapValue = { path: string; default?: unknown } | string | string[];
 
-export type TokenLocation =
-  | { type: "Authorization" }
-  | { type: "Cookie"; name: string }
-  | { type: "CustomHeader"; name: string };
+export type TokenLocation = { type: "Authorization" } | { type: "Cookie"; name: string } | { type: "CustomHeader"; name: string };
 
 export interface JwtSecretConfig {
   type?: JwtKeyType;
@@ -55,8 +52,17 @@ function obj(v: unknown): v is Record<string, unknown> {
 function parseJwtSecret(raw: unknown, key: string, production: boolean): JwtSecretConfig {
   if (!obj(raw)) throw new ConfigError(key, "expected a JSON object");
   const known = new Set([
-    "type", "key", "jwk_url", "claims_namespace", "claims_namespace_path", "claims_format",
-    "audience", "issuer", "claims_map", "allowed_skew", "header",
+    "type",
+    "key",
+    "jwk_url",
+    "claims_namespace",
+    "claims_namespace_path",
+    "claims_format",
+    "audience",
+    "issuer",
+    "claims_map",
+    "allowed_skew",
+    "header",
   ]);
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new ConfigError(key, `unknown key "${k}"`);
   const str = (k: string): string | undefined => {
@@ -122,7 +128,12 @@ function parseJwtSecret(raw: unknown, key: string, production: boolean): JwtSecr
   }
   let skew = 0;
   if (raw.allowed_skew !== undefined && raw.allowed_skew !== null) {
-    if (typeof raw.allowed_skew !== "number" || !Number.isInteger(raw.allowed_skew) || raw.allowed_skew < 0 || raw.allowed_skew > MAX_SKEW_SECONDS) {
+    if (
+      typeof raw.allowed_skew !== "number" ||
+      !Number.isInteger(raw.allowed_skew) ||
+      raw.allowed_skew < 0 ||
+      raw.allowed_skew > MAX_SKEW_SECONDS
+    ) {
       throw new ConfigError(key, `"allowed_skew" must be an integer from 0 to ${MAX_SKEW_SECONDS} (seconds)`);
     }
     skew = raw.allowed_skew;
@@ -135,7 +146,10 @@ function parseJwtSecret(raw: unknown, key: string, production: boolean): JwtSecr
     else if ((t === "cookie" || t === "customheader") && obj(h) && typeof h.name === "string" && h.name) {
       header = t === "cookie" ? { type: "Cookie", name: h.name } : { type: "CustomHeader", name: h.name.toLowerCase() };
     } else {
-      throw new ConfigError(key, `"header" must be {"type":"Authorization"}, {"type":"Cookie","name":…} or {"type":"CustomHeader","name":…}`);
+      throw new ConfigError(
+        key,
+        `"header" must be {"type":"Authorization"}, {"type":"Cookie","name":…} or {"type":"CustomHeader","name":…}`,
+      );
     }
   }
   return {
@@ -188,15 +202,27 @@ export function loadAuthConfig(env: Env): AuthConfig {
 
   // Hasura's start-up matrix: every secured mode needs an admin secret.
   if (adminSecret === undefined) {
-    if (authHook) throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK", "requires HASURA_GRAPHQL_ADMIN_SECRET (or HASURA_GRAPHQL_ACCESS_KEY) to be set");
-    if (jwtSecrets.length) throw new ConfigError(plural !== undefined ? "HASURA_GRAPHQL_JWT_SECRETS" : "HASURA_GRAPHQL_JWT_SECRET", "requires HASURA_GRAPHQL_ADMIN_SECRET (or HASURA_GRAPHQL_ACCESS_KEY) to be set");
-    if (unauthorizedRole) throw new ConfigError("HASURA_GRAPHQL_UNAUTHORIZED_ROLE", "requires HASURA_GRAPHQL_ADMIN_SECRET (or HASURA_GRAPHQL_ACCESS_KEY) to be set");
+    if (authHook)
+      throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK", "requires HASURA_GRAPHQL_ADMIN_SECRET (or HASURA_GRAPHQL_ACCESS_KEY) to be set");
+    if (jwtSecrets.length)
+      throw new ConfigError(
+        plural !== undefined ? "HASURA_GRAPHQL_JWT_SECRETS" : "HASURA_GRAPHQL_JWT_SECRET",
+        "requires HASURA_GRAPHQL_ADMIN_SECRET (or HASURA_GRAPHQL_ACCESS_KEY) to be set",
+      );
+    if (unauthorizedRole)
+      throw new ConfigError(
+        "HASURA_GRAPHQL_UNAUTHORIZED_ROLE",
+        "requires HASURA_GRAPHQL_ADMIN_SECRET (or HASURA_GRAPHQL_ACCESS_KEY) to be set",
+      );
   }
   if (authHook && jwtSecrets.length) {
     throw new ConfigError("HASURA_GRAPHQL_AUTH_HOOK", "Both webhook and JWT mode cannot be enabled at the same time");
   }
   if (authHook && unauthorizedRole) {
-    throw new ConfigError("HASURA_GRAPHQL_UNAUTHORIZED_ROLE", "is not allowed with HASURA_GRAPHQL_AUTH_HOOK (the hook decides anonymous access)");
+    throw new ConfigError(
+      "HASURA_GRAPHQL_UNAUTHORIZED_ROLE",
+      "is not allowed with HASURA_GRAPHQL_AUTH_HOOK (the hook decides anonymous access)",
+    );
   }
   return {
     adminSecret,

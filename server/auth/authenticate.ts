@@ -148,7 +148,8 @@ export async function createAuthenticator(
     const entry = { payload, claims: verifier.claims.extract(payload), skew: verifier.config.allowedSkewSeconds, verifier };
     // A token without exp never expires by itself: hold its verification only
     // briefly, so a key taken out of the JWKS stops accepting it soon.
-    const ttl = typeof payload.exp === "number" ? Math.min((payload.exp + entry.skew) * 1000 - Date.now(), MAX_CACHE_MS) : cfg.noExpTokenCacheMs;
+    const ttl =
+      typeof payload.exp === "number" ? Math.min((payload.exp + entry.skew) * 1000 - Date.now(), MAX_CACHE_MS) : cfg.noExpTokenCacheMs;
     if (ttl > 0) tokenCache.set(token, entry, { ttl });
     return entry;
   }

@@ -32,9 +32,7 @@ export interface CompiledClaimsConfig {
 /** Parses the config's JSON paths once, at start-up. */
 export function compileClaimsConfig(cfg: JwtSecretConfig): CompiledClaimsConfig {
   const namespacePath = cfg.claimsNamespacePath ? parseJsonPath(cfg.claimsNamespacePath) : undefined;
-  const map = cfg.claimsMap
-    ? Object.entries(cfg.claimsMap).map(([name, spec]) => ({ name, spec, path: pathOf(spec) }))
-    : undefined;
+  const map = cfg.claimsMap ? Object.entries(cfg.claimsMap).map(([name, spec]) => ({ name, spec, path: pathOf(spec) })) : undefined;
   return {
     extract(payload) {
       const raw = map ? fromClaimsMap(payload, map) : fromNamespace(payload, cfg, namespacePath);

@@ -3,14 +3,7 @@
  * and verification with jose, failures worded as Hasura words them.
  */
 import { createSecretKey, type KeyObject } from "node:crypto";
-import {
-  decodeJwt,
-  errors as joseErrors,
-  importSPKI,
-  importX509,
-  jwtVerify,
-  type JWTPayload,
-} from "jose";
+import { decodeJwt, errors as joseErrors, importSPKI, importX509, jwtVerify, type JWTPayload } from "jose";
 import { ConfigError } from "../config.ts";
 import { HasuraError, truncateForMessage } from "../errors.ts";
 import { HMAC_TYPES, type JwtKeyType, type JwtSecretConfig } from "./auth-config.ts";
@@ -52,7 +45,8 @@ async function importKey(cfg: JwtSecretConfig, configKey: string): Promise<KeyOb
 
 /** A token's shape, checked before jose sees it, for Hasura's error wording. */
 export function checkCompactShape(token: string): void {
-  if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw invalidJwt(`JWSError (CompactDecodeError token larger than ${MAX_TOKEN_BYTES} bytes)`);
+  if (Buffer.byteLength(token) > MAX_TOKEN_BYTES)
+    throw invalidJwt(`JWSError (CompactDecodeError token larger than ${MAX_TOKEN_BYTES} bytes)`);
   const parts = token.split(".");
   if (parts.length !== 3) {
     throw invalidJwt(`JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got ${parts.length})`);
@@ -87,11 +81,7 @@ export function toHasuraJwtError(e: unknown): HasuraError {
   return invalidJwt("JWSError JWSInvalidSignature");
 }
 
-export async function createJwtVerifier(
-  cfg: JwtSecretConfig,
-  configKey: string,
-  jwksOptions: JwksOptions = {},
-): Promise<JwtVerifier> {
+export async function createJwtVerifier(cfg: JwtSecretConfig, configKey: string, jwksOptions: JwksOptions = {}): Promise<JwtVerifier> {
   let claims: CompiledClaimsConfig;
   try {
     claims = compileClaimsConfig(cfg);

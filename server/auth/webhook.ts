@@ -18,8 +18,20 @@ type Headers = Record<string, string | string[] | undefined>;
 
 // Hasura does not forward these to the hook in GET mode (its commonClientHeadersIgnored).
 const GET_IGNORED = new Set([
-  "content-length", "content-md5", "user-agent", "host", "origin", "referer", "accept", "accept-encoding",
-  "accept-language", "accept-datetime", "cache-control", "connection", "dnt", "content-type",
+  "content-length",
+  "content-md5",
+  "user-agent",
+  "host",
+  "origin",
+  "referer",
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "accept-datetime",
+  "cache-control",
+  "connection",
+  "dnt",
+  "content-type",
 ]);
 
 // Headers that describe the client's connection to us, not the request
@@ -28,8 +40,19 @@ const GET_IGNORED = new Set([
 // refuses some outright (Keep-Alive, Expect, Upgrade, Transfer-Encoding), which
 // would turn a client's harmless header into a failed hook call.
 const HOP_BY_HOP = new Set([
-  "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-  "transfer-encoding", "upgrade", "expect", "host", "content-length", "http2-settings",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "expect",
+  "host",
+  "content-length",
+  "http2-settings",
 ]);
 
 const MAX_CACHE_MS = 10 * 60_000;

@@ -67,10 +67,10 @@ await runCli(async () => {
       return 0;
     }
     console.log(`permissions differ from ${shown} (- expected, + live):\n\n${diff.text}\n`);
+    console.log(diff.tables.length ? `tables that differ: ${diff.tables.join(", ")}` : "only the header differs");
     console.log(
-      diff.tables.length ? `tables that differ: ${diff.tables.join(", ")}` : "only the header differs",
+      `if the change is intended: npm run permissions -- --write ${values.check!} (with the same PROJECT_DIR), review and commit the file`,
     );
-    console.log(`if the change is intended: npm run permissions -- --write ${(values.check)!} (with the same PROJECT_DIR), review and commit the file`);
     return 1;
   });
 });

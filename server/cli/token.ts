@@ -37,7 +37,10 @@ export async function mintToken(env: Record<string, string | undefined>, opts: T
   }
   let payload: Record<string, unknown>;
   if (secret.claimsMap || secret.claimsNamespacePath) {
-    throw new ConfigError("HASURA_GRAPHQL_JWT_SECRET", "token minting supports claims_namespace only (not claims_map / claims_namespace_path)");
+    throw new ConfigError(
+      "HASURA_GRAPHQL_JWT_SECRET",
+      "token minting supports claims_namespace only (not claims_map / claims_namespace_path)",
+    );
   } else {
     payload = { [secret.claimsNamespace]: secret.claimsFormat === "stringified_json" ? JSON.stringify(claims) : claims };
   }
@@ -72,7 +75,10 @@ if (import.meta.main) {
     const token = await mintToken(process.env, {
       role: values.role,
       userId: values["user-id"],
-      allowedRoles: values["allowed-roles"]?.split(",").map((r) => r.trim()).filter(Boolean),
+      allowedRoles: values["allowed-roles"]
+        ?.split(",")
+        .map((r) => r.trim())
+        .filter(Boolean),
       vars,
       expiresIn: values.exp,
     });

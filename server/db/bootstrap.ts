@@ -22,24 +22,14 @@ export interface BootstrapOptions {
 
 async function execFormatted(client: pg.Client, template: string, args: string[]): Promise<void> {
   const placeholders = args.map((_, i) => `$${i + 2}::text`).join(", ");
-  const { rows } = await client.query<{ sql: string }>(
-    `select format($1, ${placeholders}) as sql`,
-    [template, ...args],
-  );
+  const { rows } = await client.query<{ sql: string }>(`select format($1, ${placeholders}) as sql`, [template, ...args]);
   await client.query(rows[0]!.sql);
 }
 
-async function ensureLoginRole(
-  client: pg.Client,
-  role: { name: string; password: string },
-  attributes: string,
-): Promise<void> {
+async function ensureLoginRole(client: pg.Client, role: { name: string; password: string }, attributes: string): Promise<void> {
   const { rowCount } = await client.query("select 1 from pg_roles where rolname = $1", [role.name]);
   const verb = rowCount ? "alter" : "create";
-  await execFormatted(client, `${verb} role %I with ${attributes} password %L`, [
-    role.name,
-    role.password,
-  ]);
+  await execFormatted(client, `${verb} role %I with ${attributes} password %L`, [role.name, role.password]);
 }
 
 export async function bootstrapDatabase(opts: BootstrapOptions): Promise<void> {
@@ -49,22 +39,13 @@ export async function bootstrapDatabase(opts: BootstrapOptions): Promise<void> {
     // Serialise concurrent bootstraps (parallel test processes) on one cluster.
     await root.query("select pg_advisory_lock(4242001)");
     await ensureLoginRole(root, opts.owner, "login createrole nosuperuser nobypassrls");
-    await ensureLoginRole(
-      root,
-      opts.authenticator,
-      "login noinherit nosuperuser nobypassrls nocreatedb nocreaterole noreplication",
-    );
-    const { rowCount } = await root.query("select 1 from pg_database where datname = $1", [
-      opts.database,
-    ]);
+    await ensureLoginRole(root, opts.authenticator, "login noinherit nosuperuser nobypassrls nocreatedb nocreaterole noreplication");
+    const { rowCount } = await root.query("select 1 from pg_database where datname = $1", [opts.database]);
     if (!rowCount) {
       await execFormatted(root, "create database %I owner %I", [opts.database, opts.owner.name]);
     }
     await execFormatted(root, "revoke all on database %I from public", [opts.database]);
-    await execFormatted(root, "grant connect, temporary on database %I to %I", [
-      opts.database,
-      opts.authenticator.name,
-    ]);
+    await execFormatted(root, "grant connect, temporary on database %I to %I", [opts.database, opts.authenticator.name]);
     await root.query("select pg_advisory_unlock(4242001)");
   } finally {
     await root.end();

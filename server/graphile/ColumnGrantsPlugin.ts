@@ -31,7 +31,18 @@ import { entityPermissions } from "postgraphile/graphile-build-pg/pg-introspecti
 
 // Mirrors @dataplan/pg's CHEAP_ATTRIBUTE_TYPES: fixed-size values that cost
 // little to select just to learn whether a row exists.
-const CHEAP = new Set<unknown>([TYPES.int2, TYPES.int, TYPES.bigint, TYPES.float, TYPES.float4, TYPES.uuid, TYPES.boolean, TYPES.date, TYPES.timestamp, TYPES.timestamptz]);
+const CHEAP = new Set<unknown>([
+  TYPES.int2,
+  TYPES.int,
+  TYPES.bigint,
+  TYPES.float,
+  TYPES.float4,
+  TYPES.uuid,
+  TYPES.boolean,
+  TYPES.date,
+  TYPES.timestamp,
+  TYPES.timestamptz,
+]);
 
 type Attributes = Record<string, PgCodecAttribute>;
 
@@ -59,7 +70,11 @@ function notNullExpression(attributes: Attributes): ((alias: SQL) => SQL) | unde
     return (alias) => sql`(not (${alias}.${column} is null))::text`;
   }
   const columns = readable.map(([name]) => sql.identifier(name));
-  return (alias) => sql`(not (${sql.join(columns.map((c) => sql`${alias}.${c} is null`), " and ")}))::text`;
+  return (alias) =>
+    sql`(not (${sql.join(
+      columns.map((c) => sql`${alias}.${c} is null`),
+      " and ",
+    )}))::text`;
 }
 
 export const ColumnGrantsPlugin: GraphileConfig.Plugin = {
@@ -93,12 +108,16 @@ export const ColumnGrantsPlugin: GraphileConfig.Plugin = {
         if (expression) codec.notNullExpression = expression;
       },
       async pgRegistry_PgRegistryBuilder_finalize(_info, event) {
-        const relationsByCodec = event.registryBuilder.getRegistryConfig().pgRelations as Record<string, Record<string, PgCodecRelationConfig>>;
+        const relationsByCodec = event.registryBuilder.getRegistryConfig().pgRelations as Record<
+          string,
+          Record<string, PgCodecRelationConfig>
+        >;
         for (const relations of Object.values(relationsByCodec)) {
           for (const [name, relation] of Object.entries(relations)) {
             const local = relation.localCodec.attributes as Attributes | undefined;
             const remote = relation.remoteResourceOptions.codec.attributes as Attributes | undefined;
-            const readable = (attrs: Attributes | undefined, names: readonly string[]) => names.every((n) => attrs?.[n] && !attrs[n].restrictedAccess);
+            const readable = (attrs: Attributes | undefined, names: readonly string[]) =>
+              names.every((n) => attrs?.[n] && !attrs[n].restrictedAccess);
             if (!readable(local, relation.localAttributes) || !readable(remote, relation.remoteAttributes)) delete relations[name];
           }
         }

@@ -53,7 +53,11 @@ interface Leading {
 /** `leading` statements (each Parse unless already prepared, Bind, Execute), then the query, then one Sync. */
 class PipelinedQuery extends PgQuery {
   #leading: Array<Leading & { parse: boolean }>;
-  constructor(leading: Array<Leading & { parse: boolean }>, config: object, callback: (err: Error | null, res: PgResult | PgResult[]) => void) {
+  constructor(
+    leading: Array<Leading & { parse: boolean }>,
+    config: object,
+    callback: (err: Error | null, res: PgResult | PgResult[]) => void,
+  ) {
     super(config, undefined, callback);
     this.#leading = leading;
   }
@@ -113,8 +117,11 @@ function run(client: pg.PoolClient, leading: Leading[], opts: PgClientQuery): Pr
           }
           if (sendsParse && err && parses <= leadingParses) delete connection.parsedStatements[name!];
         }
-        if (err) reject(err);
-        else resolve(lastResult(res));
+        if (err) return reject(err);
+        const result = lastResult(res);
+        const overRows = countRows(connection as Metered, result.rows.length);
+        if (overRows) reject(overRows);
+        else resolve(result);
       },
     );
     // pg accepts any object with submit(); our subclass keeps pg's parsing.
@@ -213,16 +220,18 @@ function unnamed(client: PgClient): PgClient {
 }
 
 /**
- * What Postgres has sent for one request (all its statements), checked as
- * the bytes arrive: past a bound the connection is cut at once (Postgres
- * then stops the query), so one request can never buffer more than that in
- * this process, however many rows its nested lists multiply out to.
- * Counting on the socket is the only place that sees a huge nested JSON
- * value before node-postgres has buffered all of it.
+ * What Postgres has sent for one request (all its statements), checked
+ * while the bytes arrive: past a bound the connection is cut at once
+ * (Postgres then stops the query), so one request can never buffer much
+ * more than that in this process, however many rows its nested lists
+ * multiply out to. The socket's byte count is the only measure that sees a
+ * huge nested JSON value before node-postgres has buffered all of it.
  */
 interface Budget {
   rows: number;
+  /** Bytes received on connections it has released. */
   bytes: number;
+  limits: ResponseLimits | null;
   /** Why the request was cut off, once it was. */
   aborted?: Error;
 }
@@ -241,18 +250,26 @@ const budgets = new WeakMap<object, Budget>();
 
 /** Meter what Postgres sends for the request these settings belong to. */
 export function meterRequest(pgSettings: object): void {
-  budgets.set(pgSettings, { rows: 0, bytes: 0 });
+  budgets.set(pgSettings, { rows: 0, bytes: 0, limits: null });
 }
 
 /**
- * The budget of the request a connection runs now, kept on the connection
- * itself (null while idle; absent until metered): the data handlers read it
- * per chunk and per row, so no map lookup there.
+ * The budget of the request a connection runs now and the socket's byte
+ * count when it started, kept on the connection itself. Bytes are read
+ * from the socket's own counter by a poller, not by a 'data' listener: a
+ * second listener makes every chunk's emit clone the listener list, a
+ * measurable cost per request, while the poller costs nothing per request.
  */
 const BUDGET = Symbol("hasura-auth-pg.budget");
-type Metered = PgConnection & { [BUDGET]?: Budget | null };
+const START = Symbol("hasura-auth-pg.start");
+type Metered = PgConnection & { [BUDGET]?: Budget | null; [START]?: number };
 /** Connections running a metered request, to cut one off or find the biggest. */
 const inFlight = new Set<Metered>();
+/** How often in-flight requests' bytes are compared with their bound: what one may overshoot is what arrives in this time. */
+const POLL_MS = 20;
+let polling = false;
+
+const received = (connection: Metered, budget: Budget) => budget.bytes + connection.stream.bytesRead - (connection[START] ?? 0);
 
 function abort(budget: Budget, reason: Error): void {
   if (budget.aborted) return;
@@ -261,19 +278,21 @@ function abort(budget: Budget, reason: Error): void {
   for (const connection of inFlight) if (connection[BUDGET] === budget) connection.stream.destroy();
 }
 
-function meter(connection: Metered, limits: ResponseLimits): void {
-  if (connection[BUDGET] !== undefined) return;
-  connection[BUDGET] = null;
-  connection.stream.on("data", (chunk: Buffer) => {
+function poll(): void {
+  for (const connection of inFlight) {
     const budget = connection[BUDGET];
-    if (!budget) return;
-    budget.bytes += chunk.length;
-    if (budget.bytes > limits.maxBytes) abort(budget, errors.responseTooLarge(`${limits.maxBytes} bytes`));
-  });
-  connection.on("dataRow", () => {
-    const budget = connection[BUDGET];
-    if (budget && ++budget.rows > limits.maxRows) abort(budget, errors.responseTooLarge(`${limits.maxRows} rows`));
-  });
+    if (!budget?.limits || budget.aborted) continue;
+    if (received(connection, budget) > budget.limits.maxBytes) abort(budget, errors.responseTooLarge(`${budget.limits.maxBytes} bytes`));
+  }
+}
+
+/** Rows are counted per statement result (its bytes are already bounded while it arrives). */
+function countRows(connection: Metered, rows: number): Error | undefined {
+  const budget = connection[BUDGET];
+  if (!budget?.limits) return undefined;
+  budget.rows += rows;
+  if (budget.rows > budget.limits.maxRows) abort(budget, errors.responseTooLarge(`${budget.limits.maxRows} rows`));
+  return budget.aborted;
 }
 
 /**
@@ -283,9 +302,15 @@ function meter(connection: Metered, limits: ResponseLimits): void {
  */
 export function abortLargestRequest(minBytes = 1024 * 1024): boolean {
   let largest: Budget | undefined;
+  let most = minBytes - 1;
   for (const connection of inFlight) {
     const b = connection[BUDGET];
-    if (b && !b.aborted && b.bytes >= minBytes && (!largest || b.bytes > largest.bytes)) largest = b;
+    if (!b || b.aborted) continue;
+    const bytes = received(connection, b);
+    if (bytes > most) {
+      largest = b;
+      most = bytes;
+    }
   }
   if (largest) abort(largest, errors.overloaded("memory: the largest request in progress was aborted"));
   return largest !== undefined;
@@ -304,7 +329,10 @@ export interface PipelinedOptions {
 
 export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptions = { preparedStatements: true }): WithPgClient {
   const limits = options.responseLimits;
-  const withPgClient = (async <T>(pgSettings: Record<string, string | undefined> | null, callback: (client: PgClient) => T | Promise<T>) => {
+  const withPgClient = (async <T>(
+    pgSettings: Record<string, string | undefined> | null,
+    callback: (client: PgClient) => T | Promise<T>,
+  ) => {
     let budget: Budget | undefined;
     if (limits && pgSettings) {
       budget = budgets.get(pgSettings);
@@ -313,9 +341,14 @@ export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptio
     const client = await pool.connect();
     const connection = connectionOf(client) as Metered;
     if (budget) {
-      meter(connection, limits!);
+      budget.limits = limits!;
       connection[BUDGET] = budget;
+      connection[START] = connection.stream.bytesRead;
       inFlight.add(connection);
+      if (!polling) {
+        polling = true;
+        setInterval(poll, POLL_MS).unref();
+      }
     }
     let broken: Error | undefined;
     try {
@@ -339,7 +372,8 @@ export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptio
       return await callback(options.preparedStatements ? inner : unnamed(inner));
     } catch (e) {
       // A connection-level failure must not go back to the pool.
-      if ((e as { code?: string }).code === undefined && /Connection terminated|ECONN/.test(String((e as Error).message))) broken = e as Error;
+      if ((e as { code?: string }).code === undefined && /Connection terminated|ECONN/.test(String((e as Error).message)))
+        broken = e as Error;
       if (budget?.aborted) {
         broken = budget.aborted;
         throw budget.aborted;
@@ -347,6 +381,7 @@ export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptio
       throw e;
     } finally {
       if (budget) {
+        budget.bytes = received(connection, budget);
         connection[BUDGET] = null;
         inFlight.delete(connection);
       }

@@ -17,13 +17,18 @@ import { makePipelinedWithPgClient, meterRequest, type PipelinedOptions, type Re
 import { RoleVisibleUniquesPlugin } from "./RoleVisibleUniquesPlugin.ts";
 
 /** The service, with settings and statement sent in one round trip (./pipelined-adaptor.ts). */
-function pipelined(service: GraphileConfig.PgServiceConfiguration, pool: pg.Pool, options: PipelinedOptions): GraphileConfig.PgServiceConfiguration {
+function pipelined(
+  service: GraphileConfig.PgServiceConfiguration,
+  pool: pg.Pool,
+  options: PipelinedOptions,
+): GraphileConfig.PgServiceConfiguration {
   const base = service.adaptor;
   return {
     ...service,
     adaptor: {
       ...base,
-      createWithPgClient: (settings, variant) => (variant === "SUPERUSER" ? base.createWithPgClient(settings, variant) : makePipelinedWithPgClient(pool, options)),
+      createWithPgClient: (settings, variant) =>
+        variant === "SUPERUSER" ? base.createWithPgClient(settings, variant) : makePipelinedWithPgClient(pool, options),
     } as typeof base,
   };
 }
@@ -56,7 +61,13 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
     // ids: keep `id` the column.
     disablePlugins: ["NodePlugin"],
     plugins: [KeepIdColumnPlugin, RoleVisibleUniquesPlugin, ColumnGrantsPlugin],
-    pgServices: [pipelined(makePgService({ pool: opts.pool, schemas: opts.schemas, pgSettingsForIntrospection: { role: opts.role }, pubsub: false }), opts.pool, { preparedStatements: opts.preparedStatements ?? true, responseLimits: opts.responseLimits })],
+    pgServices: [
+      pipelined(
+        makePgService({ pool: opts.pool, schemas: opts.schemas, pgSettingsForIntrospection: { role: opts.role }, pubsub: false }),
+        opts.pool,
+        { preparedStatements: opts.preparedStatements ?? true, responseLimits: opts.responseLimits },
+      ),
+    ],
     grafserv: {
       graphqlPath: "/graphql",
       graphiqlPath: "/graphiql",

@@ -105,7 +105,10 @@ export class SchemaRegistry {
   async #release(entry: Entry): Promise<void> {
     // In-flight requests hold their own reference to the schema; releasing
     // the instance only stops it from being used for new ones.
-    await entry.serv.then((s) => s.release(), () => {});
+    await entry.serv.then(
+      (s) => s.release(),
+      () => {},
+    );
     await Promise.resolve(entry.pgl.release()).catch(() => {});
   }
 }

@@ -19,12 +19,16 @@ export default fp<GraphiQLOptions>(
   async (app, opts) => {
     app.get("/graphiql", async (request, reply) => {
       const serv = await servFor(app.schemas, opts.role, request.log);
-      const result = await convertHandlerResultToResult(await serv.graphiqlHandler(grafservDigest(request, { fastifyv5: { request, reply } })));
+      const result = await convertHandlerResultToResult(
+        await serv.graphiqlHandler(grafservDigest(request, { fastifyv5: { request, reply } })),
+      );
       return serv.send(request, reply, result);
     });
     app.get("/ruru-static/*", async (request, reply) => {
       const serv = await servFor(app.schemas, opts.role, request.log);
-      const result = await convertHandlerResultToResult(await serv.graphiqlStaticHandler(grafservDigest(request, { fastifyv5: { request, reply } })));
+      const result = await convertHandlerResultToResult(
+        await serv.graphiqlStaticHandler(grafservDigest(request, { fastifyv5: { request, reply } })),
+      );
       return serv.send(request, reply, result);
     });
   },

@@ -41,7 +41,8 @@ export function makePostGraphileHandler(opts: PostGraphileHandlerOptions) {
     // The database could not serve it (no pooled connection within its
     // bound, or the database down): the whole request is a 503 with
     // Retry-After, not partial data.
-    const unavailable = handled?.type === "graphql" && handled.payload.errors?.find((e) => UNAVAILABLE_CODES.has(e.extensions?.code as string));
+    const unavailable =
+      handled?.type === "graphql" && handled.payload.errors?.find((e) => UNAVAILABLE_CODES.has(e.extensions?.code as string));
     if (unavailable) {
       reply.code(503).header("retry-after", "1");
       return graphqlErrorBody({ message: unavailable.message, code: unavailable.extensions!.code as string });

@@ -66,7 +66,8 @@ export default fp<SchemasOptions>(
     // (`alter role … set statement_timeout`, applied per transaction below).
     const { rows } = await app.pgPool.query<{ timeout: string }>("select current_setting('statement_timeout') as timeout");
     const dbaTimeout = rows[0]?.timeout !== "0";
-    const defaults: Record<string, string> = opts.statementTimeoutMs && !dbaTimeout ? { statement_timeout: `${opts.statementTimeoutMs}ms` } : {};
+    const defaults: Record<string, string> =
+      opts.statementTimeoutMs && !dbaTimeout ? { statement_timeout: `${opts.statementTimeoutMs}ms` } : {};
     const presetOptions = (role: string) => ({
       pool: app.pgPool,
       role,

@@ -59,10 +59,20 @@ const scope: FastifyPluginAsync<GraphQLScopeOptions & { inFlight: InFlightCap }>
   const parse = makeLimitedParser(opts.queryLimits);
   const common = { parse, introspectionDisabledFor: opts.introspectionDisabledFor };
   const postgraphile = makePostGraphileHandler({ ...common, schemas: scope.schemas });
-  const hasura = { ...common, schemas: scope.hasuraSchemas, queryLimits: opts.queryLimits, maxBatchSize: opts.maxBatchSize, errorContext: opts.errorContext };
+  const hasura = {
+    ...common,
+    schemas: scope.hasuraSchemas,
+    queryLimits: opts.queryLimits,
+    maxBatchSize: opts.maxBatchSize,
+    errorContext: opts.errorContext,
+  };
   for (const { url, dialect } of GRAPHQL_ROUTES) {
     const config: GraphQLRouteConfig = { dialect };
-    scope.post(url, { bodyLimit: opts.maxRequestLength, config }, dialect.name === "hasura" ? makeHasuraHandler(hasura, dialect) : postgraphile);
+    scope.post(
+      url,
+      { bodyLimit: opts.maxRequestLength, config },
+      dialect.name === "hasura" ? makeHasuraHandler(hasura, dialect) : postgraphile,
+    );
   }
 };
 

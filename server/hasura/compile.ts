@@ -167,7 +167,9 @@ export function compileOrderBy(table: HasuraTable, alias: SQL, orderBy: OrderBy 
         specs.push({ fragment: sql`${alias}.${sql.identifier(key)}`, codec: column.codec, ...direction(value) });
         continue;
       }
-      const aggRel = key.endsWith("_aggregate") ? table.relationships.find((r) => r.kind === "array" && `${r.name}_aggregate` === key) : undefined;
+      const aggRel = key.endsWith("_aggregate")
+        ? table.relationships.find((r) => r.kind === "array" && `${r.name}_aggregate` === key)
+        : undefined;
       if (aggRel) {
         specs.push(...aggregateOrder(aggRel, alias, value as OrderBy));
         continue;
@@ -204,10 +206,12 @@ function aggregateOrder(rel: HasuraRelationship, alias: SQL, value: OrderBy): Or
       continue;
     }
     const aggregate = AGGREGATES[fn]?.fn;
-    if (!aggregate) throw new HasuraError("validation-failed", `field '${fn}' not found in type: '${rel.target.name}_aggregate_order_by'`, 400);
+    if (!aggregate)
+      throw new HasuraError("validation-failed", `field '${fn}' not found in type: '${rel.target.name}_aggregate_order_by'`, 400);
     for (const [col, dir] of Object.entries(inner as OrderBy)) {
       const column = rel.target.columns.get(col);
-      if (!column?.canSelect) throw new HasuraError("validation-failed", `field '${col}' not found in type: '${rel.target.name}_${fn}_order_by'`, 400);
+      if (!column?.canSelect)
+        throw new HasuraError("validation-failed", `field '${col}' not found in type: '${rel.target.name}_${fn}_order_by'`, 400);
       specs.push({
         fragment: sql`(select ${aggregate}(${a}.${sql.identifier(col)}) from ${from} as ${a} where ${where})`,
         codec: column.codec,

@@ -135,9 +135,7 @@ async function runOne(body: unknown, opts: RunOptions): Promise<HasuraResult> {
     resolvedPreset: opts.resolvedPreset,
     requestContext: opts.requestContext,
   });
-  const result = operation.operation === "mutation"
-    ? await inOneTransaction(args)
-    : await execute(args);
+  const result = operation.operation === "mutation" ? await inOneTransaction(args) : await execute(args);
   if (Symbol.asyncIterator in (result as object)) {
     throw errors.streamingNotSupported();
   }

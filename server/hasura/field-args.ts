@@ -15,7 +15,9 @@ export type Build = any;
 /** One non-null argument per primary-key column. */
 export function pkFields(build: Build, table: HasuraTable) {
   const { GraphQLNonNull } = build.graphql;
-  return Object.fromEntries(table.pk!.map((c) => [c, { type: new GraphQLNonNull(build.getGraphQLTypeByPgCodec(table.columns.get(c)!.codec, "input")) }]));
+  return Object.fromEntries(
+    table.pk!.map((c) => [c, { type: new GraphQLNonNull(build.getGraphQLTypeByPgCodec(table.columns.get(c)!.codec, "input")) }]),
+  );
 }
 
 /** `distinct_on` (with a primary key), `limit`, `offset`, `order_by`, `where`. */
@@ -30,7 +32,10 @@ export function selectArgs(build: Build, table: HasuraTable) {
   }
   args.limit = { type: GraphQLInt, description: "limit the number of rows returned" };
   args.offset = { type: GraphQLInt, description: "skip the first n rows. Use only with order_by" };
-  args.order_by = { type: new GraphQLList(new GraphQLNonNull(build.getTypeByName(`${table.name}_order_by`))), description: "sort the rows by one or more columns" };
+  args.order_by = {
+    type: new GraphQLList(new GraphQLNonNull(build.getTypeByName(`${table.name}_order_by`))),
+    description: "sort the rows by one or more columns",
+  };
   args.where = { type: build.getTypeByName(`${table.name}_bool_exp`), description: "filter the rows returned" };
   return args;
 }

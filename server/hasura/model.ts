@@ -93,7 +93,12 @@ export function hasuraModel(build: BuildLike): HasuraModel {
     if (!codec.extensions?.pg) continue;
     const ext = (resource.extensions ?? {}) as Record<string, unknown>;
     const columns = new Map<string, HasuraColumn>();
-    for (const [name, attr] of Object.entries(codec.attributes as Record<string, { codec: AnyCodec; notNull?: boolean; hasDefault?: boolean; extensions?: Record<string, unknown> }>)) {
+    for (const [name, attr] of Object.entries(
+      codec.attributes as Record<
+        string,
+        { codec: AnyCodec; notNull?: boolean; hasDefault?: boolean; extensions?: Record<string, unknown> }
+      >,
+    )) {
       const a = attr.extensions ?? {};
       columns.set(name, {
         name,

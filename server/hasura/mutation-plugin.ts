@@ -60,7 +60,12 @@ async function run(client: PgClient, table: HasuraTable, statement: SQL): Promis
   return { affected_rows: (result as { rowCount?: number | null }).rowCount ?? result.rows.length, rows: decode(table, [...result.rows]) };
 }
 
-function checkColumns(table: HasuraTable, object: Row, allowed: (c: { canInsert: boolean; canUpdate: boolean }) => boolean, inputType: string): void {
+function checkColumns(
+  table: HasuraTable,
+  object: Row,
+  allowed: (c: { canInsert: boolean; canUpdate: boolean }) => boolean,
+  inputType: string,
+): void {
   for (const key of Object.keys(object)) {
     const column = table.columns.get(key);
     if (!column || !allowed(column)) throw new HasuraError("validation-failed", `field '${key}' not found in type: '${inputType}'`, 400);
@@ -84,7 +89,10 @@ function insertStatement(table: HasuraTable, objects: Row[], onConflict: Row | n
           ", ",
         )})`,
     );
-    statement = sql`insert into ${target} (${sql.join(columns.map((c) => sql.identifier(c)), ", ")}) values ${sql.join(rows, ", ")}`;
+    statement = sql`insert into ${target} (${sql.join(
+      columns.map((c) => sql.identifier(c)),
+      ", ",
+    )}) values ${sql.join(rows, ", ")}`;
   }
   if (onConflict) statement = sql`${statement}${conflictClause(table, onConflict)}`;
   return sql`${statement}${returning(table)}`;
@@ -92,11 +100,17 @@ function insertStatement(table: HasuraTable, objects: Row[], onConflict: Row | n
 
 function conflictClause(table: HasuraTable, onConflict: Row): SQL {
   const constraint = table.constraints.find((c) => c.name === onConflict.constraint);
-  if (!constraint) throw new HasuraError("validation-failed", `unexpected value '${String(onConflict.constraint)}' for enum: '${table.name}_constraint'`, 400);
+  if (!constraint)
+    throw new HasuraError(
+      "validation-failed",
+      `unexpected value '${String(onConflict.constraint)}' for enum: '${table.name}_constraint'`,
+      400,
+    );
   const columns = (onConflict.update_columns as string[] | undefined) ?? [];
   if (columns.length === 0) return sql` on conflict on constraint ${sql.identifier(constraint.name)} do nothing`;
   for (const c of columns) {
-    if (!table.columns.get(c)?.canUpdate) throw new HasuraError("validation-failed", `unexpected value '${c}' for enum: '${table.name}_update_column'`, 400);
+    if (!table.columns.get(c)?.canUpdate)
+      throw new HasuraError("validation-failed", `unexpected value '${c}' for enum: '${table.name}_update_column'`, 400);
   }
   return sql` on conflict on constraint ${sql.identifier(constraint.name)} do update set ${sql.join(
     columns.map((c) => sql`${sql.identifier(c)} = excluded.${sql.identifier(c)}`),
@@ -123,7 +137,10 @@ function conflictClause(table: HasuraTable, onConflict: Row): SQL {
  */
 function visibleWhere(table: HasuraTable, constraint: HasuraConstraint, where: BoolExp): SQL {
   const key = table.pk ?? constraint.columns;
-  const sameRow = sql.join(key.map((c) => sql`${VISIBLE}.${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)}`), " and ");
+  const sameRow = sql.join(
+    key.map((c) => sql`${VISIBLE}.${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)}`),
+    " and ",
+  );
   return sql`exists (select 1 from ${table.resource.from as SQL} as ${VISIBLE} where ${sameRow} and ${compileBoolExp(table, VISIBLE, where)})`;
 }
 
@@ -141,10 +158,16 @@ function updateStatement(table: HasuraTable, field: string, where: SQL, set: Row
     // error; Hasura refuses the request while parsing it.
     const twice = set ? Object.keys(inc).filter((c) => inc[c] !== undefined && set[c] !== undefined) : [];
     if (twice.length) {
-      throw new HasuraError("validation-failed", `Column found in multiple operators: [${twice.map((c) => `'${c}'`).join(", ")}].`, 400, `$.selectionSet.${field}.args`);
+      throw new HasuraError(
+        "validation-failed",
+        `Column found in multiple operators: [${twice.map((c) => `'${c}'`).join(", ")}].`,
+        400,
+        `$.selectionSet.${field}.args`,
+      );
     }
     for (const [c, v] of Object.entries(inc)) {
-      if (v !== undefined) assignments.push(sql`${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)} + ${typedValue(table.columns.get(c)!.codec, v)}`);
+      if (v !== undefined)
+        assignments.push(sql`${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)} + ${typedValue(table.columns.get(c)!.codec, v)}`);
     }
   }
   if (!assignments.length) {
@@ -161,7 +184,9 @@ function pkWhere(table: HasuraTable, values: Row): SQL {
 }
 
 function mutate(table: HasuraTable, $args: Step<Row>, statement: (args: Row) => SQL): Step<MutationResult> {
-  return sideEffectWithPgClientTransaction(table.resource.executor, $args, (client, args) => run(client, table, statement(args))) as Step<MutationResult>;
+  return sideEffectWithPgClientTransaction(table.resource.executor, $args, (client, args) =>
+    run(client, table, statement(args)),
+  ) as Step<MutationResult>;
 }
 
 /** The returned rows as PostGraphile rows, so `returning { author { … } }` plans like a query. */
@@ -173,17 +198,32 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
   const { GraphQLList, GraphQLNonNull, GraphQLInt } = build.graphql;
   const t = table.name;
   const inputFields = (cols: { name: string; codec: unknown }[]) => (): GraphQLInputFieldConfigMap =>
-    Object.fromEntries(cols.flatMap((c) => {
-      const type = build.getGraphQLTypeByPgCodec(c.codec, "input");
-      return type ? [[c.name, { type }]] : [];
-    }));
+    Object.fromEntries(
+      cols.flatMap((c) => {
+        const type = build.getGraphQLTypeByPgCodec(c.codec, "input");
+        return type ? [[c.name, { type }]] : [];
+      }),
+    );
   if (table.canInsert) {
-    build.registerInputObjectType(`${t}_insert_input`, {}, () => ({ description: `input type for inserting data into table "${t}"`, fields: inputFields(insertableColumns(table)) }), "Hasura insert_input");
+    build.registerInputObjectType(
+      `${t}_insert_input`,
+      {},
+      () => ({ description: `input type for inserting data into table "${t}"`, fields: inputFields(insertableColumns(table)) }),
+      "Hasura insert_input",
+    );
     if (table.constraints.length) {
       build.registerEnumType(
         `${t}_constraint`,
         {},
-        () => ({ description: `unique or primary key constraints on table "${t}"`, values: Object.fromEntries(table.constraints.map((c) => [c.name, { value: c.name, description: `unique or primary key constraint on columns ${c.columns.map((x) => `"${x}"`).join(", ")}` }])) }),
+        () => ({
+          description: `unique or primary key constraints on table "${t}"`,
+          values: Object.fromEntries(
+            table.constraints.map((c) => [
+              c.name,
+              { value: c.name, description: `unique or primary key constraint on columns ${c.columns.map((x) => `"${x}"`).join(", ")}` },
+            ]),
+          ),
+        }),
         "Hasura constraint enum",
       );
       build.registerEnumType(
@@ -192,7 +232,9 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
         () => {
           const cols = updatableColumns(table);
           // Hasura's placeholder when nothing is updatable: only `[]` (DO NOTHING) works.
-          const values = cols.length ? Object.fromEntries(cols.map((c) => [c.name, { value: c.name, description: "column name" }])) : { _PLACEHOLDER: { value: "_PLACEHOLDER", description: "placeholder (do not use)" } };
+          const values = cols.length
+            ? Object.fromEntries(cols.map((c) => [c.name, { value: c.name, description: "column name" }]))
+            : { _PLACEHOLDER: { value: "_PLACEHOLDER", description: "placeholder (do not use)" } };
           return { description: `update columns of table "${t}"`, values };
         },
         "Hasura update_column enum",
@@ -204,7 +246,10 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
           description: `on_conflict condition type for table "${t}"`,
           fields: () => ({
             constraint: { type: new GraphQLNonNull(build.getTypeByName(`${t}_constraint`)) },
-            update_columns: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(build.getTypeByName(`${t}_update_column`)))), defaultValue: [] },
+            update_columns: {
+              type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(build.getTypeByName(`${t}_update_column`)))),
+              defaultValue: [],
+            },
             where: { type: build.getTypeByName(`${t}_bool_exp`) },
           }),
         }),
@@ -213,10 +258,20 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
     }
   }
   if (table.canUpdate) {
-    build.registerInputObjectType(`${t}_set_input`, {}, () => ({ description: `input type for updating data in table "${t}"`, fields: inputFields(updatableColumns(table)) }), "Hasura set_input");
+    build.registerInputObjectType(
+      `${t}_set_input`,
+      {},
+      () => ({ description: `input type for updating data in table "${t}"`, fields: inputFields(updatableColumns(table)) }),
+      "Hasura set_input",
+    );
     const numeric = updatableColumns(table).filter(isNumeric);
     if (numeric.length) {
-      build.registerInputObjectType(`${t}_inc_input`, {}, () => ({ description: `input type for incrementing numeric columns in table "${t}"`, fields: inputFields(numeric) }), "Hasura inc_input");
+      build.registerInputObjectType(
+        `${t}_inc_input`,
+        {},
+        () => ({ description: `input type for incrementing numeric columns in table "${t}"`, fields: inputFields(numeric) }),
+        "Hasura inc_input",
+      );
     }
   }
   if (table.pk && (table.canUpdate || table.canDelete)) {
@@ -238,7 +293,11 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
       fields: () => {
         // biome-ignore lint/suspicious/noExplicitAny: graphile-build field specs are typed per plugin; the map is handed to build.extend as is
         const fields: Record<string, any> = {
-          affected_rows: { type: new GraphQLNonNull(GraphQLInt), description: "number of rows affected by the mutation", plan: ($r: Step<MutationResult>) => access($r, "affected_rows") },
+          affected_rows: {
+            type: new GraphQLNonNull(GraphQLInt),
+            description: "number of rows affected by the mutation",
+            plan: ($r: Step<MutationResult>) => access($r, "affected_rows"),
+          },
         };
         // Without a select grant Hasura's response has only affected_rows.
         if (table.canSelect && build.getTypeByName(t)) {
@@ -291,16 +350,26 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
             added[`insert_${t}`] = {
               description: `insert data into the table: "${t}"`,
               type: response,
-              args: { objects: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(insertInput))) }, ...(onConflict ? { on_conflict: { type: onConflict } } : {}) },
+              args: {
+                objects: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(insertInput))) },
+                ...(onConflict ? { on_conflict: { type: onConflict } } : {}),
+              },
               plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => insertStatement(table, asList(args.objects as Row | Row[]), (args.on_conflict as Row) ?? null)),
+                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) =>
+                  insertStatement(table, asList(args.objects as Row | Row[]), (args.on_conflict as Row) ?? null),
+                ),
             };
             added[`insert_${t}_one`] = {
               description: `insert a single row into the table: "${t}"`,
               type: rowType,
               args: { object: { type: new GraphQLNonNull(insertInput) }, ...(onConflict ? { on_conflict: { type: onConflict } } : {}) },
               plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                returnedRows(table, mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => insertStatement(table, [args.object as Row], (args.on_conflict as Row) ?? null))).single(),
+                returnedRows(
+                  table,
+                  mutate(table, fieldArgs.getRaw() as Step<Row>, (args) =>
+                    insertStatement(table, [args.object as Row], (args.on_conflict as Row) ?? null),
+                  ),
+                ).single(),
             };
           }
           if (table.canUpdate && updatableColumns(table).length) {
@@ -312,7 +381,15 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
               type: response,
               args: { where: { type: new GraphQLNonNull(boolExp) }, ...ops },
               plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => updateStatement(table, `update_${t}`, compileBoolExp(table, ALIAS, args.where as BoolExp), (args._set as Row) ?? null, (args._inc as Row) ?? null)),
+                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) =>
+                  updateStatement(
+                    table,
+                    `update_${t}`,
+                    compileBoolExp(table, ALIAS, args.where as BoolExp),
+                    (args._set as Row) ?? null,
+                    (args._inc as Row) ?? null,
+                  ),
+                ),
             };
             if (table.pk) {
               added[`update_${t}_by_pk`] = {
@@ -320,7 +397,18 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
                 type: rowType,
                 args: { pk_columns: { type: new GraphQLNonNull(b.getTypeByName(`${t}_pk_columns_input`)) }, ...ops },
                 plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                  returnedRows(table, mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => updateStatement(table, `update_${t}_by_pk`, pkWhere(table, args.pk_columns as Row), (args._set as Row) ?? null, (args._inc as Row) ?? null))).single(),
+                  returnedRows(
+                    table,
+                    mutate(table, fieldArgs.getRaw() as Step<Row>, (args) =>
+                      updateStatement(
+                        table,
+                        `update_${t}_by_pk`,
+                        pkWhere(table, args.pk_columns as Row),
+                        (args._set as Row) ?? null,
+                        (args._inc as Row) ?? null,
+                      ),
+                    ),
+                  ).single(),
               };
             }
           }
@@ -330,7 +418,12 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
               type: response,
               args: { where: { type: new GraphQLNonNull(boolExp) } },
               plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => sql`delete from ${table.resource.from as SQL} as ${ALIAS} where ${compileBoolExp(table, ALIAS, args.where as BoolExp)}${returning(table)}`),
+                mutate(
+                  table,
+                  fieldArgs.getRaw() as Step<Row>,
+                  (args) =>
+                    sql`delete from ${table.resource.from as SQL} as ${ALIAS} where ${compileBoolExp(table, ALIAS, args.where as BoolExp)}${returning(table)}`,
+                ),
             };
             if (pkArgs) {
               added[`delete_${t}_by_pk`] = {
@@ -338,7 +431,14 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
                 type: rowType,
                 args: pkArgs,
                 plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                  returnedRows(table, mutate(table, fieldArgs.getRaw() as Step<Row>, (args) => sql`delete from ${table.resource.from as SQL} as ${ALIAS} where ${pkWhere(table, args)}${returning(table)}`)).single(),
+                  returnedRows(
+                    table,
+                    mutate(
+                      table,
+                      fieldArgs.getRaw() as Step<Row>,
+                      (args) => sql`delete from ${table.resource.from as SQL} as ${ALIAS} where ${pkWhere(table, args)}${returning(table)}`,
+                    ),
+                  ).single(),
               };
             }
           }

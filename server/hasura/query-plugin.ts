@@ -138,7 +138,10 @@ function registerTableTypes(build: Build, table: HasuraTable, comparisons: Set<s
     "Hasura order_by",
   );
 
-  const aggregateOps: Array<[string, HasuraColumn[]]> = Object.entries(AGGREGATES).map(([op, { takes }]) => [op, selectableColumns(table).filter(takes)]);
+  const aggregateOps: Array<[string, HasuraColumn[]]> = Object.entries(AGGREGATES).map(([op, { takes }]) => [
+    op,
+    selectableColumns(table).filter(takes),
+  ]);
   build.registerInputObjectType(
     `${t}_aggregate_order_by`,
     {},
@@ -174,14 +177,18 @@ function registerTableTypes(build: Build, table: HasuraTable, comparisons: Set<s
           Object.fromEntries(
             cols.map((c) => {
               const sqlFn = AGGREGATES[op]!.fn;
-              const outCodec = op === "avg" ? TYPES.float : op === "sum" && baseCodec(c.codec).name.startsWith("int") ? TYPES.bigint : c.codec;
+              const outCodec =
+                op === "avg" ? TYPES.float : op === "sum" && baseCodec(c.codec).name.startsWith("int") ? TYPES.bigint : c.codec;
               const type = op === "avg" ? GraphQLFloat : build.getGraphQLTypeByPgCodec(outCodec, "output");
               return [
                 c.name,
                 {
                   type,
                   plan: ($agg: PgSelectSingleStep<AnyResource>) =>
-                    $agg.select(sql`${sqlFn}(${$agg.getClassStep().alias}.${sql.identifier(c.name)})${op === "avg" ? sql`::float8` : sql.blank}`, outCodec),
+                    $agg.select(
+                      sql`${sqlFn}(${$agg.getClassStep().alias}.${sql.identifier(c.name)})${op === "avg" ? sql`::float8` : sql.blank}`,
+                      outCodec,
+                    ),
                 },
               ];
             }),
@@ -212,7 +219,14 @@ function registerTableTypes(build: Build, table: HasuraTable, comparisons: Set<s
               const alias = $agg.getClassStep().alias;
               const cols = asList(columns).filter((c) => table.columns.get(c)?.canSelect);
               const expr = cols.length
-                ? sql`count(${distinct ? sql`distinct ` : sql.blank}${cols.length === 1 ? sql`${alias}.${sql.identifier(cols[0])}` : sql`(${sql.join(cols.map((c) => sql`${alias}.${sql.identifier(c)}`), ", ")})`})`
+                ? sql`count(${distinct ? sql`distinct ` : sql.blank}${
+                    cols.length === 1
+                      ? sql`${alias}.${sql.identifier(cols[0])}`
+                      : sql`(${sql.join(
+                          cols.map((c) => sql`${alias}.${sql.identifier(c)}`),
+                          ", ",
+                        )})`
+                  })`
                 : sql`count(*)`;
               return $agg.select(sql`${expr}::int`, TYPES.int);
             },
@@ -274,27 +288,27 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
         // Needs every codec's GraphQL type name, set by PgCodecsPlugin's init.
         after: ["PgCodecs"],
         callback(_, build) {
-        const b = build as Build;
-        b.registerEnumType(
-          "order_by",
-          {},
-          () => ({
-            description: "column ordering options",
-            values: Object.fromEntries(
-              Object.keys(DIRECTIONS)
-                .sort()
-                .map((name) => {
-                  const { direction, nulls } = DIRECTIONS[name]!;
-                  const order = direction === "ASC" ? "ascending" : "descending";
-                  return [name, { value: name, description: `in ${order} order, nulls ${nulls.toLowerCase()}` }];
-                }),
-            ),
-          }),
-          "Hasura order_by enum",
-        );
-        const comparisons = new Set<string>();
-        for (const table of hasuraModel(b).tables) if (table.canSelect) registerTableTypes(b, table, comparisons);
-        return _;
+          const b = build as Build;
+          b.registerEnumType(
+            "order_by",
+            {},
+            () => ({
+              description: "column ordering options",
+              values: Object.fromEntries(
+                Object.keys(DIRECTIONS)
+                  .sort()
+                  .map((name) => {
+                    const { direction, nulls } = DIRECTIONS[name]!;
+                    const order = direction === "ASC" ? "ascending" : "descending";
+                    return [name, { value: name, description: `in ${order} order, nulls ${nulls.toLowerCase()}` }];
+                  }),
+              ),
+            }),
+            "Hasura order_by enum",
+          );
+          const comparisons = new Set<string>();
+          for (const table of hasuraModel(b).tables) if (table.canSelect) registerTableTypes(b, table, comparisons);
+          return _;
         },
       },
 
@@ -316,13 +330,13 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
               description: `fetch data from the table: "${t}"`,
               type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(type))),
               args: selectArgs(b, table),
-                plan: listPlan(table),
+              plan: listPlan(table),
             };
             added[`${t}_aggregate`] = {
               description: `fetch aggregated fields from the table: "${t}"`,
               type: new GraphQLNonNull(b.getTypeByName(`${t}_aggregate`)),
               args: selectArgs(b, table),
-                plan: listPlan(table),
+              plan: listPlan(table),
             };
             const pk = table.pk;
             if (pk) {
@@ -330,7 +344,8 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
                 description: `fetch data from the table: "${t}" using primary key columns`,
                 type,
                 args: pkFields(b, table),
-                    plan: (_$root: Step, fieldArgs: FieldArgs) => table.resource.get(Object.fromEntries(pk.map((c) => [c, fieldArgs.getRaw(c)]))),
+                plan: (_$root: Step, fieldArgs: FieldArgs) =>
+                  table.resource.get(Object.fromEntries(pk.map((c) => [c, fieldArgs.getRaw(c)]))),
               };
             }
           }
@@ -338,7 +353,7 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
             // Hasura's placeholder when a role can query nothing.
             added.no_queries_available = {
               type: new GraphQLNonNull(GraphQLString),
-                plan: () => b.grafast.constant("There are no queries available to the current role."),
+              plan: () => b.grafast.constant("There are no queries available to the current role."),
             };
           }
           return b.extend(fields, added, "Hasura query root fields");
@@ -357,7 +372,7 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
               added[rel.name] = {
                 description: "An object relationship",
                 type: rel.nonNull ? new GraphQLNonNull(targetType) : targetType,
-                    plan: ($parent: PgSelectSingleStep<AnyResource>) => $parent.singleRelation(rel.registryName),
+                plan: ($parent: PgSelectSingleStep<AnyResource>) => $parent.singleRelation(rel.registryName),
               };
             } else {
               const relPlan = ($parent: PgSelectSingleStep<AnyResource>, fieldArgs: FieldArgs) => {
@@ -369,13 +384,13 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
                 description: "An array relationship",
                 type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(targetType))),
                 args: selectArgs(b, rel.target),
-                    plan: relPlan,
+                plan: relPlan,
               };
               added[`${rel.name}_aggregate`] = {
                 description: "An aggregate relationship",
                 type: new GraphQLNonNull(b.getTypeByName(`${rel.target.name}_aggregate`)),
                 args: selectArgs(b, rel.target),
-                    plan: relPlan,
+                plan: relPlan,
               };
             }
           }
@@ -386,5 +401,3 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
     },
   },
 };
-
-

@@ -71,7 +71,11 @@ function applyToQuery(qb: PgSelectQueryBuilder, table: HasuraTable, args: Select
 function pkTuple(table: HasuraTable, alias: SQL): SQL {
   const pk = table.pk;
   if (!pk) {
-    throw new HasuraError("not-supported", `distinct_on, and limit/offset on an aggregate, need a primary key of '${table.name}' the role can select`, 400);
+    throw new HasuraError(
+      "not-supported",
+      `distinct_on, and limit/offset on an aggregate, need a primary key of '${table.name}' the role can select`,
+      400,
+    );
   }
   return sql.join(
     pk.map((c) => sql`${alias}.${sql.identifier(c)}`),
@@ -81,7 +85,10 @@ function pkTuple(table: HasuraTable, alias: SQL): SQL {
 
 function orderSql(specs: OrderTerm[]): SQL {
   return sql.join(
-    specs.map((s) => sql`${s.fragment} ${s.direction === "DESC" ? sql`desc` : sql`asc`}${s.nulls === "FIRST" ? sql` nulls first` : sql` nulls last`}`),
+    specs.map(
+      (s) =>
+        sql`${s.fragment} ${s.direction === "DESC" ? sql`desc` : sql`asc`}${s.nulls === "FIRST" ? sql` nulls first` : sql` nulls last`}`,
+    ),
     ", ",
   );
 }
@@ -93,7 +100,8 @@ function orderSql(specs: OrderTerm[]): SQL {
  */
 function distinctRows(table: HasuraTable, alias: SQL, distinct: string[], args: SelectArgs): SQL {
   for (const col of distinct) {
-    if (!table.columns.get(col)?.canSelect) throw new HasuraError("validation-failed", `unexpected value '${col}' for enum: '${table.name}_select_column'`, 400);
+    if (!table.columns.get(col)?.canSelect)
+      throw new HasuraError("validation-failed", `unexpected value '${col}' for enum: '${table.name}_select_column'`, 400);
   }
   const leading = asList(args.order_by)
     .flatMap((o) => Object.keys(o).filter((k) => o[k] != null))
@@ -117,4 +125,3 @@ function windowRows(table: HasuraTable, alias: SQL, args: SelectArgs): SQL {
   const distinct = asList(args.distinct_on);
   return sql`(${pkTuple(table, alias)}) in (select ${pkTuple(table, inner)} from ${table.resource.from as SQL} as ${inner} where ${compileBoolExp(table, inner, args.where)}${distinct.length ? sql` and ${distinctRows(table, inner, distinct, args)}` : sql.blank}${order.length ? sql` order by ${orderSql(order)}` : sql.blank}${args.limit != null ? sql` limit ${sql.value(args.limit)}` : sql.blank}${args.offset != null ? sql` offset ${sql.value(args.offset)}` : sql.blank})`;
 }
-

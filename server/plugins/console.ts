@@ -41,7 +41,12 @@ export default fp<ConsoleOptions>(
     // No admin secret configured: development mode, everyone is admin.
     const adminGate = opts.adminSecret ? makeAdminSecretGate(opts.adminSecret, opts.adminFailures) : null;
     app.get("/console/permissions", async (_request, reply) => {
-      reply.type("text/html; charset=utf-8").header("content-security-policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+      reply
+        .type("text/html; charset=utf-8")
+        .header(
+          "content-security-policy",
+          "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        );
       return PAGE;
     });
     app.get("/console/permissions.json", async (request) => {

@@ -39,7 +39,8 @@ t.test("failed admin-secret attempts are limited per client address", async (t) 
   const srv = await startServer(t, {
     env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "3" },
   });
-  const as = (address: string, secret: string, path = "/v1alpha1/graphql") => post(srv.url, path, { "x-hasura-admin-secret": secret }, address);
+  const as = (address: string, secret: string, path = "/v1alpha1/graphql") =>
+    post(srv.url, path, { "x-hasura-admin-secret": secret }, address);
 
   for (let i = 0; i < 3; i++) {
     const res = await as("127.0.0.2", `wrong-${i}`);
@@ -49,7 +50,10 @@ t.test("failed admin-secret attempts are limited per client address", async (t) 
   const blocked = await as("127.0.0.2", "wrong-3");
   t.equal(blocked.status, 429, "past the limit: 429");
   t.equal(blocked.body.errors[0].extensions.code, "access-denied");
-  t.match(blocked.body.errors[0].message, /^too many failed x-hasura-admin-secret\/x-hasura-access-key attempts from this address; retry in \d+ s$/);
+  t.match(
+    blocked.body.errors[0].message,
+    /^too many failed x-hasura-admin-secret\/x-hasura-access-key attempts from this address; retry in \d+ s$/,
+  );
   t.ok(Number(blocked.retryAfter) >= 1 && Number(blocked.retryAfter) <= 60, `Retry-After: ${blocked.retryAfter}`);
 
   const right = await as("127.0.0.2", ADMIN_SECRET);
@@ -80,13 +84,15 @@ t.test("0 turns the limit off", async (t) => {
   const srv = await startServer(t, {
     env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "0" },
   });
-  for (let i = 0; i < 15; i++) t.equal((await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": "wrong" }, "127.0.0.2")).status, 401);
+  for (let i = 0; i < 15; i++)
+    t.equal((await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": "wrong" }, "127.0.0.2")).status, 401);
 });
 
 t.test("the default is 10 per minute", async (t) => {
   const srv = await startServer(t, { env: ADMIN_SECRET_ENV });
   const statuses: number[] = [];
-  for (let i = 0; i < 12; i++) statuses.push((await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": "wrong" }, "127.0.0.2")).status);
+  for (let i = 0; i < 12; i++)
+    statuses.push((await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": "wrong" }, "127.0.0.2")).status);
   t.same(statuses, [...Array(10).fill(401), 429, 429]);
 });
 
@@ -117,21 +123,33 @@ t.test("the console's API counts against the same limit as GraphQL: guessing the
   });
   const consoleAs = (address: string, secret: string) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = request(srv.url + "/console/permissions.json", { localAddress: address, agent: false, headers: { "x-hasura-admin-secret": secret } }, (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d) => (text += d));
-        res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-      });
+      const req = request(
+        `${srv.url}/console/permissions.json`,
+        { localAddress: address, agent: false, headers: { "x-hasura-admin-secret": secret } },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (d) => (text += d));
+          res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        },
+      );
       req.on("error", reject);
       req.end();
     });
   t.equal((await consoleAs("127.0.0.4", ADMIN_SECRET)).status, 200, "the console answers the right secret");
   for (let i = 0; i < 2; i++) t.equal((await consoleAs("127.0.0.4", `wrong-${i}`)).status, 401, `console guess ${i + 1}: 401`);
-  t.equal((await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": "wrong-2" }, "127.0.0.4")).status, 401, "third guess, on GraphQL: 401");
+  t.equal(
+    (await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": "wrong-2" }, "127.0.0.4")).status,
+    401,
+    "third guess, on GraphQL: 401",
+  );
   const blocked = await consoleAs("127.0.0.4", ADMIN_SECRET);
   t.equal(blocked.status, 429, "then the console refuses even the right secret");
   t.equal(blocked.body.code, "access-denied");
-  t.equal((await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": ADMIN_SECRET }, "127.0.0.4")).status, 429, "and so does GraphQL");
+  t.equal(
+    (await post(srv.url, "/v1alpha1/graphql", { "x-hasura-admin-secret": ADMIN_SECRET }, "127.0.0.4")).status,
+    429,
+    "and so does GraphQL",
+  );
   t.equal((await consoleAs("127.0.0.5", ADMIN_SECRET)).status, 200, "another address is served");
 });

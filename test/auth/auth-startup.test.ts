@@ -17,7 +17,12 @@ t.test("an http:// jwk_url is refused in production", async (t) => {
       /^error: HASURA_GRAPHQL_JWT_SECRET: "jwk_url" must use https:\/\/ when NODE_ENV=production/,
     ],
     [
-      { HASURA_GRAPHQL_JWT_SECRETS: JSON.stringify([{ type: "HS256", key: "0123456789abcdef0123456789abcdef" }, { jwk_url: "HTTP://127.0.0.1:9/jwks" }]) },
+      {
+        HASURA_GRAPHQL_JWT_SECRETS: JSON.stringify([
+          { type: "HS256", key: "0123456789abcdef0123456789abcdef" },
+          { jwk_url: "HTTP://127.0.0.1:9/jwks" },
+        ]),
+      },
       /^error: HASURA_GRAPHQL_JWT_SECRETS\[1\]: "jwk_url" must use https:\/\//,
     ],
   ];
@@ -33,7 +38,10 @@ t.test("an http:// jwk_url is refused in production", async (t) => {
 
 t.test("http:// jwk_url stays allowed outside production; https:// everywhere", async (t) => {
   const secret = (url: string) => JSON.stringify({ jwk_url: url });
-  t.equal(loadConfig({ ...BASE, HASURA_GRAPHQL_JWT_SECRET: secret("http://127.0.0.1:9/jwks") }).auth.jwtSecrets[0]!.jwkUrl, "http://127.0.0.1:9/jwks");
+  t.equal(
+    loadConfig({ ...BASE, HASURA_GRAPHQL_JWT_SECRET: secret("http://127.0.0.1:9/jwks") }).auth.jwtSecrets[0]!.jwkUrl,
+    "http://127.0.0.1:9/jwks",
+  );
   const prod = loadConfig({ ...BASE, ...PRODUCTION, HASURA_GRAPHQL_JWT_SECRET: secret("https://idp.example/jwks") });
   t.equal(prod.auth.jwtSecrets[0]!.jwkUrl, "https://idp.example/jwks");
 });

@@ -82,53 +82,215 @@ t.test("HS256 secret", async (t) => {
   });
 
   const bad: Array<[string, () => Promise<Record<string, string>>, number, string, RegExp]> = [
-    ["expired", async () => bearer(await sign({ ...hasuraClaims("user"), exp: now() - 60 })), 400, "invalid-jwt", /^Could not verify JWT: JWTExpired$/],
-    ["not yet valid (nbf)", async () => bearer(await sign({ ...hasuraClaims("user"), nbf: now() + 600 })), 400, "invalid-jwt", /JWTNotYetValid/],
-    ["issued in the future (iat)", async () => bearer(await sign({ ...hasuraClaims("user"), iat: now() + 600 })), 400, "invalid-jwt", /JWTIssuedAtFuture/],
-    ["bad signature", async () => bearer(await sign(hasuraClaims("user"), { key: new TextEncoder().encode("another-secret-another-secret-xx") })), 400, "invalid-jwt", /JWSInvalidSignature/],
-    ["tampered payload", async () => {
-      const [h, , s] = (await sign(hasuraClaims("user"))).split(".");
-      const p = Buffer.from(JSON.stringify(hasuraClaims("admin", {}, ["admin"]))).toString("base64url");
-      return bearer(`${h}.${p}.${s}`);
-    }, 400, "invalid-jwt", /JWSInvalidSignature/],
-    ["alg none", async () => {
-      const h = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url");
-      const p = Buffer.from(JSON.stringify({ ...hasuraClaims("admin", {}, ["admin"]), exp: now() + 60 })).toString("base64url");
-      return bearer(`${h}.${p}.`);
-    }, 400, "invalid-jwt", /Could not verify JWT/],
-    ["RS256 token against an HMAC secret", async () => bearer(await sign(hasuraClaims("user"), { alg: "RS256", key: rs.privateKey })), 400, "invalid-jwt", /JWSInvalidSignature/],
-    ["HS512 token against an HS256 secret", async () => bearer(await sign(hasuraClaims("user"), { alg: "HS512" })), 400, "invalid-jwt", /JWSInvalidSignature/],
-    ["unknown crit header", async () => {
-      // jose refuses to sign an unknown crit header, so sign it by hand.
-      const h = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT", crit: ["x-unknown"], "x-unknown": 1 })).toString("base64url");
-      const p = Buffer.from(JSON.stringify({ ...hasuraClaims("user"), exp: now() + 60 })).toString("base64url");
-      const sig = createHmac("sha256", HS_KEY).update(`${h}.${p}`).digest("base64url");
-      return bearer(`${h}.${p}.${sig}`);
-    }, 400, "invalid-jwt", /Could not verify JWT/],
-    ["claims namespace missing", async () => bearer(await sign({ sub: "1" })), 400, "jwt-invalid-claims", /claims key: 'https:\/\/hasura.io\/jwt\/claims' not found/],
+    [
+      "expired",
+      async () => bearer(await sign({ ...hasuraClaims("user"), exp: now() - 60 })),
+      400,
+      "invalid-jwt",
+      /^Could not verify JWT: JWTExpired$/,
+    ],
+    [
+      "not yet valid (nbf)",
+      async () => bearer(await sign({ ...hasuraClaims("user"), nbf: now() + 600 })),
+      400,
+      "invalid-jwt",
+      /JWTNotYetValid/,
+    ],
+    [
+      "issued in the future (iat)",
+      async () => bearer(await sign({ ...hasuraClaims("user"), iat: now() + 600 })),
+      400,
+      "invalid-jwt",
+      /JWTIssuedAtFuture/,
+    ],
+    [
+      "bad signature",
+      async () => bearer(await sign(hasuraClaims("user"), { key: new TextEncoder().encode("another-secret-another-secret-xx") })),
+      400,
+      "invalid-jwt",
+      /JWSInvalidSignature/,
+    ],
+    [
+      "tampered payload",
+      async () => {
+        const [h, , s] = (await sign(hasuraClaims("user"))).split(".");
+        const p = Buffer.from(JSON.stringify(hasuraClaims("admin", {}, ["admin"]))).toString("base64url");
+        return bearer(`${h}.${p}.${s}`);
+      },
+      400,
+      "invalid-jwt",
+      /JWSInvalidSignature/,
+    ],
+    [
+      "alg none",
+      async () => {
+        const h = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url");
+        const p = Buffer.from(JSON.stringify({ ...hasuraClaims("admin", {}, ["admin"]), exp: now() + 60 })).toString("base64url");
+        return bearer(`${h}.${p}.`);
+      },
+      400,
+      "invalid-jwt",
+      /Could not verify JWT/,
+    ],
+    [
+      "RS256 token against an HMAC secret",
+      async () => bearer(await sign(hasuraClaims("user"), { alg: "RS256", key: rs.privateKey })),
+      400,
+      "invalid-jwt",
+      /JWSInvalidSignature/,
+    ],
+    [
+      "HS512 token against an HS256 secret",
+      async () => bearer(await sign(hasuraClaims("user"), { alg: "HS512" })),
+      400,
+      "invalid-jwt",
+      /JWSInvalidSignature/,
+    ],
+    [
+      "unknown crit header",
+      async () => {
+        // jose refuses to sign an unknown crit header, so sign it by hand.
+        const h = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT", crit: ["x-unknown"], "x-unknown": 1 })).toString("base64url");
+        const p = Buffer.from(JSON.stringify({ ...hasuraClaims("user"), exp: now() + 60 })).toString("base64url");
+        const sig = createHmac("sha256", HS_KEY).update(`${h}.${p}`).digest("base64url");
+        return bearer(`${h}.${p}.${sig}`);
+      },
+      400,
+      "invalid-jwt",
+      /Could not verify JWT/,
+    ],
+    [
+      "claims namespace missing",
+      async () => bearer(await sign({ sub: "1" })),
+      400,
+      "jwt-invalid-claims",
+      /claims key: 'https:\/\/hasura.io\/jwt\/claims' not found/,
+    ],
     ["namespace not an object", async () => bearer(await sign({ [NS]: "nope" })), 400, "jwt-invalid-claims", /expecting a json object/],
-    ["default role missing", async () => bearer(await sign({ [NS]: { "x-hasura-allowed-roles": ["user"] } })), 400, "jwt-missing-role-claims", /x-hasura-default-role/],
-    ["allowed roles missing", async () => bearer(await sign({ [NS]: { "x-hasura-default-role": "user" } })), 400, "jwt-missing-role-claims", /x-hasura-allowed-roles/],
-    ["allowed roles not a list", async () => bearer(await sign(hasuraClaims("user", {}, "user"))), 400, "jwt-invalid-claims", /should be a list of roles/],
-    ["default role not a string", async () => bearer(await sign({ [NS]: { "x-hasura-default-role": 1, "x-hasura-allowed-roles": ["user"] } })), 400, "jwt-invalid-claims", /x-hasura-default-role/],
-    ["numeric session claim", async () => bearer(await sign(hasuraClaims("user", { "x-hasura-user-id": 1 }))), 400, "jwt-invalid-claims", /expected String, but encountered Number/],
-    ["role header not in allowed roles", async () => ({ ...bearer(await sign(hasuraClaims("user"))), "x-hasura-role": "admin" }), 400, "access-denied", /^Your requested role is not in allowed roles$/],
-    ["default role not in allowed roles", async () => bearer(await sign(hasuraClaims("admin", {}, ["user"]))), 400, "access-denied", /not in allowed roles/],
-    ["allowed role that is a real Postgres role (postgres)", async () => ({ ...bearer(await sign(hasuraClaims("user", {}, ["user", "postgres"]))), "x-hasura-role": "postgres" }), 400, "access-denied", /not an application role/],
-    ["allowed role that is the authenticator", async () => ({ ...bearer(await sign(hasuraClaims("authenticator", {}, ["authenticator"]))) }), 400, "access-denied", /not an application role/],
-    ["allowed role that is the owner", async () => bearer(await sign(hasuraClaims("app_owner", {}, ["app_owner"]))), 400, "access-denied", /not an application role/],
-    ["pg_* role", async () => bearer(await sign(hasuraClaims("pg_read_all_data", {}, ["pg_read_all_data"]))), 400, "access-denied", /not an application role/],
-    ["role name with a quote", async () => bearer(await sign(hasuraClaims('user"; reset role; --', {}, ['user"; reset role; --']))), 400, "access-denied", /not an application role/],
+    [
+      "default role missing",
+      async () => bearer(await sign({ [NS]: { "x-hasura-allowed-roles": ["user"] } })),
+      400,
+      "jwt-missing-role-claims",
+      /x-hasura-default-role/,
+    ],
+    [
+      "allowed roles missing",
+      async () => bearer(await sign({ [NS]: { "x-hasura-default-role": "user" } })),
+      400,
+      "jwt-missing-role-claims",
+      /x-hasura-allowed-roles/,
+    ],
+    [
+      "allowed roles not a list",
+      async () => bearer(await sign(hasuraClaims("user", {}, "user"))),
+      400,
+      "jwt-invalid-claims",
+      /should be a list of roles/,
+    ],
+    [
+      "default role not a string",
+      async () => bearer(await sign({ [NS]: { "x-hasura-default-role": 1, "x-hasura-allowed-roles": ["user"] } })),
+      400,
+      "jwt-invalid-claims",
+      /x-hasura-default-role/,
+    ],
+    [
+      "numeric session claim",
+      async () => bearer(await sign(hasuraClaims("user", { "x-hasura-user-id": 1 }))),
+      400,
+      "jwt-invalid-claims",
+      /expected String, but encountered Number/,
+    ],
+    [
+      "role header not in allowed roles",
+      async () => ({ ...bearer(await sign(hasuraClaims("user"))), "x-hasura-role": "admin" }),
+      400,
+      "access-denied",
+      /^Your requested role is not in allowed roles$/,
+    ],
+    [
+      "default role not in allowed roles",
+      async () => bearer(await sign(hasuraClaims("admin", {}, ["user"]))),
+      400,
+      "access-denied",
+      /not in allowed roles/,
+    ],
+    [
+      "allowed role that is a real Postgres role (postgres)",
+      async () => ({ ...bearer(await sign(hasuraClaims("user", {}, ["user", "postgres"]))), "x-hasura-role": "postgres" }),
+      400,
+      "access-denied",
+      /not an application role/,
+    ],
+    [
+      "allowed role that is the authenticator",
+      async () => ({ ...bearer(await sign(hasuraClaims("authenticator", {}, ["authenticator"]))) }),
+      400,
+      "access-denied",
+      /not an application role/,
+    ],
+    [
+      "allowed role that is the owner",
+      async () => bearer(await sign(hasuraClaims("app_owner", {}, ["app_owner"]))),
+      400,
+      "access-denied",
+      /not an application role/,
+    ],
+    [
+      "pg_* role",
+      async () => bearer(await sign(hasuraClaims("pg_read_all_data", {}, ["pg_read_all_data"]))),
+      400,
+      "access-denied",
+      /not an application role/,
+    ],
+    [
+      "role name with a quote",
+      async () => bearer(await sign(hasuraClaims('user"; reset role; --', {}, ['user"; reset role; --']))),
+      400,
+      "access-denied",
+      /not an application role/,
+    ],
     ["malformed base64", async () => bearer("eyJhbGciOiJIUzI1NiJ9.!!!notbase64!!!.abc"), 400, "invalid-jwt", /CompactDecodeError/],
     ["three-part garbage", async () => bearer("aaaa.bbbb.cccc"), 400, "invalid-jwt", /Could not verify JWT/],
     ["one part", async () => bearer("justonepart"), 400, "invalid-jwt", /Expected 3 parts; got 1/],
-    ["oversized token", async () => bearer(await sign(hasuraClaims("user", { "x-hasura-pad": "x".repeat(9000) }))), 400, "invalid-jwt", /larger than/],
-    ["Authorization not Bearer", async () => ({ authorization: `Basic ${Buffer.from("a:b").toString("base64")}` }), 400, "invalid-headers", /^Malformed Authorization header$/],
-    ["a scheme other than Bearer in any case", async () => ({ authorization: `BEARERX ${await sign(hasuraClaims("user"))}` }), 400, "invalid-headers", /^Malformed Authorization header$/],
+    [
+      "oversized token",
+      async () => bearer(await sign(hasuraClaims("user", { "x-hasura-pad": "x".repeat(9000) }))),
+      400,
+      "invalid-jwt",
+      /larger than/,
+    ],
+    [
+      "Authorization not Bearer",
+      async () => ({ authorization: `Basic ${Buffer.from("a:b").toString("base64")}` }),
+      400,
+      "invalid-headers",
+      /^Malformed Authorization header$/,
+    ],
+    [
+      "a scheme other than Bearer in any case",
+      async () => ({ authorization: `BEARERX ${await sign(hasuraClaims("user"))}` }),
+      400,
+      "invalid-headers",
+      /^Malformed Authorization header$/,
+    ],
     ["Bearer without a token", async () => ({ authorization: "Bearer" }), 400, "invalid-headers", /Malformed Authorization header/],
-    ["wrong admin secret", async () => ({ "x-hasura-admin-secret": "wrong" }), 401, "access-denied", /^invalid x-hasura-admin-secret\/x-hasura-access-key$/],
+    [
+      "wrong admin secret",
+      async () => ({ "x-hasura-admin-secret": "wrong" }),
+      401,
+      "access-denied",
+      /^invalid x-hasura-admin-secret\/x-hasura-access-key$/,
+    ],
     ["wrong legacy access key", async () => ({ "x-hasura-access-key": "wrong" }), 401, "access-denied", /invalid x-hasura-admin-secret/],
-    ["wrong admin secret even with a valid token", async () => ({ ...bearer(await sign(hasuraClaims("user"))), "x-hasura-admin-secret": "nope" }), 401, "access-denied", /invalid x-hasura-admin-secret/],
+    [
+      "wrong admin secret even with a valid token",
+      async () => ({ ...bearer(await sign(hasuraClaims("user"))), "x-hasura-admin-secret": "nope" }),
+      401,
+      "access-denied",
+      /invalid x-hasura-admin-secret/,
+    ],
   ];
   for (const [name, headers, status, code, message] of bad) {
     t.test(`rejects: ${name}`, async (t) => expectRejected(t, srv, await headers(), status, code, message));
@@ -136,7 +298,10 @@ t.test("HS256 secret", async (t) => {
 
   t.test("a 10 kB role name is not echoed back in full", async (t) => {
     const role = "r".repeat(10_000);
-    const attempts: Array<Record<string, string>> = [{ ...ADMIN, "x-hasura-role": role }, { ...bearer(await sign(hasuraClaims("user"))), "x-hasura-role": role }];
+    const attempts: Array<Record<string, string>> = [
+      { ...ADMIN, "x-hasura-role": role },
+      { ...bearer(await sign(hasuraClaims("user"))), "x-hasura-role": role },
+    ];
     for (const headers of attempts) {
       const res = await srv.gql(WRITE, { headers });
       const message: string = res.body.errors[0].message;
@@ -171,17 +336,46 @@ t.test("admin-secret-only mode without an unauthorized role", async (t) => {
 });
 
 t.test("allowed_skew, audience and issuer", async (t) => {
-  const srv = await jwtServer(t, { type: "HS256", key: HS_KEY, allowed_skew: 60, audience: ["myapp-1234", "myapp-9876"], issuer: "https://issuer.example" });
+  const srv = await jwtServer(t, {
+    type: "HS256",
+    key: HS_KEY,
+    allowed_skew: 60,
+    audience: ["myapp-1234", "myapp-9876"],
+    issuer: "https://issuer.example",
+  });
   const ok = { aud: "myapp-9876", iss: "https://issuer.example" };
-  t.equal((await whoami(srv, bearer(await sign({ ...hasuraClaims("user"), ...ok, exp: now() - 30 })))).role, "user", "expired 30s ago, within skew");
+  t.equal(
+    (await whoami(srv, bearer(await sign({ ...hasuraClaims("user"), ...ok, exp: now() - 30 })))).role,
+    "user",
+    "expired 30s ago, within skew",
+  );
   await expectRejected(t, srv, bearer(await sign({ ...hasuraClaims("user"), ...ok, exp: now() - 90 })), 400, "invalid-jwt", /JWTExpired/);
-  await expectRejected(t, srv, bearer(await sign({ ...hasuraClaims("user"), ...ok, aud: "rubbish_audience" })), 400, "invalid-jwt", /JWTNotInAudience/);
-  await expectRejected(t, srv, bearer(await sign({ ...hasuraClaims("user"), ...ok, iss: "rubbish_issuer" })), 400, "invalid-jwt", /JWTNotInIssuer/);
+  await expectRejected(
+    t,
+    srv,
+    bearer(await sign({ ...hasuraClaims("user"), ...ok, aud: "rubbish_audience" })),
+    400,
+    "invalid-jwt",
+    /JWTNotInAudience/,
+  );
+  await expectRejected(
+    t,
+    srv,
+    bearer(await sign({ ...hasuraClaims("user"), ...ok, iss: "rubbish_issuer" })),
+    400,
+    "invalid-jwt",
+    /JWTNotInIssuer/,
+  );
 });
 
 t.test("Auth0-style RS256 token with the hasura.io namespace (seed 002)", async (t) => {
   const keys = await rsaKeys();
-  const srv = await jwtServer(t, { type: "RS256", key: keys.pem, audience: "https://auth0-hasura-demo", issuer: "https://demo.auth0.com/" });
+  const srv = await jwtServer(t, {
+    type: "RS256",
+    key: keys.pem,
+    audience: "https://auth0-hasura-demo",
+    issuer: "https://demo.auth0.com/",
+  });
   const token = await new SignJWT({ ...hasuraClaims("user", { "x-hasura-user-id": "auth0|5b0e" }, ["user", "anonymous"]) })
     .setProtectedHeader({ alg: "RS256", kid: "auth0-key" })
     .setIssuer("https://demo.auth0.com/")
@@ -210,7 +404,14 @@ t.test("claims_format stringified_json", async (t) => {
   const srv = await jwtServer(t, { type: "HS256", key: HS_KEY, claims_format: "stringified_json" });
   const claims = hasuraClaims("user", { "x-hasura-user-id": "3" })[NS];
   t.equal((await whoami(srv, bearer(await sign({ [NS]: JSON.stringify(claims) })))).hasura_user["x-hasura-user-id"], "3");
-  await expectRejected(t, srv, bearer(await sign({ [NS]: claims })), 400, "jwt-invalid-claims", /expecting a string when claims_format is stringified_json/);
+  await expectRejected(
+    t,
+    srv,
+    bearer(await sign({ [NS]: claims })),
+    400,
+    "jwt-invalid-claims",
+    /expecting a string when claims_format is stringified_json/,
+  );
   const long = await srv.gql("{ whoami }", { headers: bearer(await sign({ [NS]: `{${"x".repeat(5_000)}` })) });
   t.equal(long.body.errors[0].extensions.code, "jwt-invalid-claims");
   t.ok(long.body.errors[0].message.length < 250, `the claim value is truncated (${long.body.errors[0].message.length} characters)`);
@@ -238,7 +439,14 @@ t.test("claims_map with paths, defaults and literals", async (t) => {
   const ns = "https://myapp.com/jwt/claims";
   const seen = await whoami(srv, bearer(await sign({ [ns]: { user: { id: "9" }, role: { allowed: ["user"], default: "user" } } })));
   t.same(seen.hasura_user, { "x-hasura-user-id": "9", "x-hasura-org-id": "none", "x-hasura-role": "user" });
-  await expectRejected(t, srv, bearer(await sign({ [ns]: { role: { allowed: ["user"], default: "user" } } })), 400, "jwt-invalid-claims", /^JWT claim from claims_map, x-hasura-user-id not found$/);
+  await expectRejected(
+    t,
+    srv,
+    bearer(await sign({ [ns]: { role: { allowed: ["user"], default: "user" } } })),
+    400,
+    "jwt-invalid-claims",
+    /^JWT claim from claims_map, x-hasura-user-id not found$/,
+  );
 });
 
 t.test("token in a cookie", async (t) => {

@@ -48,7 +48,11 @@ t.test("session helpers", async (t) => {
   for (const spelling of ["0x2", "+2", "02", " 2 ", "2 ", "\t2", "2\n", "0b10", "0o2", "2_0", "-0", "2.0", "1e0", "٢", ""]) {
     const res = await viaClaim(spelling);
     t.equal(res.body.errors?.[0]?.extensions?.code, "data-exception", `${JSON.stringify(spelling)} is refused`);
-    t.equal(res.body.errors?.[0]?.message, badCast.body.errors[0].message.replace('"abc"', `"${spelling}"`), "with the message a non-number gets");
+    t.equal(
+      res.body.errors?.[0]?.message,
+      badCast.body.errors[0].message.replace('"abc"', `"${spelling}"`),
+      "with the message a non-number gets",
+    );
     t.notOk(res.body.data?.myId, "and no id");
   }
   const huge = await as({ "x-hasura-user-id": "9".repeat(5_000) }, "{ myId }");
@@ -68,7 +72,9 @@ t.test("settings are transaction-local: nothing survives on a pooled connection"
   // The same (only) pooled connection, outside any request transaction:
   const client = await srv.app.pgPool.connect();
   try {
-    const { rows } = await client.query("select current_user as u, current_setting('hasura.user', true) as s, current_setting('role') as r");
+    const { rows } = await client.query(
+      "select current_user as u, current_setting('hasura.user', true) as s, current_setting('role') as r",
+    );
     t.same(rows[0], { u: "authenticator", s: "", r: "none" });
   } finally {
     client.release();

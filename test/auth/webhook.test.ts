@@ -139,14 +139,30 @@ t.test("GET mode", async (t) => {
     t.equal(res.headers.get("set-cookie"), "session=abc; HttpOnly");
   });
 
-  t.test("rejects: hook says 401", (t) => expectRejected(t, srv, { authorization: "Bearer nope" }, 401, "access-denied", /^Authentication hook unauthorized this request$/));
-  t.test("rejects: no credentials at all (hook says 401)", (t) => expectRejected(t, srv, {}, 401, "access-denied", /unauthorized this request/));
-  t.test("rejects: hook fails with 500", (t) => expectRejected(t, srv, { authorization: "Bearer boom" }, 500, "unexpected", /^Invalid response from authorization hook$/));
-  t.test("rejects: hook answers bad JSON", (t) => expectRejected(t, srv, { authorization: "Bearer badjson" }, 500, "unexpected", /Invalid response from authorization hook/));
-  t.test("rejects: hook answers a non-string value", (t) => expectRejected(t, srv, { authorization: "Bearer nonstring" }, 500, "unexpected", /Invalid response/));
-  t.test("rejects: hook answers without a role", (t) => expectRejected(t, srv, { authorization: "Bearer norole" }, 400, "invalid-params", /^x-hasura-role not found in session variables$/));
-  t.test("rejects: hook names a non-application role", (t) => expectRejected(t, srv, { authorization: "Bearer postgres" }, 400, "access-denied", /not an application role/));
-  t.test("rejects: hook times out", (t) => expectRejected(t, srv, { authorization: "Bearer slow" }, 500, "unexpected", /^webhook authentication request failed$/));
+  t.test("rejects: hook says 401", (t) =>
+    expectRejected(t, srv, { authorization: "Bearer nope" }, 401, "access-denied", /^Authentication hook unauthorized this request$/),
+  );
+  t.test("rejects: no credentials at all (hook says 401)", (t) =>
+    expectRejected(t, srv, {}, 401, "access-denied", /unauthorized this request/),
+  );
+  t.test("rejects: hook fails with 500", (t) =>
+    expectRejected(t, srv, { authorization: "Bearer boom" }, 500, "unexpected", /^Invalid response from authorization hook$/),
+  );
+  t.test("rejects: hook answers bad JSON", (t) =>
+    expectRejected(t, srv, { authorization: "Bearer badjson" }, 500, "unexpected", /Invalid response from authorization hook/),
+  );
+  t.test("rejects: hook answers a non-string value", (t) =>
+    expectRejected(t, srv, { authorization: "Bearer nonstring" }, 500, "unexpected", /Invalid response/),
+  );
+  t.test("rejects: hook answers without a role", (t) =>
+    expectRejected(t, srv, { authorization: "Bearer norole" }, 400, "invalid-params", /^x-hasura-role not found in session variables$/),
+  );
+  t.test("rejects: hook names a non-application role", (t) =>
+    expectRejected(t, srv, { authorization: "Bearer postgres" }, 400, "access-denied", /not an application role/),
+  );
+  t.test("rejects: hook times out", (t) =>
+    expectRejected(t, srv, { authorization: "Bearer slow" }, 500, "unexpected", /^webhook authentication request failed$/),
+  );
   t.test("hop-by-hop headers: the normal answer, and the hook never sees them", async (t) => {
     for (const [i, [name, value]] of HOP_BY_HOP.entries()) {
       const headers: Record<string, string> = { authorization: `Bearer fresh-${i}` };
@@ -162,7 +178,12 @@ t.test("GET mode", async (t) => {
       else t.equal(seen, undefined, `${name}: not forwarded`);
     }
     // A header the client's Connection names is connection-level too.
-    const res = await rawWhoami(srv.url, { authorization: "Bearer fresh-99", connection: "keep-alive, x-hop-secret", "x-hop-secret": "s3cret", "x-kept": "yes" });
+    const res = await rawWhoami(srv.url, {
+      authorization: "Bearer fresh-99",
+      connection: "keep-alive, x-hop-secret",
+      "x-hop-secret": "s3cret",
+      "x-kept": "yes",
+    });
     t.equal(res.status, 200);
     const seen = hook.calls.at(-1)!.headers;
     t.notOk("x-hop-secret" in seen, "a header named in Connection is not forwarded");

@@ -211,7 +211,11 @@ t.test("a. anonymous reads result (granted without id) and its progress", async 
   t.equal(v1.body.errors, undefined, "/v1/graphql: no errors");
   t.equal(v1.body.data?.result?.length, n, "/v1/graphql: every result");
   const withProgress = await srv.db.asRoot<{ n: number }>(`select count(*)::int as n from public.result where "progressId" is not null`);
-  t.equal(v1.body.data?.result?.filter((r: { progress: unknown }) => r.progress !== null).length, withProgress[0].n, "a progress exactly where progressId is set");
+  t.equal(
+    v1.body.data?.result?.filter((r: { progress: unknown }) => r.progress !== null).length,
+    withProgress[0].n,
+    "a progress exactly where progressId is set",
+  );
 
   const only = await srv.gql(`{ result(limit: 3) { grade } }`, { path: "/v1/graphql" });
   t.equal(only.body.errors, undefined, "/v1/graphql without a relationship: no errors");
@@ -281,7 +285,9 @@ t.test("b. a table read only through a nullable unique key", async (t) => {
 
 t.test("c. no relationship over a key column the role cannot read", async (t) => {
   const srv = await startServer(t, { env: ENV });
-  const [{ granted }] = await srv.db.asRoot<{ granted: boolean }>(`select has_column_privilege('anonymous', 'public.object', 'authorId', 'SELECT') as granted`);
+  const [{ granted }] = await srv.db.asRoot<{ granted: boolean }>(
+    `select has_column_privilege('anonymous', 'public.object', 'authorId', 'SELECT') as granted`,
+  );
   t.equal(granted, false, "anonymous may not read object.authorId");
 
   const fields = async (path: string, type: string, headers: Record<string, string> = {}) => {
@@ -303,7 +309,11 @@ t.test("c. no relationship over a key column the role cannot read", async (t) =>
   t.notOk(v1Object.includes("author"), "anonymous: no object.author");
 
   const res = await srv.gql(`{ allObjects(first: 1) { nodes { name userByAuthorId { login } } } }`);
-  t.match(res.body.errors?.[0]?.message, /Cannot query field "userByAuthorId"/, "a query naming it is a validation error, not a database error");
+  t.match(
+    res.body.errors?.[0]?.message,
+    /Cannot query field "userByAuthorId"/,
+    "a query naming it is a validation error, not a database error",
+  );
 });
 
 t.test("d. writes returning only granted columns", async (t) => {
@@ -323,7 +333,10 @@ t.test("d. writes returning only granted columns", async (t) => {
   const srv = await startServer(t, { db, env: ENV });
   const headers = headersFor("user");
 
-  const many = await srv.gql(`mutation { insert_note(objects: [{body: "a"}, {body: "b"}]) { affected_rows returning { body } } }`, { path: "/v1/graphql", headers });
+  const many = await srv.gql(`mutation { insert_note(objects: [{body: "a"}, {body: "b"}]) { affected_rows returning { body } } }`, {
+    path: "/v1/graphql",
+    headers,
+  });
   t.equal(many.body.errors, undefined, "/v1/graphql insert_note: no errors");
   t.same(many.body.data?.insert_note, { affected_rows: 2, returning: [{ body: "a" }, { body: "b" }] }, "/v1/graphql insert_note: the rows");
 
@@ -331,7 +344,10 @@ t.test("d. writes returning only granted columns", async (t) => {
   t.equal(one.body.errors, undefined, "/v1/graphql insert_note_one: no errors");
   t.same(one.body.data?.insert_note_one, { body: "c" }, "/v1/graphql insert_note_one: the row");
 
-  const update = await srv.gql(`mutation { update_note(where: {body: {_eq: "c"}}, _set: {body: "d"}) { affected_rows returning { body } } }`, { path: "/v1/graphql", headers });
+  const update = await srv.gql(
+    `mutation { update_note(where: {body: {_eq: "c"}}, _set: {body: "d"}) { affected_rows returning { body } } }`,
+    { path: "/v1/graphql", headers },
+  );
   t.equal(update.body.errors, undefined, "/v1/graphql update_note: no errors");
   t.same(update.body.data?.update_note, { affected_rows: 1, returning: [{ body: "d" }] }, "/v1/graphql update_note: the row");
 
@@ -340,5 +356,9 @@ t.test("d. writes returning only granted columns", async (t) => {
   t.same(pg.body.data?.createNote, { note: { body: "e" } }, "/graphql createNote: the row");
 
   const rows = await db.asRoot<{ body: string }>(`select body from public.note order by body`);
-  t.same(rows.map((r) => r.body), ["a", "b", "d", "e"], "the rows written");
+  t.same(
+    rows.map((r) => r.body),
+    ["a", "b", "d", "e"],
+    "the rows written",
+  );
 });

@@ -60,13 +60,24 @@ interface TableSpec {
 
 /** The object relationships both tables have, their PostGraphile names and the related columns compared. */
 const RELATIONSHIPS = [
-  { name: "object", pg: "objectByObjectId", columns: [
-    { name: "campus", kind: "text" as Kind, condition: false, values: ["madere", "pyc", "nowhere"] as Scalar[] },
-    { name: "name", kind: "text" as Kind, condition: false, values: ["Div-01", "go-reloaded", "Piscine JS", "printalphabet"] as Scalar[] },
-  ] },
-  { name: "user", pg: "userByUserId", columns: [
-    { name: "login", kind: "text" as Kind, condition: false, values: ["alice", "bob", "chloe", "dimitri", "eve"] as Scalar[] },
-  ] },
+  {
+    name: "object",
+    pg: "objectByObjectId",
+    columns: [
+      { name: "campus", kind: "text" as Kind, condition: false, values: ["madere", "pyc", "nowhere"] as Scalar[] },
+      {
+        name: "name",
+        kind: "text" as Kind,
+        condition: false,
+        values: ["Div-01", "go-reloaded", "Piscine JS", "printalphabet"] as Scalar[],
+      },
+    ],
+  },
+  {
+    name: "user",
+    pg: "userByUserId",
+    columns: [{ name: "login", kind: "text" as Kind, condition: false, values: ["alice", "bob", "chloe", "dimitri", "eve"] as Scalar[] }],
+  },
 ];
 const relSelection = (dialect: "pg" | "hasura") =>
   RELATIONSHIPS.map((r) => `${dialect === "pg" ? r.pg : r.name} { ${r.columns.map((c) => c.name).join(" ")} }`).join(" ");
@@ -187,26 +198,24 @@ interface EqCase {
   page: { column: string; dir: "asc" | "desc"; limit: number; offset: number } | null;
 }
 
-const eqCaseArb: fc.Arbitrary<EqCase> = fc
-  .tuple(sessionArb, fc.constantFrom(...TABLES.map((s) => s.table)))
-  .chain(([session, table]) => {
-    const spec = specOf(table);
-    const usable = spec.columns.filter((c) => c.condition && columnsOf(spec, session).includes(c.name));
-    const atom = fc.constantFrom(...usable).chain((c) => fc.constantFrom(...c.values).map((value) => ({ column: c.name, value })));
-    const atoms = fc.uniqueArray(atom, { maxLength: 2, selector: (a) => a.column });
-    const page = columnsOf(spec, session).includes("id")
-      ? fc.option(
-          fc.record({
-            column: fc.constantFrom(...usable.map((c) => c.name)),
-            dir: fc.constantFrom("asc" as const, "desc" as const),
-            limit: fc.integer({ min: 0, max: 6 }),
-            offset: fc.integer({ min: 0, max: 4 }),
-          }),
-          { nil: null },
-        )
-      : fc.constant(null);
-    return fc.record({ session: fc.constant(session), table: fc.constant(table), atoms, page });
-  });
+const eqCaseArb: fc.Arbitrary<EqCase> = fc.tuple(sessionArb, fc.constantFrom(...TABLES.map((s) => s.table))).chain(([session, table]) => {
+  const spec = specOf(table);
+  const usable = spec.columns.filter((c) => c.condition && columnsOf(spec, session).includes(c.name));
+  const atom = fc.constantFrom(...usable).chain((c) => fc.constantFrom(...c.values).map((value) => ({ column: c.name, value })));
+  const atoms = fc.uniqueArray(atom, { maxLength: 2, selector: (a) => a.column });
+  const page = columnsOf(spec, session).includes("id")
+    ? fc.option(
+        fc.record({
+          column: fc.constantFrom(...usable.map((c) => c.name)),
+          dir: fc.constantFrom("asc" as const, "desc" as const),
+          limit: fc.integer({ min: 0, max: 6 }),
+          offset: fc.integer({ min: 0, max: 4 }),
+        }),
+        { nil: null },
+      )
+    : fc.constant(null);
+  return fc.record({ session: fc.constant(session), table: fc.constant(table), atoms, page });
+});
 
 function eqQueries(c: EqCase): { pg: string; hasura: string } {
   const spec = specOf(c.table);
@@ -243,7 +252,9 @@ t.test("equality filters, order and pagination agree", async (t) => {
       const a = await run(PG, pg, c.session);
       const b = await run(V1, hasura, c.session);
       const fail = (why: string) =>
-        new Error(`${why}\nsession ${JSON.stringify(c.session)}\n/graphql:    ${pg}\n  → ${JSON.stringify(a.raw)}\n/v1/graphql: ${hasura}\n  → ${JSON.stringify(b.raw)}`);
+        new Error(
+          `${why}\nsession ${JSON.stringify(c.session)}\n/graphql:    ${pg}\n  → ${JSON.stringify(a.raw)}\n/v1/graphql: ${hasura}\n  → ${JSON.stringify(b.raw)}`,
+        );
       if (!a.rows) throw fail("/graphql failed");
       if (!b.rows) throw fail("/v1/graphql failed");
       const x = normalize(specOf(c.table), a.rows);
@@ -278,7 +289,11 @@ function leafArb(columns: Column[]): fc.Arbitrary<BoolExp> {
       fc.boolean().map((value) => ({ kind: "cmp" as const, column: c.name, op: "_is_null", value })),
     ];
     if (c.kind === "int" || c.kind === "numeric") {
-      ops.push(fc.constantFrom("_gt", "_gte", "_lt", "_lte").chain((op) => one.map((value) => ({ kind: "cmp" as const, column: c.name, op, value }))));
+      ops.push(
+        fc
+          .constantFrom("_gt", "_gte", "_lt", "_lte")
+          .chain((op) => one.map((value) => ({ kind: "cmp" as const, column: c.name, op, value }))),
+      );
     }
     if (c.kind === "text") {
       ops.push(
@@ -293,11 +308,14 @@ function leafArb(columns: Column[]): fc.Arbitrary<BoolExp> {
 
 function boolExpArb(spec: TableSpec, cols: string[]): fc.Arbitrary<BoolExp> {
   const own = leafArb(spec.columns.filter((c) => cols.includes(c.name)));
-  const rel = fc
-    .constantFrom(...RELATIONSHIPS)
-    .chain((r) => fc.oneof(leafArb(r.columns), fc.array(leafArb(r.columns), { minLength: 1, maxLength: 2 }).map((items): BoolExp => ({ kind: "or", items }))).map(
-      (item): BoolExp => ({ kind: "rel", rel: r.name, item }),
-    ));
+  const rel = fc.constantFrom(...RELATIONSHIPS).chain((r) =>
+    fc
+      .oneof(
+        leafArb(r.columns),
+        fc.array(leafArb(r.columns), { minLength: 1, maxLength: 2 }).map((items): BoolExp => ({ kind: "or", items })),
+      )
+      .map((item): BoolExp => ({ kind: "rel", rel: r.name, item })),
+  );
   const { exp } = fc.letrec<{ exp: BoolExp }>((tie) => ({
     exp: fc.oneof(
       { depthSize: "small", withCrossShrink: true },
@@ -328,7 +346,10 @@ function toGraphQL(e: BoolExp): string {
 }
 
 const likeRegex = (pattern: string) =>
-  new RegExp(`^${[...pattern].map((ch) => (ch === "%" ? ".*" : ch === "_" ? "." : ch.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))).join("")}$`, "s");
+  new RegExp(
+    `^${[...pattern].map((ch) => (ch === "%" ? ".*" : ch === "_" ? "." : ch.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))).join("")}$`,
+    "s",
+  );
 
 /** SQL's three-valued logic: true, false or null (unknown). */
 function evaluate(e: BoolExp, row: Row): boolean | null {
@@ -386,11 +407,13 @@ interface ExpCase {
   where: BoolExp;
 }
 
-const expCaseArb: fc.Arbitrary<ExpCase> = fc
-  .tuple(sessionArb, fc.constantFrom(...TABLES.map((s) => s.table)))
-  .chain(([session, table]) =>
-    fc.record({ session: fc.constant(session), table: fc.constant(table), where: boolExpArb(specOf(table), columnsOf(specOf(table), session)) }),
-  );
+const expCaseArb: fc.Arbitrary<ExpCase> = fc.tuple(sessionArb, fc.constantFrom(...TABLES.map((s) => s.table))).chain(([session, table]) =>
+  fc.record({
+    session: fc.constant(session),
+    table: fc.constant(table),
+    where: boolExpArb(specOf(table), columnsOf(specOf(table), session)),
+  }),
+);
 
 t.test("Hasura's boolean expressions select exactly the matching rows of /graphql's answer", async (t) => {
   let nonEmpty = 0;
@@ -407,7 +430,9 @@ t.test("Hasura's boolean expressions select exactly the matching rows of /graphq
       const a = await run(PG, pg, c.session);
       const b = await run(V1, hasura, c.session);
       const fail = (why: string) =>
-        new Error(`${why}\nsession ${JSON.stringify(c.session)}\n/graphql:    ${pg}\n  → ${JSON.stringify(a.raw)}\n/v1/graphql: ${hasura}\n  → ${JSON.stringify(b.raw)}`);
+        new Error(
+          `${why}\nsession ${JSON.stringify(c.session)}\n/graphql:    ${pg}\n  → ${JSON.stringify(a.raw)}\n/v1/graphql: ${hasura}\n  → ${JSON.stringify(b.raw)}`,
+        );
       if (!a.rows) throw fail("/graphql failed");
       if (!b.rows) throw fail("/v1/graphql failed");
       const visible = normalize(spec, a.rows);

@@ -16,7 +16,6 @@ export const V1ALPHA1 = "/v1alpha1/graphql";
 export const PG = "/graphql";
 
 /** A successful Hasura response: HTTP 200, no `errors`; returns `data`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function dataOf(t: Test, res: GqlResponse, label: string): any {
   t.equal(res.status, 200, `${label}: HTTP 200`);
   t.notOk(res.body?.errors, `${label}: no errors (${JSON.stringify(res.body?.errors)})`);

@@ -11,7 +11,10 @@ const ADMIN = { "x-hasura-role": "admin" };
 
 t.test("every Hasura type name of a table with every permission", async (t) => {
   const srv = await startServer(t, { project: "blog" });
-  const res = await srv.gql(`{ __schema { queryType { name } mutationType { name } types { name } } }`, { path: "/v1/graphql", headers: ADMIN });
+  const res = await srv.gql(`{ __schema { queryType { name } mutationType { name } types { name } } }`, {
+    path: "/v1/graphql",
+    headers: ADMIN,
+  });
   t.equal(res.status, 200);
   const schema = res.body.data.__schema;
   t.equal(schema.queryType.name, "query_root");
@@ -63,8 +66,16 @@ t.test("root fields of the walkthrough's roles", async (t) => {
     };
   };
   const admin = await fields("admin");
-  for (const f of ["article", "article_by_pk", "article_aggregate", "author", "tag", "tag_by_pk"]) t.ok(admin.query.includes(f), `admin query ${f}`);
-  for (const f of ["insert_article", "insert_article_one", "update_article", "update_article_by_pk", "delete_article", "delete_article_by_pk"]) {
+  for (const f of ["article", "article_by_pk", "article_aggregate", "author", "tag", "tag_by_pk"])
+    t.ok(admin.query.includes(f), `admin query ${f}`);
+  for (const f of [
+    "insert_article",
+    "insert_article_one",
+    "update_article",
+    "update_article_by_pk",
+    "delete_article",
+    "delete_article_by_pk",
+  ]) {
     t.ok(admin.mutation?.includes(f), `admin mutation ${f}`);
   }
   const anonymous = await fields("anonymous");
@@ -79,10 +90,13 @@ t.test("smart tags on the foreign key rename its relationships", async (t) => {
   );
   await db.asOwner(`comment on constraint ${conname} on public.article is E'@fieldName writer\\n@foreignFieldName writings'`);
   const srv = await startServer(t, { project: "blog", db });
-  const res = await srv.gql(`{ article(where: {id: {_eq: 1}}) { writer { name } } author(where: {id: {_eq: 1}}) { writings(order_by: {id: asc}) { id } } }`, {
-    path: "/v1/graphql",
-    headers: ADMIN,
-  });
+  const res = await srv.gql(
+    `{ article(where: {id: {_eq: 1}}) { writer { name } } author(where: {id: {_eq: 1}}) { writings(order_by: {id: asc}) { id } } }`,
+    {
+      path: "/v1/graphql",
+      headers: ADMIN,
+    },
+  );
   t.same(res.body, { data: { article: [{ writer: { name: "Ada Lovelace" } }], author: [{ writings: [{ id: 1 }, { id: 3 }] }] } });
   const old = await srv.gql(`{ article { author { name } } }`, { path: "/v1/graphql", headers: ADMIN });
   t.equal(old.body.errors?.[0]?.extensions?.code, "validation-failed", "the default name is gone");

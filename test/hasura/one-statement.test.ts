@@ -53,11 +53,7 @@ async function logSize(): Promise<number> {
 async function logSince(offset: number): Promise<string> {
   const size = await logSize();
   if (size <= offset) return "";
-  const [row] = await db.asRoot<{ bytes: Buffer }>("select pg_read_binary_file($1, $2, $3) as bytes", [
-    logFile,
-    offset,
-    size - offset,
-  ]);
+  const [row] = await db.asRoot<{ bytes: Buffer }>("select pg_read_binary_file($1, $2, $3) as bytes", [logFile, offset, size - offset]);
   return row!.bytes.toString("utf8");
 }
 
@@ -69,7 +65,7 @@ interface LogEntry {
 
 // PostgreSQL's default log_line_prefix, '%m [%p] ': "2025-01-01 12:00:00.123 UTC [4242] LOG:  …";
 // continuation lines of a multi-line statement start with a tab.
-const ENTRY = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[(\d+)\] ([A-Z]+):  ([\s\S]*)$/;
+const ENTRY = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[(\d+)\] ([A-Z]+): {2}([\s\S]*)$/;
 
 function parseLog(text: string): LogEntry[] {
   const entries: LogEntry[] = [];
@@ -139,7 +135,7 @@ const framingKind = (sql: string) => FRAMING.find(([, re]) => re.test(sql))?.[0]
 
 interface Observed {
   status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
   framing: string[];
   data: string[];
 }
@@ -148,10 +144,12 @@ interface Observed {
 async function observe(query: string, path: string): Promise<Observed> {
   const pids = async () =>
     new Set(
-      (await db.asRoot<{ pid: number }>(
-        "select pid from pg_stat_activity where datname = $1 and usename = $2",
-        [db.name, TEST_ROLES.authenticator.name],
-      )).map((r) => r.pid),
+      (
+        await db.asRoot<{ pid: number }>("select pid from pg_stat_activity where datname = $1 and usename = $2", [
+          db.name,
+          TEST_ROLES.authenticator.name,
+        ])
+      ).map((r) => r.pid),
     );
   const before = await logSize();
   const res = await srv.gql(query, { path });
@@ -187,12 +185,19 @@ async function measure(t: Test, query: string, path: string): Promise<Observed> 
   // Reads carry their settings in the statement's own (implicit) transaction:
   // server/graphile/pipelined-adaptor.ts sends set_config and the statement
   // in one round trip, without BEGIN/COMMIT.
-  t.ok(o.framing.some((s) => framingKind(s) === "settings"), `the request's settings were seen in the log: ${JSON.stringify(o.framing)}`);
+  t.ok(
+    o.framing.some((s) => framingKind(s) === "settings"),
+    `the request's settings were seen in the log: ${JSON.stringify(o.framing)}`,
+  );
   return o;
 }
 
 t.test("the SQL splitter keeps quoted, dollar-quoted and commented semicolons", async (t) => {
-  t.same(splitSql("begin; select ';', $x$;$x$ /* ; */ -- ;\n from t; commit"), ["begin;", "select ';', $x$;$x$ /* ; */ -- ;\n from t;", "commit"]);
+  t.same(splitSql("begin; select ';', $x$;$x$ /* ; */ -- ;\n from t; commit"), [
+    "begin;",
+    "select ';', $x$;$x$ /* ; */ -- ;\n from t;",
+    "commit",
+  ]);
   t.same(splitSql("select 1"), ["select 1"]);
 });
 
@@ -200,7 +205,10 @@ t.test("Hasura dialect: article { title author { name articles { title } } } is 
   const o = await measure(t, "query { article { title author { name articles { title } } } }", "/v1/graphql");
   const articles = o.body?.data?.article as Array<{ title: string; author: { name: string; articles: Array<{ title: string }> } }>;
   t.ok(Array.isArray(articles) && articles.length > 1, "articles returned");
-  t.ok(articles?.every((a) => typeof a.author?.name === "string" && a.author.articles.length > 0), "each with its author and the author's articles");
+  t.ok(
+    articles?.every((a) => typeof a.author?.name === "string" && a.author.articles.length > 0),
+    "each with its author and the author's articles",
+  );
   const [count] = await db.asRoot<{ n: number }>("select count(*)::int as n from public.article");
   t.equal(articles?.length, count!.n, "every article (admin)");
   t.equal(o.data.length, 1, `exactly one data statement, got ${o.data.length}:\n${o.data.join("\n---\n")}`);

@@ -68,8 +68,7 @@ const campusList = (s: Session) => `array[${(s.campus ?? []).map(lit).join(",")}
 const isCampusRole = (r: Role) => r === "campus-admin" || r === "admin-campus-read-only";
 
 const RULES: Record<"user" | "event" | "object" | "transaction", (s: Session, a: string) => string | null> = {
-  user: (s, a) =>
-    s.role === "user" ? `${a}.id = ${s.userId}` : isCampusRole(s.role) ? `${a}.campus = any(${campusList(s)})` : "true",
+  user: (s, a) => (s.role === "user" ? `${a}.id = ${s.userId}` : isCampusRole(s.role) ? `${a}.campus = any(${campusList(s)})` : "true"),
   event: (s, a) => (s.role === "anonymous" ? null : isCampusRole(s.role) ? `${a}.campus = any(${campusList(s)})` : "true"),
   object: (s, a) => (isCampusRole(s.role) ? `${a}.campus = any(${campusList(s)})` : "true"),
   transaction: (s, a) =>
@@ -77,7 +76,8 @@ const RULES: Record<"user" | "event" | "object" | "transaction", (s: Session, a:
 };
 
 // The columns each role may select (the seed's column lists).
-const USER_COLUMNS = (s: Session) => (s.role === "anonymous" ? ["id", "login"] : ["id", "login", "firstName", "lastName", "email", "campus"]);
+const USER_COLUMNS = (s: Session) =>
+  s.role === "anonymous" ? ["id", "login"] : ["id", "login", "firstName", "lastName", "email", "campus"];
 const TX_COLUMNS = (s: Session) =>
   s.role === "anonymous" ? ["userId", "objectId", "amount", "type"] : ["id", "type", "amount", "userId", "objectId", "campus", "path"];
 
@@ -159,7 +159,9 @@ t.test("the events of a campus, with their object and parent", async (t) => {
   }
   // The fixture exercises the relationships: a nested event, and a campus role
   // that sees none of the other campus' events.
-  const [{ nested }] = await srv.db.asRoot<{ nested: number }>(`select count(*)::int as nested from public.event where "parentId" is not null`);
+  const [{ nested }] = await srv.db.asRoot<{ nested: number }>(
+    `select count(*)::int as nested from public.event where "parentId" is not null`,
+  );
   t.ok(nested > 0, "some event has a parent");
 });
 
@@ -182,7 +184,11 @@ t.test("a user's xp: transaction and transaction_aggregate", async (t) => {
       const data = dataOf(t, await srv.gql(query(cols), { headers, variables: { userId }, path: V1 }), `${label(s)} xp of ${userId}`);
       t.same(sortRows(data?.transaction ?? []), sortRows(expected), `${label(s)}: xp transactions of user ${userId}`);
       const sum = expected.length ? expected.reduce((n, r) => n + (r.amount as number), 0) : null;
-      t.same(data?.transaction_aggregate, { aggregate: { count: expected.length, sum: { amount: sum } } }, `${label(s)}: count ${expected.length}, sum ${sum}`);
+      t.same(
+        data?.transaction_aggregate,
+        { aggregate: { count: expected.length, sum: { amount: sum } } },
+        `${label(s)}: count ${expected.length}, sum ${sum}`,
+      );
     }
   }
 });
@@ -221,17 +227,27 @@ t.test("a profile page: user_by_pk with its xp total", async (t) => {
   for (const s of SESSIONS) {
     const headers = await headersOf(s);
     for (const id of [1, 2, 3, 4, 99]) {
-      const [user] = await srv.db.asRoot<{ login: string }>(`select u.login from public."user" u where u.id = $1 and (${RULES.user(s, "u")})`, [id]);
+      const [user] = await srv.db.asRoot<{ login: string }>(
+        `select u.login from public."user" u where u.id = $1 and (${RULES.user(s, "u")})`,
+        [id],
+      );
       const [agg] = await srv.db.asRoot<{ count: number; sum: string | null }>(
         `select count(*)::int as count, sum(x.amount) as sum from public.transaction x
           where x."userId" = $1 and x.type = 'xp' and (${RULES.transaction(s, "x")})`,
         [id],
       );
       const expected = user
-        ? { login: user.login, transactions_aggregate: { aggregate: { count: agg!.count, sum: { amount: agg!.sum === null ? null : Number(agg!.sum) } } } }
+        ? {
+            login: user.login,
+            transactions_aggregate: { aggregate: { count: agg!.count, sum: { amount: agg!.sum === null ? null : Number(agg!.sum) } } },
+          }
         : null;
       const data = dataOf(t, await srv.gql(query, { headers, variables: { id }, path: V1 }), `${label(s)} profile ${id}`);
-      t.same(data, { user_by_pk: expected }, `${label(s)}: profile of ${id} is ${expected ? JSON.stringify(expected.transactions_aggregate.aggregate) : "null"}`);
+      t.same(
+        data,
+        { user_by_pk: expected },
+        `${label(s)}: profile of ${id} is ${expected ? JSON.stringify(expected.transactions_aggregate.aggregate) : "null"}`,
+      );
     }
   }
   // anonymous cannot select transaction.id, so transaction_by_pk is not in its schema.
@@ -269,7 +285,12 @@ t.test("no role but the writers has a mutation root", async (t) => {
   for (const role of ["anonymous", "user", "admin-campus-read-only", "admin-read-only"] as const) {
     const s: Session = role === "user" ? { role, userId: 1 } : isCampusRole(role) ? { role, campus: ["madere"] } : { role };
     const res = await srv.gql(`mutation { delete_transaction(where: {}) { affected_rows } }`, { headers: await headersOf(s), path: V1 });
-    expectHasuraError(t, res, `${role} delete_transaction`, { status: 200, code: "validation-failed", message: "no mutations exist", path: "$" });
+    expectHasuraError(t, res, `${role} delete_transaction`, {
+      status: 200,
+      code: "validation-failed",
+      message: "no mutations exist",
+      path: "$",
+    });
   }
   const [{ n }] = await srv.db.asRoot<{ n: number }>("select count(*)::int as n from public.transaction");
   t.equal(n, 10, "the ledger is intact");

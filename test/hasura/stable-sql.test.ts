@@ -85,15 +85,27 @@ async function run(): Promise<void> {
     {
       name: "distinct_on",
       runs: [
-        ["query ($id: Int!) { article(distinct_on: [author_id], order_by: [{author_id: asc}, {id: desc}], where: {id: {_gt: $id}}) { id } }", { id: 0 }],
-        ["query ($id: Int!) { article(distinct_on: [author_id], order_by: [{author_id: asc}, {id: desc}], where: {id: {_gt: $id}}) { id } }", { id: 1 }],
+        [
+          "query ($id: Int!) { article(distinct_on: [author_id], order_by: [{author_id: asc}, {id: desc}], where: {id: {_gt: $id}}) { id } }",
+          { id: 0 },
+        ],
+        [
+          "query ($id: Int!) { article(distinct_on: [author_id], order_by: [{author_id: asc}, {id: desc}], where: {id: {_gt: $id}}) { id } }",
+          { id: 1 },
+        ],
       ],
     },
     {
       name: "aggregate with limit",
       runs: [
-        ["query ($id: Int!) { article_aggregate(where: {id: {_gt: $id}}, limit: 2, order_by: {id: asc}) { aggregate { count } } }", { id: 0 }],
-        ["query ($id: Int!) { article_aggregate(where: {id: {_gt: $id}}, limit: 2, order_by: {id: asc}) { aggregate { count } } }", { id: 1 }],
+        [
+          "query ($id: Int!) { article_aggregate(where: {id: {_gt: $id}}, limit: 2, order_by: {id: asc}) { aggregate { count } } }",
+          { id: 0 },
+        ],
+        [
+          "query ($id: Int!) { article_aggregate(where: {id: {_gt: $id}}, limit: 2, order_by: {id: asc}) { aggregate { count } } }",
+          { id: 1 },
+        ],
       ],
     },
   ];

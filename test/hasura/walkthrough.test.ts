@@ -133,13 +133,21 @@ t.test("a bad token is an error, never anonymous", async (t) => {
   const forged = await sign({ [NS]: { "x-hasura-default-role": "user", "x-hasura-allowed-roles": ["user"] } }); // HS256, not the provider's key
   const headers = { authorization: `Bearer ${forged}`, "x-hasura-role": "user" };
   expectHasuraError(t, await srv.gql(ARTICLES, { headers, path: V1 }), "/v1/graphql", { status: 200, code: "invalid-jwt", path: "$" });
-  expectHasuraError(t, await srv.gql(ARTICLES, { headers, path: V1ALPHA1 }), "/v1alpha1/graphql", { status: 400, code: "invalid-jwt", path: "$" });
+  expectHasuraError(t, await srv.gql(ARTICLES, { headers, path: V1ALPHA1 }), "/v1alpha1/graphql", {
+    status: 400,
+    code: "invalid-jwt",
+    path: "$",
+  });
 });
 
 t.test("user with the provider's token: insert_tag, then the duplicate", async (t) => {
   const headers = { authorization: `Bearer ${await auth0Token()}`, "x-hasura-role": "user" };
 
-  const schema = dataOf(t, await srv.gql("{ __schema { mutationType { name fields { name } } } }", { headers, path: V1 }), "user introspection");
+  const schema = dataOf(
+    t,
+    await srv.gql("{ __schema { mutationType { name fields { name } } } }", { headers, path: V1 }),
+    "user introspection",
+  );
   t.equal(schema?.__schema?.mutationType?.name, "mutation_root", "the mutation root now appears");
   const fields: string[] = (schema?.__schema?.mutationType?.fields ?? []).map((f: { name: string }) => f.name);
   t.ok(fields.includes("insert_tag"), "with insert_tag");
@@ -184,7 +192,10 @@ t.test("user with the provider's token: insert_tag, then the duplicate", async (
     path: "$.selectionSet.insert_article.args.objects",
   };
   expectHasuraError(t, await srv.gql(foreign, { headers, path: V1 }), "/v1/graphql article of author 2", { status: 200, ...check });
-  expectHasuraError(t, await srv.gql(foreign, { headers, path: V1ALPHA1 }), "/v1alpha1/graphql article of author 2", { status: 400, ...check });
+  expectHasuraError(t, await srv.gql(foreign, { headers, path: V1ALPHA1 }), "/v1alpha1/graphql article of author 2", {
+    status: 400,
+    ...check,
+  });
   t.same(await srv.db.asRoot("select id from public.article order by id"), before, "no article written");
 
   // The same session reads the articles its rule allows: published ones and

@@ -30,8 +30,7 @@ export function clusterUrl(user: string, password: string, database: string): st
   return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
 
-export const superuserUrl = (database = "postgres") =>
-  clusterUrl("postgres", process.env.TEST_PG_SUPERUSER_PASSWORD ?? "", database);
+export const superuserUrl = (database = "postgres") => clusterUrl("postgres", process.env.TEST_PG_SUPERUSER_PASSWORD ?? "", database);
 
 async function query<R extends pg.QueryResultRow>(url: string, sql: string, values?: unknown[]): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });

@@ -126,7 +126,7 @@ export async function startPgBouncer(opts: PgBouncerOptions): Promise<PgBouncer>
   await writeFile(path.join(dir, "pgbouncer.ini"), ini, { mode: 0o600 });
   await writeFile(
     path.join(dir, "userlist.txt"),
-    [...opts.users, ADMIN].map((u) => `${quote(u.name)} ${quote(u.password)}`).join("\n") + "\n",
+    `${[...opts.users, ADMIN].map((u) => `${quote(u.name)} ${quote(u.password)}`).join("\n")}\n`,
     { mode: 0o600 },
   );
   // PgBouncer refuses to run as root: as root it drops to the postgres OS

@@ -19,7 +19,6 @@ export interface TestServer {
 export interface GqlResponse {
   status: number;
   headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 
@@ -27,10 +26,7 @@ interface TapLike {
   teardown(fn: () => unknown): void;
 }
 
-export async function startServer(
-  t: TapLike,
-  opts: { env?: Env; project?: ProjectName; db?: TestDatabase } = {},
-): Promise<TestServer> {
+export async function startServer(t: TapLike, opts: { env?: Env; project?: ProjectName; db?: TestDatabase } = {}): Promise<TestServer> {
   const db = opts.db ?? (await createTestDatabase(t, opts.project));
   // `npm run test:pgbouncer`: the server's runtime connection goes through
   // the run's PgBouncer (transaction pooling); the test's own do not.

@@ -61,5 +61,13 @@ export async function webhookServer(handler: (req: IncomingMessage, body: string
   });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
   const { port } = srv.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/auth`, calls, close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
+  return {
+    url: `http://127.0.0.1:${port}/auth`,
+    calls,
+    close: () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
+  };
 }

@@ -13,7 +13,12 @@ export interface CliResult {
   output: string;
 }
 
-export function runCli(script: "permissions" | "lint-policies", args: string[], db: TestDatabase, project: ProjectName): Promise<CliResult> {
+export function runCli(
+  script: "permissions" | "lint-policies",
+  args: string[],
+  db: TestDatabase,
+  project: ProjectName,
+): Promise<CliResult> {
   const dir = PROJECTS.find((p) => p.name === project)!.dir;
   return new Promise((resolve, reject) => {
     execFile(

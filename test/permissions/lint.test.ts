@@ -86,7 +86,8 @@ const FIXTURES: Fixture[] = [
   },
   {
     name: "a session helper called per row",
-    setup: (db) => db.asOwner(`create policy fixture_per_row on public.result for select to "user" using ("userId" = hasura.user_id_int())`),
+    setup: (db) =>
+      db.asOwner(`create policy fixture_per_row on public.result for select to "user" using ("userId" = hasura.user_id_int())`),
     findings: [["helper_per_row", "fixture_per_row on public.result"]],
   },
   {

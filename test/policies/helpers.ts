@@ -110,7 +110,10 @@ export async function refusedWrite(
   t.ok(res.body.errors?.length, `an error: ${JSON.stringify(res.body)}`);
   if (spec.message) t.match(res.body.errors?.[0]?.message, spec.message);
   const data = res.body.data ?? {};
-  t.ok(Object.values(data).every((v) => v === null), "no mutation result");
+  t.ok(
+    Object.values(data).every((v) => v === null),
+    "no mutation result",
+  );
   t.same(await snapshot(srv, spec.table), before, `${spec.table} unchanged`);
   return res;
 }
@@ -123,15 +126,11 @@ export async function mutationTypeOf(srv: TestServer, headers: Record<string, st
 }
 
 /** The scalar (column) fields of a GraphQL object type in the role's schema. */
-export async function scalarFieldsOf(
-  srv: TestServer,
-  headers: Record<string, string>,
-  typeName: string,
-): Promise<string[] | null> {
-  const res = await srv.gql(
-    `query($name: String!) { __type(name: $name) { fields { name type { kind ofType { kind } } } } }`,
-    { headers, variables: { name: typeName } },
-  );
+export async function scalarFieldsOf(srv: TestServer, headers: Record<string, string>, typeName: string): Promise<string[] | null> {
+  const res = await srv.gql(`query($name: String!) { __type(name: $name) { fields { name type { kind ofType { kind } } } } }`, {
+    headers,
+    variables: { name: typeName },
+  });
   if (res.status !== 200) throw new Error(`introspection failed: ${JSON.stringify(res.body)}`);
   const type = res.body.data.__type;
   if (!type) return null;

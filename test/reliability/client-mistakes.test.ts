@@ -72,7 +72,7 @@ const CASES: Case[] = [
   },
   {
     name: "_set and _inc on one column",
-    query: 'mutation { update_user(where: {id: {_eq: 1}}, _set: {id: 5}, _inc: {id: 1}) { affected_rows } }',
+    query: "mutation { update_user(where: {id: {_eq: 1}}, _set: {id: 5}, _inc: {id: 1}) { affected_rows } }",
     code: "validation-failed",
     message: /multiple operators/,
   },
@@ -105,7 +105,10 @@ t.test("client mistakes get Hasura's code and message and a 4xx, never unexpecte
         headers: { "content-type": "application/json", ...ADMIN },
         body: JSON.stringify({ query: c.query, variables: c.variables, operationName: c.operationName }),
       });
-      const body = (await res.json()) as { data?: unknown; errors?: Array<{ message: string; extensions: { code: string; path: string } }> };
+      const body = (await res.json()) as {
+        data?: unknown;
+        errors?: Array<{ message: string; extensions: { code: string; path: string } }>;
+      };
       const label = `${c.name} on ${path}`;
       t.equal(res.status, path === "/v1/graphql" ? 200 : 400, `${label}: status (${JSON.stringify(body).slice(0, 200)})`);
       t.equal(body.errors?.[0]?.extensions.code, c.code, `${label}: code`);
@@ -122,7 +125,11 @@ t.test("client mistakes get Hasura's code and message and a 4xx, never unexpecte
 
 t.test("introspection off for a role: __schema and __type are not there; __typename is; other roles unaffected", async (t) => {
   for (const path of ["/v1alpha1/graphql", "/graphql"]) {
-    for (const query of ["{ __schema { queryType { name } } }", '{ __type(name: "user") { name } }', "query { ...F } fragment F on " + (path === "/graphql" ? "Query" : "query_root") + " { __schema { types { name } } }"]) {
+    for (const query of [
+      "{ __schema { queryType { name } } }",
+      '{ __type(name: "user") { name } }',
+      `query { ...F } fragment F on ${path === "/graphql" ? "Query" : "query_root"} { __schema { types { name } } }`,
+    ]) {
       const anon = await srv.gql(query, { path });
       t.equal(anon.status, 400, `anonymous on ${path}: 400 for ${query.slice(0, 40)}`);
       t.equal(anon.body.errors?.[0]?.extensions?.code, "validation-failed", "validation-failed");
@@ -146,21 +153,74 @@ interface FieldInfo {
 
 async function rootFields(kind: "queryType" | "mutationType"): Promise<FieldInfo[]> {
   const typeRef = "name kind ofType { name kind ofType { name kind ofType { name kind } } }";
-  const res = await srv.gql(`{ __schema { ${kind} { fields { name args { name type { ${typeRef} } } } } } }`, { path: "/v1/graphql", headers: ADMIN });
+  const res = await srv.gql(`{ __schema { ${kind} { fields { name args { name type { ${typeRef} } } } } } }`, {
+    path: "/v1/graphql",
+    headers: ADMIN,
+  });
   type TypeRef = { name: string | null; kind: string; ofType: TypeRef | null };
-  const print = (t: TypeRef): string => (t.kind === "NON_NULL" ? `${print(t.ofType!)}!` : t.kind === "LIST" ? `[${print(t.ofType!)}]` : t.name!);
+  const print = (t: TypeRef): string =>
+    t.kind === "NON_NULL" ? `${print(t.ofType!)}!` : t.kind === "LIST" ? `[${print(t.ofType!)}]` : t.name!;
   const fields = res.body.data.__schema[kind].fields as Array<{ name: string; args: Array<{ name: string; type: TypeRef }> }>;
   return fields.map((f) => ({ name: f.name, args: f.args.map((a) => ({ name: a.name, type: print(a.type) })) }));
 }
 
-const KEYS = ["id", "login", "campus", "email", "name", "grade", "_eq", "_neq", "_in", "_nin", "_gt", "_lte", "_like", "_ilike", "_regex", "_is_null", "_and", "_or", "_not", "_contains", "_has_key", "objects", "where", "constraint", "update_columns", "asc", "desc", "count", "zz"];
-const SCALAR_TYPES = ["Int", "Int!", "String", "String!", "Float", "Boolean", "[Int!]", "[String]", "user_bool_exp", "user_bool_exp!", "[user_order_by!]", "jsonb", "numeric", "bigint", "Nope"];
+const KEYS = [
+  "id",
+  "login",
+  "campus",
+  "email",
+  "name",
+  "grade",
+  "_eq",
+  "_neq",
+  "_in",
+  "_nin",
+  "_gt",
+  "_lte",
+  "_like",
+  "_ilike",
+  "_regex",
+  "_is_null",
+  "_and",
+  "_or",
+  "_not",
+  "_contains",
+  "_has_key",
+  "objects",
+  "where",
+  "constraint",
+  "update_columns",
+  "asc",
+  "desc",
+  "count",
+  "zz",
+];
+const SCALAR_TYPES = [
+  "Int",
+  "Int!",
+  "String",
+  "String!",
+  "Float",
+  "Boolean",
+  "[Int!]",
+  "[String]",
+  "user_bool_exp",
+  "user_bool_exp!",
+  "[user_order_by!]",
+  "jsonb",
+  "numeric",
+  "bigint",
+  "Nope",
+];
 
 /** A JSON value as a GraphQL literal (object keys from the schema's vocabulary). */
 function literal(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return `[${v.map(literal).join(", ")}]`;
-  if (typeof v === "object") return `{${Object.entries(v as object).map(([k, x], i) => `${KEYS[(k.length + i) % KEYS.length]}: ${literal(x)}`).join(", ")}}`;
+  if (typeof v === "object")
+    return `{${Object.entries(v as object)
+      .map(([k, x], i) => `${KEYS[(k.length + i) % KEYS.length]}: ${literal(x)}`)
+      .join(", ")}}`;
   if (typeof v === "string") return JSON.stringify(v);
   return String(v);
 }
@@ -169,7 +229,8 @@ const json = fc.jsonValue({ maxDepth: 3 });
 /** JSON whose object keys are the schema's words, so deep paths are reached too. */
 const schemaJson = json.map(function rekey(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(rekey);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x], i) => [KEYS[(k.length + i) % KEYS.length], rekey(x)]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x], i) => [KEYS[(k.length + i) % KEYS.length], rekey(x)]));
   return v;
 });
 
@@ -214,7 +275,11 @@ t.test("property: no request built from the schema yields a 5xx", async (t) => {
   await fc.assert(
     fc.asyncProperty(request, async (body) => {
       for (const path of ["/v1alpha1/graphql", "/v1/graphql"]) {
-        const res = await fetch(srv.url + path, { method: "POST", headers: { "content-type": "application/json", ...ADMIN }, body: JSON.stringify(body) });
+        const res = await fetch(srv.url + path, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...ADMIN },
+          body: JSON.stringify(body),
+        });
         const answer = (await res.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
         if (res.status >= 500) throw new Error(`${path} answered ${res.status} for ${JSON.stringify(body)}: ${JSON.stringify(answer)}`);
         const unexpected = answer.errors?.find((e) => e.extensions?.code === "unexpected");

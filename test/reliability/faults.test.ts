@@ -39,8 +39,16 @@ const CALLERS: Caller[] = [
 ];
 /** The same read in both dialects, on the endpoints that keep real statuses. */
 const ENDPOINTS = [
-  { path: "/graphql", query: "{ allUsers(orderBy: ID_ASC) { nodes { id } } }", ids: (b: any) => b?.data?.allUsers?.nodes?.map((u: { id: number }) => u.id) },
-  { path: "/v1alpha1/graphql", query: "{ user(order_by: {id: asc}) { id } }", ids: (b: any) => b?.data?.user?.map((u: { id: number }) => u.id) },
+  {
+    path: "/graphql",
+    query: "{ allUsers(orderBy: ID_ASC) { nodes { id } } }",
+    ids: (b: any) => b?.data?.allUsers?.nodes?.map((u: { id: number }) => u.id),
+  },
+  {
+    path: "/v1alpha1/graphql",
+    query: "{ user(order_by: {id: asc}) { id } }",
+    ids: (b: any) => b?.data?.user?.map((u: { id: number }) => u.id),
+  },
 ];
 
 interface Dedicated {
@@ -153,7 +161,8 @@ const ok = (o: Outcome) => {
   const endpoint = ENDPOINTS.find((e) => e.path === o.path)!;
   return o.res?.status === 200 && !o.res.body?.errors && JSON.stringify(endpoint.ids(o.res.body)) === JSON.stringify(o.caller.ids);
 };
-const describe = (o: Outcome) => `${o.caller.name} ${o.path} after ${o.ms} ms: ${o.thrown ?? `${o.res!.status} ${JSON.stringify(o.res!.body)}`}`;
+const describe = (o: Outcome) =>
+  `${o.caller.name} ${o.path} after ${o.ms} ms: ${o.thrown ?? `${o.res!.status} ${JSON.stringify(o.res!.body)}`}`;
 
 /** A database of its own on the run's cluster, with a runaway read in both dialects: a view that takes as long as told. */
 async function runawayDb(t: Test) {
@@ -220,7 +229,12 @@ t.test("statement_timeout ends a runaway query with Hasura's timeout error; the 
     const srv = await startServer(t, { db, env: { HASURA_GRAPHQL_PG_CONNECTIONS: "1" } });
     const seen = (await srv.gql(`{ setting(name: "statement_timeout") }`, { headers: USER })).body?.data?.setting;
     const applied = seen === "300ms";
-    t.equal(seen, "300ms", `the role's statement_timeout is in effect in its transactions (saw ${seen})`, applied ? {} : { todo: "server change: apply the role's settings per transaction (see report)" });
+    t.equal(
+      seen,
+      "300ms",
+      `the role's statement_timeout is in effect in its transactions (saw ${seen})`,
+      applied ? {} : { todo: "server change: apply the role's settings per transaction (see report)" },
+    );
     if (!applied) return;
     await expectTimeouts(t, srv, setDelay, USER);
     // admin has no timeout: its slow read finishes.
@@ -234,7 +248,8 @@ t.test("PostgreSQL killed under load: fast 503s, never another caller's rows, re
   const pgDb = await dedicatedCluster(t);
   const srv = await startServer(t, { db: pgDb.db, env: { HASURA_GRAPHQL_PG_CONNECTIONS: "8" } });
   // Every schema built before the outage: a cold build needs the database.
-  for (const caller of CALLERS) for (const endpoint of ENDPOINTS) t.ok(ok(await request(srv, caller, endpoint)), `warm: ${caller.name} ${endpoint.path}`);
+  for (const caller of CALLERS)
+    for (const endpoint of ENDPOINTS) t.ok(ok(await request(srv, caller, endpoint)), `warm: ${caller.name} ${endpoint.path}`);
 
   const outcomes: Outcome[] = [];
   const state = { phase: "before" as "before" | "down" | "after", running: true };
@@ -272,7 +287,9 @@ t.test("PostgreSQL killed under load: fast 503s, never another caller's rows, re
   state.running = false;
   await Promise.all(workers);
 
-  t.comment(`killed at +0, restart began +${restartAt - killedAt} ms, PostgreSQL up +${restartedAt - killedAt} ms, ${outcomes.length} requests`);
+  t.comment(
+    `killed at +0, restart began +${restartAt - killedAt} ms, PostgreSQL up +${restartedAt - killedAt} ms, ${outcomes.length} requests`,
+  );
 
   // 1. Nobody ever got rows other than their own: every 200 without errors is exactly right.
   const wrongRows = outcomes.filter((o) => o.res?.status === 200 && !o.res.body?.errors && !ok(o));
@@ -286,10 +303,18 @@ t.test("PostgreSQL killed under load: fast 503s, never another caller's rows, re
   t.same(slow.map(describe), [], "every request during the outage answered within 2 s");
   const not503 = down.filter(
     (o) =>
-      !(o.res?.status === 503 && o.res.body?.errors?.[0]?.extensions?.code === "postgres-error" && o.res.body?.errors?.[0]?.extensions?.path === "$" && !o.res.body?.data),
+      !(
+        o.res?.status === 503 &&
+        o.res.body?.errors?.[0]?.extensions?.code === "postgres-error" &&
+        o.res.body?.errors?.[0]?.extensions?.path === "$" &&
+        !o.res.body?.data
+      ),
   );
   t.same([...new Set(not503.map(describe))].slice(0, 10), [], "every request during the outage: 503, postgres-error, no data");
-  t.ok(down.every((o) => o.res?.headers.get("retry-after") === "1" || o.res?.status !== 503), "503s carry Retry-After");
+  t.ok(
+    down.every((o) => o.res?.headers.get("retry-after") === "1" || o.res?.status !== 503),
+    "503s carry Retry-After",
+  );
 
   // 3. Back without a restart of the server.
   t.ok(recoveredAt, `serving again ${recoveredAt - restartedAt} ms after PostgreSQL came back`);

@@ -44,9 +44,41 @@ const APP_ROLES = await appRoles(db);
 // Hostile strings.
 // ---------------------------------------------------------------------------
 const NASTY = [
-  "'", '"', "\\", ";", "--", "/*", "*/", "\u0000", "a\u0000b", "😀", "𝕏", "é", "\u202e", "\n", "\r\n", "\t", "$$", "$1", "%s", "{}", "[]",
-  "{a,b}", '["a"]', "null", "true", "0", "-1", "9223372036854775808", "\\u0000", "' or '1'='1", "'; drop table public.canary; --",
-  "\"); select pg_sleep(5); --", "1', false); select set_config('role', 'admin', false); --", "admin", "postgres",
+  "'",
+  '"',
+  "\\",
+  ";",
+  "--",
+  "/*",
+  "*/",
+  "\u0000",
+  "a\u0000b",
+  "😀",
+  "𝕏",
+  "é",
+  "\u202e",
+  "\n",
+  "\r\n",
+  "\t",
+  "$$",
+  "$1",
+  "%s",
+  "{}",
+  "[]",
+  "{a,b}",
+  '["a"]',
+  "null",
+  "true",
+  "0",
+  "-1",
+  "9223372036854775808",
+  "\\u0000",
+  "' or '1'='1",
+  "'; drop table public.canary; --",
+  '"); select pg_sleep(5); --',
+  "1', false); select set_config('role', 'admin', false); --",
+  "admin",
+  "postgres",
 ];
 /** Any string fast-check makes (full Unicode, no lone surrogates: a JWT is UTF-8), or pieces of the list above. */
 const hostile = fc.oneof(
@@ -59,13 +91,22 @@ const hostile = fc.oneof(
 const headerSafe = fc
   .oneof(
     fc.constantFrom(...NASTY.filter((s) => /^[\x20-\x7e\xa0-\xff]*$/.test(s))),
-    fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c < 0x7f || c >= 0xa0).map((c) => String.fromCharCode(c)), maxLength: 16 }),
+    fc.string({
+      unit: fc
+        .integer({ min: 0x20, max: 0xff })
+        .filter((c) => c < 0x7f || c >= 0xa0)
+        .map((c) => String.fromCharCode(c)),
+      maxLength: 16,
+    }),
   )
   .map((s) => s.trim());
 const varName = fc
   .string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789-_".split("")), minLength: 1, maxLength: 10 })
   .map((s) => `x-hasura-${s}`)
-  .filter((n) => !["x-hasura-role", "x-hasura-allowed-roles", "x-hasura-default-role", "x-hasura-admin-secret", "x-hasura-access-key"].includes(n));
+  .filter(
+    (n) =>
+      !["x-hasura-role", "x-hasura-allowed-roles", "x-hasura-default-role", "x-hasura-admin-secret", "x-hasura-access-key"].includes(n),
+  );
 
 // ---------------------------------------------------------------------------
 // A. The claims parser and role choice, as units.
@@ -102,19 +143,43 @@ const claimsLike = fc.record(
   },
   { requiredKeys: [] },
 );
-const wellFormed = fc.record({
-  "x-hasura-allowed-roles": fc.array(hostile, { maxLength: 3 }),
-  "x-hasura-default-role": hostile,
-  vars: fc.dictionary(varName.map((n) => (n.length % 2 ? n.toUpperCase() : n)), hostile, { maxKeys: 3 }),
-}).map(({ vars, ...roles }) => ({ ...roles, ...vars }));
+const wellFormed = fc
+  .record({
+    "x-hasura-allowed-roles": fc.array(hostile, { maxLength: 3 }),
+    "x-hasura-default-role": hostile,
+    vars: fc.dictionary(
+      varName.map((n) => (n.length % 2 ? n.toUpperCase() : n)),
+      hostile,
+      { maxKeys: 3 },
+    ),
+  })
+  .map(({ vars, ...roles }) => ({ ...roles, ...vars }));
 const payloadArb = fc.oneof(
   anyJson,
-  fc.record({ [NS]: fc.oneof(wellFormed, wellFormed.map((c) => JSON.stringify(c))) }),
+  fc.record({
+    [NS]: fc.oneof(
+      wellFormed,
+      wellFormed.map((c) => JSON.stringify(c)),
+    ),
+  }),
   fc.record({ a: fc.record({ "x%": fc.record({ b: wellFormed }) }) }),
   fc.record({ roles: fc.array(hostile, { maxLength: 3 }), sub: hostile }),
-  fc.record({ [NS]: fc.oneof(claimsLike, claimsLike.map((c) => JSON.stringify(c)), anyJson), sub: fc.oneof(hostile, anyJson) }, { requiredKeys: [] }),
+  fc.record(
+    {
+      [NS]: fc.oneof(
+        claimsLike,
+        claimsLike.map((c) => JSON.stringify(c)),
+        anyJson,
+      ),
+      sub: fc.oneof(hostile, anyJson),
+    },
+    { requiredKeys: [] },
+  ),
   fc.record({ a: fc.record({ "x%": fc.record({ b: claimsLike }, { requiredKeys: [] }) }, { requiredKeys: [] }) }, { requiredKeys: [] }),
-  fc.record({ roles: fc.oneof(fc.array(hostile), anyJson), role: fc.oneof(hostile, anyJson), sub: fc.oneof(hostile, anyJson) }, { requiredKeys: [] }),
+  fc.record(
+    { roles: fc.oneof(fc.array(hostile), anyJson), role: fc.oneof(hostile, anyJson), sub: fc.oneof(hostile, anyJson) },
+    { requiredKeys: [] },
+  ),
 );
 
 t.test("A. claims extraction: well-formed claims or a HasuraError, for any payload", async (t) => {
@@ -124,7 +189,10 @@ t.test("A. claims extraction: well-formed claims or a HasuraError, for any paylo
     let refused = 0;
     fc.assert(
       fc.property(payloadArb, (payload) => {
-        const input = (typeof payload === "object" && payload !== null && !Array.isArray(payload) ? payload : { [NS]: payload }) as Record<string, unknown>;
+        const input = (typeof payload === "object" && payload !== null && !Array.isArray(payload) ? payload : { [NS]: payload }) as Record<
+          string,
+          unknown
+        >;
         try {
           const c = compiled.extract(input);
           accepted++;
@@ -223,9 +291,13 @@ t.test("B. hostile claims, headers and roles through the server", async (t) => {
     role: fc.oneof({ arbitrary: fc.constantFrom(...APP_ROLES), weight: 3 }, { arbitrary: headerSafe, weight: 1 }),
     extraAllowed: fc.array(fc.oneof(headerSafe, fc.constantFrom("postgres", "app_owner", "admin")), { maxLength: 2 }),
     requested: fc.option(fc.oneof(fc.constantFrom(...APP_ROLES, "postgres", "authenticator"), headerSafe), { nil: undefined, freq: 2 }),
-    jwtVars: fc.dictionary(varName, fc.oneof({ arbitrary: hostile, weight: 6 }, { arbitrary: fc.constantFrom("\u0000", "x\u0000'; --"), weight: 1 }), {
-      maxKeys: 4,
-    }),
+    jwtVars: fc.dictionary(
+      varName,
+      fc.oneof({ arbitrary: hostile, weight: 6 }, { arbitrary: fc.constantFrom("\u0000", "x\u0000'; --"), weight: 1 }),
+      {
+        maxKeys: 4,
+      },
+    ),
     headerVars: fc.dictionary(varName, headerSafe, { maxKeys: 4 }),
   });
 
@@ -238,7 +310,11 @@ t.test("B. hostile claims, headers and roles through the server", async (t) => {
       let claims: Record<string, unknown> | null = null;
       if (c.viaJwt) {
         vars = c.jwtVars;
-        claims = { [NS]: { "x-hasura-default-role": c.role, "x-hasura-allowed-roles": [c.role, ...c.extraAllowed], ...vars }, iat: 1_700_000_000, exp: 4_000_000_000 };
+        claims = {
+          [NS]: { "x-hasura-default-role": c.role, "x-hasura-allowed-roles": [c.role, ...c.extraAllowed], ...vars },
+          iat: 1_700_000_000,
+          exp: 4_000_000_000,
+        };
         headers.authorization = `Bearer ${await sign(claims)}`;
         if (c.requested !== undefined) headers["x-hasura-role"] = c.requested;
         role = c.requested ? c.requested : c.role;
@@ -259,7 +335,8 @@ t.test("B. hostile claims, headers and roles through the server", async (t) => {
       // Accepted: the probe shows exactly what was sent.
       const who = res.body.data?.whoami;
       if (!who) throw new Error(`no whoami: ${JSON.stringify(res.body)}`);
-      if (canonical(who.hasura_user) !== canonical({ ...vars, "x-hasura-role": role })) throw new Error(`hasura.user ${JSON.stringify(who.hasura_user)}`);
+      if (canonical(who.hasura_user) !== canonical({ ...vars, "x-hasura-role": role }))
+        throw new Error(`hasura.user ${JSON.stringify(who.hasura_user)}`);
       if (canonical(who.claims) !== canonical(claims)) throw new Error(`request.jwt.claims ${JSON.stringify(who.claims)}`);
       if (who.role !== role) throw new Error(`current_user ${who.role}`);
       const nul = Object.values(vars).some((v) => v.includes("\u0000"));

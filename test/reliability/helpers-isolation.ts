@@ -57,7 +57,15 @@ export interface PooledSettings {
  * start-up parameters, and @dataplan/pg's `set jit_optimize_above_cost = -1`
  * on each new connection (its adaptor, by design).
  */
-const CLIENT_SETTINGS = ["application_name", "client_encoding", "DateStyle", "extra_float_digits", "TimeZone", "IntervalStyle", "jit_optimize_above_cost"];
+const CLIENT_SETTINGS = [
+  "application_name",
+  "client_encoding",
+  "DateStyle",
+  "extra_float_digits",
+  "TimeZone",
+  "IntervalStyle",
+  "jit_optimize_above_cost",
+];
 
 /**
  * Checks out every connection of the server's own pool at once (its idle

@@ -29,7 +29,6 @@ const ENDPOINTS = ["/graphql", "/v1/graphql", "/v1alpha1/graphql"] as const;
 interface Answer {
   status: number;
   headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
   ms: number;
 }
@@ -80,10 +79,9 @@ async function logSize(db: TestDatabase, file: string): Promise<number> {
 }
 
 async function serverPids(db: TestDatabase): Promise<Set<number>> {
-  const rows = await db.asRoot<{ pid: number }>(
-    "select pid from pg_stat_activity where datname = current_database() and usename = $1",
-    [TEST_ROLES.authenticator.name],
-  );
+  const rows = await db.asRoot<{ pid: number }>("select pid from pg_stat_activity where datname = current_database() and usename = $1", [
+    TEST_ROLES.authenticator.name,
+  ]);
   return new Set(rows.map((r) => r.pid));
 }
 
@@ -94,7 +92,7 @@ async function statementsSince(db: TestDatabase, file: string, offset: number, p
   const [row] = await db.asRoot<{ bytes: Buffer }>("select pg_read_binary_file($1, $2, $3) as bytes", [file, offset, size - offset]);
   const out: string[] = [];
   for (const line of row!.bytes.toString("utf8").split("\n")) {
-    const m = /^\S+ \S+ \S+ \[(\d+)\] LOG:  (statement|execute [^:]*): (.*)$/.exec(line);
+    const m = /^\S+ \S+ \S+ \[(\d+)\] LOG: {2}(statement|execute [^:]*): (.*)$/.exec(line);
     if (m && pids.has(Number(m[1]))) out.push(m[3]!);
   }
   return out;
@@ -179,21 +177,69 @@ t.test("request body over the 1 MB limit: 413 bad-request", async (t) => {
 t.test("malformed JSON, wrong content type and body shapes: parse errors", async (t) => {
   await noDatabase(t, async () => {
     for (const path of ENDPOINTS) {
-      expectError(t, await send(srv, path, '{"query": "{ user { id } }"'), path, 400, "invalid-json", /not a valid json value/, "truncated JSON");
+      expectError(
+        t,
+        await send(srv, path, '{"query": "{ user { id } }"'),
+        path,
+        400,
+        "invalid-json",
+        /not a valid json value/,
+        "truncated JSON",
+      );
       expectError(t, await send(srv, path, "{query: 1}"), path, 400, "invalid-json", /not a valid json value/, "not JSON");
       expectError(t, await send(srv, path, ""), path, 400, "invalid-json", /not a valid json value/, "empty body");
       // text/plain is read as a string (Fastify's default parser), then refused as not an object.
-      expectError(t, await send(srv, path, "query { user { id } }", { "content-type": "text/plain" }), path, 400, "parse-failed", /expected an object/, "text/plain");
-      expectError(t, await send(srv, path, "<query/>", { "content-type": "application/xml" }), path, 415, "bad-request", /content type/, "application/xml");
+      expectError(
+        t,
+        await send(srv, path, "query { user { id } }", { "content-type": "text/plain" }),
+        path,
+        400,
+        "parse-failed",
+        /expected an object/,
+        "text/plain",
+      );
+      expectError(
+        t,
+        await send(srv, path, "<query/>", { "content-type": "application/xml" }),
+        path,
+        415,
+        "bad-request",
+        /content type/,
+        "application/xml",
+      );
       for (const body of ["42", '"{ user { id } }"', "null", "true"]) {
         expectError(t, await send(srv, path, body), path, 400, "parse-failed", /expected an object/, `body ${body}`);
       }
       expectError(t, await post(srv, path, {}), path, 400, "parse-failed", /'query' was not present/, "no query");
       expectError(t, await post(srv, path, { query: 42 }), path, 400, "parse-failed", /'query' was not present/, "query not a string");
-      expectError(t, await post(srv, path, { query: "{ __typename }", variables: [1] }), path, 400, "parse-failed", /variables must be an object/, "variables an array");
-      expectError(t, await post(srv, path, { query: "{ __typename }", operationName: 1 }), path, 400, "parse-failed", /operationName must be a string/, "operationName not a string");
+      expectError(
+        t,
+        await post(srv, path, { query: "{ __typename }", variables: [1] }),
+        path,
+        400,
+        "parse-failed",
+        /variables must be an object/,
+        "variables an array",
+      );
+      expectError(
+        t,
+        await post(srv, path, { query: "{ __typename }", operationName: 1 }),
+        path,
+        400,
+        "parse-failed",
+        /operationName must be a string/,
+        "operationName not a string",
+      );
     }
-    expectError(t, await post(srv, "/graphql", [{ query: PG_QUERY }]), "/graphql", 400, "parse-failed", /batched requests are not supported/, "batch");
+    expectError(
+      t,
+      await post(srv, "/graphql", [{ query: PG_QUERY }]),
+      "/graphql",
+      400,
+      "parse-failed",
+      /batched requests are not supported/,
+      "batch",
+    );
   });
 });
 
@@ -210,15 +256,31 @@ t.test("GraphQL syntax errors: validation-failed at $.query", async (t) => {
 });
 
 /** `{ a { a { … } } }`, n fields deep (no such field: the limit is checked before the schema). */
-const nested = (n: number, field = "user") => "{ " + `${field} { `.repeat(n - 1) + "id" + " }".repeat(n);
+const nested = (n: number, field = "user") => `{ ${`${field} { `.repeat(n - 1)}id${" }".repeat(n)}`;
 
 t.test("depth limit (default 15), checked before the schema and the database", async (t) => {
   await noDatabase(t, async () => {
     for (const path of ENDPOINTS) {
-      expectError(t, await post(srv, path, { query: nested(16) }), path, 400, "validation-failed", /nested deeper than the limit of 15 levels/, "depth 16");
+      expectError(
+        t,
+        await post(srv, path, { query: nested(16) }),
+        path,
+        400,
+        "validation-failed",
+        /nested deeper than the limit of 15 levels/,
+        "depth 16",
+      );
       // Depth through fragments counts too.
       const viaFragments = `{ ...A } fragment A on ${path === "/graphql" ? "Query" : "query_root"} { user { ...B } } fragment B on user { ${nested(15, "x").slice(2, -2)} }`;
-      expectError(t, await post(srv, path, { query: viaFragments }), path, 400, "validation-failed", /nested deeper than the limit/, "depth via fragments");
+      expectError(
+        t,
+        await post(srv, path, { query: viaFragments }),
+        path,
+        400,
+        "validation-failed",
+        /nested deeper than the limit/,
+        "depth via fragments",
+      );
     }
   });
   // Depth 15 itself is allowed (here it fails on the schema, as it should).
@@ -230,22 +292,62 @@ t.test("depth limit (default 15), checked before the schema and the database", a
 t.test("cost limit (default 2500 fields, fragments expanded); token limit", async (t) => {
   await noDatabase(t, async () => {
     for (const path of ENDPOINTS) {
-      const wide = "{ " + "__typename ".repeat(2_501) + "}";
-      expectError(t, await post(srv, path, { query: wide }), path, 400, "validation-failed", /selects 2501 fields .* limit of 2500/, "2501 fields");
+      const wide = `{ ${"__typename ".repeat(2_501)}}`;
+      expectError(
+        t,
+        await post(srv, path, { query: wide }),
+        path,
+        400,
+        "validation-failed",
+        /selects 2501 fields .* limit of 2500/,
+        "2501 fields",
+      );
       // A fragment bomb: 40 fragments, each spreading the previous twice (2^40 fields), in 2 KB.
       const root = path === "/graphql" ? "Query" : "query_root";
       let bomb = `query { ...F40 } fragment F0 on ${root} { __typename }`;
       for (let i = 1; i <= 40; i++) bomb += ` fragment F${i} on ${root} { ...F${i - 1} ...F${i - 1} }`;
-      expectError(t, await post(srv, path, { query: bomb }), path, 400, "validation-failed", /selects 1099511627776 fields/, "fragment bomb");
+      expectError(
+        t,
+        await post(srv, path, { query: bomb }),
+        path,
+        400,
+        "validation-failed",
+        /selects 1099511627776 fields/,
+        "fragment bomb",
+      );
       // ~90,000 repeated fields: graphql-js' overlapping-fields rule would be quadratic; refused first, fast.
-      const repeated = "{ " + "a ".repeat(90_000) + "}";
-      expectError(t, await post(srv, path, { query: repeated }), path, 400, "validation-failed", /more than the limit of 2500/, "90k repeated fields");
+      const repeated = `{ ${"a ".repeat(90_000)}}`;
+      expectError(
+        t,
+        await post(srv, path, { query: repeated }),
+        path,
+        400,
+        "validation-failed",
+        /more than the limit of 2500/,
+        "90k repeated fields",
+      );
       // 200,000 tokens of list literal: the parser gives up at 100,000.
       const longList = `{ user(where: {id: {_in: [${"1,".repeat(200_000)}]}}) { id } }`;
-      expectError(t, await post(srv, path, { query: longList }), path, 400, "validation-failed", /longer than the limit of 100000 tokens/, "200k tokens");
+      expectError(
+        t,
+        await post(srv, path, { query: longList }),
+        path,
+        400,
+        "validation-failed",
+        /longer than the limit of 100000 tokens/,
+        "200k tokens",
+      );
       // Input objects nested 30,000 deep in the query text: a bounded parse error.
       const deepInput = `{ user(where: ${"{_and: ".repeat(30_000)}{}${"}".repeat(30_000)}) { id } }`;
-      expectError(t, await post(srv, path, { query: deepInput }), path, 400, "validation-failed", /not a valid graphql query|longer than the limit/, "30k nested input objects");
+      expectError(
+        t,
+        await post(srv, path, { query: deepInput }),
+        path,
+        400,
+        "validation-failed",
+        /not a valid graphql query|longer than the limit/,
+        "30k nested input objects",
+      );
     }
   });
 });
@@ -258,9 +360,16 @@ t.test("batch size limit on /v1/graphql (default 20)", async (t) => {
       expectError(t, await post(srv, path, []), path, 400, "parse-failed", /at least one query/, "empty batch");
     }
   });
-  const ok = await post(srv, "/v1/graphql", Array.from({ length: 20 }, () => ({ query: HASURA_QUERY })));
+  const ok = await post(
+    srv,
+    "/v1/graphql",
+    Array.from({ length: 20 }, () => ({ query: HASURA_QUERY })),
+  );
   t.equal(ok.body.length, 20, "20 operations are answered");
-  t.ok(ok.body.every((r: { data?: unknown }) => r.data), "each with data");
+  t.ok(
+    ok.body.every((r: { data?: unknown }) => r.data),
+    "each with data",
+  );
 });
 
 t.test("a flood of tokens with unknown kids: invalid-jwt, JWKS fetched at most once per interval", async (t) => {
@@ -280,7 +389,12 @@ t.test("a flood of tokens with unknown kids: invalid-jwt, JWKS fetched at most o
       const answers = await Promise.all(
         tokens.map((tok, i) => {
           const path = ENDPOINTS[i % 3]!;
-          return post(srv, path, { query: path === "/graphql" ? PG_QUERY : HASURA_QUERY }, { "x-hasura-admin-secret": "", authorization: `Bearer ${tok}` });
+          return post(
+            srv,
+            path,
+            { query: path === "/graphql" ? PG_QUERY : HASURA_QUERY },
+            { "x-hasura-admin-secret": "", authorization: `Bearer ${tok}` },
+          );
         }),
       );
       answers.forEach((a, i) => {
@@ -297,7 +411,12 @@ t.test("a flood of tokens with unknown kids: invalid-jwt, JWKS fetched at most o
   t.ok(fetches <= Math.ceil(seconds) + 1, `${WAVES * PER_WAVE} unknown kids over ${seconds.toFixed(1)} s caused ${fetches} JWKS fetches`);
   t.ok(fetches >= 1, "unknown kids do trigger a (rate-limited) refresh");
   // The real key still works.
-  const good = await post(srv, "/v1/graphql", { query: "{ user { id } }" }, { "x-hasura-admin-secret": "", authorization: `Bearer ${await sign("k1")}` });
+  const good = await post(
+    srv,
+    "/v1/graphql",
+    { query: "{ user { id } }" },
+    { "x-hasura-admin-secret": "", authorization: `Bearer ${await sign("k1")}` },
+  );
   t.same(good.body, { data: { user: [{ id: 1 }] } }, "a valid token is served");
 });
 
@@ -316,7 +435,7 @@ t.test("huge variables: a correct answer or a bounded error", async (t) => {
   // Deeply nested variables: `where` as 20,000 nested `_and`s (written by
   // hand: JSON.stringify itself would overflow the stack).
   const N = 20_000;
-  const where = '{"_and":['.repeat(N) + '{"id":{"_eq":1}}' + "]}".repeat(N);
+  const where = `${'{"_and":['.repeat(N)}{"id":{"_eq":1}}${"]}".repeat(N)}`;
   const deep = `{"query":"query ($w: user_bool_exp) { user(where: $w) { id } }","variables":{"w":${where}}}`;
   t.ok(deep.length < MAX_BODY);
   await noDatabase(t, async () => {
@@ -324,12 +443,16 @@ t.test("huge variables: a correct answer or a bounded error", async (t) => {
       const a = await send(srv, path, deep);
       expectError(t, a, path, 400, "validation-failed", /variables are nested deeper than/, "20k nested variable");
     }
-    const pgDeep = '{"x":'.repeat(N) + "1" + "}".repeat(N);
-    const a = await send(srv, "/graphql", `{"query":"query ($c: UserCondition) { allUsers(condition: $c) { nodes { id } } }","variables":{"c":${pgDeep}}}`);
+    const pgDeep = `${'{"x":'.repeat(N)}1${"}".repeat(N)}`;
+    const a = await send(
+      srv,
+      "/graphql",
+      `{"query":"query ($c: UserCondition) { allUsers(condition: $c) { nodes { id } } }","variables":{"c":${pgDeep}}}`,
+    );
     expectError(t, a, "/graphql", 400, "validation-failed", /variables are nested deeper than/, "20k nested variable");
   });
   // Within the limit, nesting works as usual.
-  const fine = '{"_and":['.repeat(30) + '{"id":{"_eq":1}}' + "]}".repeat(30);
+  const fine = `${'{"_and":['.repeat(30)}{"id":{"_eq":1}}${"]}".repeat(30)}`;
   const ok = await send(srv, "/v1/graphql", `{"query":"query ($w: user_bool_exp) { user(where: $w) { id } }","variables":{"w":${fine}}}`);
   t.same(ok.body, { data: { user: [{ id: 1 }] } }, "30 nested _and (61 levels of JSON): answered");
   // The server is fine afterwards.

@@ -89,7 +89,8 @@ const SESSIONS: Session[] = [
 ];
 
 // Columns of `transaction` the role may read (anonymous: no id, no campus).
-const TX_COLUMNS = (role: string) => (role === "anonymous" ? ["objectId", "userId", "amount", "type"] : ["id", "type", "amount", "userId", "campus"]);
+const TX_COLUMNS = (role: string) =>
+  role === "anonymous" ? ["objectId", "userId", "amount", "type"] : ["id", "type", "amount", "userId", "campus"];
 const PROBE_TX_COLUMNS = ["objectId", "userId", "amount", "type"];
 
 function rule(s: Session, table: "transaction" | "user"): { where: string; params: unknown[] } {
@@ -223,7 +224,8 @@ function mismatch(r: Req, res: GqlResponse): string | null {
   if (!Array.isArray(rows) || rows.length !== 1) return `probe rows ${JSON.stringify(rows)}`;
   const p = rows[0];
   if (p.role !== r.session.role) return `current_user ${JSON.stringify(p.role)}`;
-  if (canonical(parseOrNull(p.hasuraUser ?? p.hasura_user)) !== canonical(r.hasuraUser)) return `hasura.user ${JSON.stringify(p.hasuraUser ?? p.hasura_user)}`;
+  if (canonical(parseOrNull(p.hasuraUser ?? p.hasura_user)) !== canonical(r.hasuraUser))
+    return `hasura.user ${JSON.stringify(p.hasuraUser ?? p.hasura_user)}`;
   if (canonical(parseOrNull(p.claims)) !== canonical(r.claims)) return `request.jwt.claims ${JSON.stringify(p.claims)}`;
   if (rowSet(JSON.parse(p.transactions)) !== exp.probeTx) return `probe transaction rows ${p.transactions}`;
   if (rowSet(JSON.parse(p.users)) !== exp.users) return `probe user rows ${p.users}`;
@@ -242,11 +244,24 @@ t.test(`${TOTAL} interleaved requests over a pool of ${POOL}: every answer is it
   const warm: Array<{ req: Req; res: GqlResponse }> = [];
   for (const role of SESSION_ROLES) {
     const session = SESSIONS.find((s) => s.role === role && !s.bad)!;
-    for (const [kind, endpoint] of [["probe", "/graphql"], ["probe", "/v1/graphql"], ["rows", "/graphql"], ["rows", "/v1/graphql"]] as const) {
-      const req = await buildRequest(-1, kind, session, role === "anonymous" ? "admin-secret" : "jwt", endpoint, `warm-${role}-${endpoint}`, {
-        sendRole: true,
-        decoy: false,
-      });
+    for (const [kind, endpoint] of [
+      ["probe", "/graphql"],
+      ["probe", "/v1/graphql"],
+      ["rows", "/graphql"],
+      ["rows", "/v1/graphql"],
+    ] as const) {
+      const req = await buildRequest(
+        -1,
+        kind,
+        session,
+        role === "anonymous" ? "admin-secret" : "jwt",
+        endpoint,
+        `warm-${role}-${endpoint}`,
+        {
+          sendRole: true,
+          decoy: false,
+        },
+      );
       const res = await send(srv, req);
       t.equal(mismatch(req, res), null, `${role}, ${kind} on ${endpoint}: a correct answer`);
       warm.push({ req, res });
@@ -261,7 +276,12 @@ t.test(`${TOTAL} interleaved requests over a pool of ${POOL}: every answer is it
 
   const started = Date.now();
   const failures: Array<{ n: number; why: string; session: string; auth: Auth; endpoint: Endpoint }> = [];
-  const counts = { requests: 0, failingByDesign: 0, byEndpoint: { "/graphql": 0, "/v1/graphql": 0 }, byAuth: { jwt: 0, "admin-secret": 0, none: 0 } };
+  const counts = {
+    requests: 0,
+    failingByDesign: 0,
+    byEndpoint: { "/graphql": 0, "/v1/graphql": 0 },
+    byAuth: { jwt: 0, "admin-secret": 0, none: 0 },
+  };
   const roleCounts: Record<string, number> = {};
   await bounded(TOTAL, IN_FLIGHT, async (n) => {
     const r = await makeRequest(n, rand);
@@ -279,9 +299,14 @@ t.test(`${TOTAL} interleaved requests over a pool of ${POOL}: every answer is it
     if (why) failures.push({ n, why: why.slice(0, 400), session: key(r.session), auth: r.auth, endpoint: r.endpoint });
   });
   const seconds = (Date.now() - started) / 1000;
-  t.comment(`${counts.requests} requests in ${seconds.toFixed(1)} s (${Math.round(counts.requests / seconds)}/s): ${JSON.stringify({ ...counts, roleCounts })}`);
+  t.comment(
+    `${counts.requests} requests in ${seconds.toFixed(1)} s (${Math.round(counts.requests / seconds)}/s): ${JSON.stringify({ ...counts, roleCounts })}`,
+  );
   t.equal(counts.requests, TOTAL, "every request answered");
-  t.ok(APP_ROLES.every((r) => (roleCounts[r] ?? 0) > TOTAL / 100), "every role well represented");
+  t.ok(
+    APP_ROLES.every((r) => (roleCounts[r] ?? 0) > TOTAL / 100),
+    "every role well represented",
+  );
   t.equal(failures.length, 0, `zero mismatches (got ${failures.length}; first: ${JSON.stringify(failures.slice(0, 3), null, 1)})`);
 
   // And afterwards, the pooled connections are as new.
@@ -308,7 +333,10 @@ t.test("a request that fails mid-transaction leaves nothing on its connection", 
   const srv = await startServer(t, { db, env: { ...SECURED_JWT, HASURA_GRAPHQL_PG_CONNECTIONS: "1" } });
   const jwt = async (claims: Record<string, string>, role: string) =>
     `Bearer ${await sign({ [NS]: { "x-hasura-default-role": role, "x-hasura-allowed-roles": [role], ...claims } })}`;
-  const counts = () => db.asRoot<{ users: number; tx: number }>(`select (select count(*)::int from public."user") as users, (select count(*)::int from public.transaction) as tx`);
+  const counts = () =>
+    db.asRoot<{ users: number; tx: number }>(
+      `select (select count(*)::int from public."user") as users, (select count(*)::int from public.transaction) as tx`,
+    );
   const before = await counts();
 
   const cases: Array<{ name: string; path: Endpoint; query: string; headers: Record<string, string>; code: string | null }> = [
@@ -363,7 +391,10 @@ t.test("a request that fails mid-transaction leaves nothing on its connection", 
       t.equal(res.status, 200);
       if (c.code) {
         t.equal(res.body.errors?.[0]?.extensions?.code, c.code, `fails with ${c.code}: ${JSON.stringify(res.body.errors)}`);
-        t.ok(Object.values(res.body.data ?? {}).every((v) => v === null), "no data");
+        t.ok(
+          Object.values(res.body.data ?? {}).every((v) => v === null),
+          "no data",
+        );
       } else {
         t.notOk(res.body.errors, "succeeds");
       }

@@ -23,7 +23,8 @@ t.test("the libraries whose internals we use are pinned, and installed at those 
     const wanted = pkg.dependencies[name];
     t.match(wanted, /^\d+\.\d+\.\d+$/, `${name} is pinned to an exact version (server/lib-internals.ts relies on its internals)`);
     // Read from node_modules directly: not every package exports its package.json.
-    const installed = (JSON.parse(readFileSync(path.join(REPO_ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+    const installed = (JSON.parse(readFileSync(path.join(REPO_ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string })
+      .version;
     t.equal(installed, wanted, `${name}: installed ${installed}, pinned ${wanted}; after an upgrade re-check server/lib-internals.ts`);
   }
 });

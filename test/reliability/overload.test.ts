@@ -27,7 +27,6 @@ const HASURA_MUTATION = `mutation { insert_user_one(object: {login: "overload-pr
 interface Answer {
   status: number;
   retryAfter: string | null;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
   ms: number;
 }
@@ -108,18 +107,18 @@ t.test("an exhausted pool: bounded wait, then 503 + Retry-After; normal service 
     post(srv, "/v1alpha1/graphql", { query: HASURA_MUTATION }),
     post(srv, "/v1/graphql", [{ query: HASURA_QUERY }, { query: "{ __typename }" }]),
   ]);
-  pgAnswers.forEach((a, i) => expectExhausted(t, a, 503, BOUND, `/graphql #${i}`));
-  v1.forEach((a, i) => expectExhausted(t, a, 200, BOUND, `/v1/graphql #${i}`));
-  v1alpha1.forEach((a, i) => expectExhausted(t, a, 503, BOUND, `/v1alpha1/graphql #${i}`));
+  for (const [i, a] of pgAnswers.entries()) expectExhausted(t, a, 503, BOUND, `/graphql #${i}`);
+  for (const [i, a] of v1.entries()) expectExhausted(t, a, 200, BOUND, `/v1/graphql #${i}`);
+  for (const [i, a] of v1alpha1.entries()) expectExhausted(t, a, 503, BOUND, `/v1alpha1/graphql #${i}`);
   expectExhausted(t, v1Mutation, 503, BOUND, "/v1alpha1/graphql mutation (one transaction)");
   t.equal(v1Batch.status, 200, "batch: 200");
   t.equal(v1Batch.body?.[0]?.errors?.[0]?.extensions?.code, "postgres-max-connections-error", "batch item: pool error");
   t.equal(v1Batch.retryAfter, "1", "batch: Retry-After");
 
   // Liveness never waits for the database; readiness reports it.
-  const health = await fetch(srv.url + "/healthz");
+  const health = await fetch(`${srv.url}/healthz`);
   t.equal(health.status, 200, "/healthz answers");
-  const ready = await fetch(srv.url + "/readyz");
+  const ready = await fetch(`${srv.url}/readyz`);
   t.equal(ready.status, 503, "/readyz: not ready while no connection is free");
   t.equal(ready.headers.get("retry-after"), "1");
 
@@ -192,13 +191,19 @@ t.test("a flood of concurrent requests: bounded in time and memory", async (t) =
     const timedOut = answers.filter((a) => a.body?.errors?.[0]?.extensions?.code === "postgres-max-connections-error");
     t.equal(shed.length + timedOut.length, PER_ROUND, `round ${round}: every request refused, none hung or crashed`);
     t.ok(shed.length >= PER_ROUND - MAX, `round ${round}: ${shed.length} shed at once (over the cap of ${MAX})`);
-    t.ok(shed.every((a) => a.retryAfter === "1" && a.body.errors[0].extensions.code === "unexpected"), "shed: Hasura shape + Retry-After");
+    t.ok(
+      shed.every((a) => a.retryAfter === "1" && a.body.errors[0].extensions.code === "unexpected"),
+      "shed: Hasura shape + Retry-After",
+    );
     t.ok(elapsed < BOUND + 4_000, `round ${round}: all ${PER_ROUND} answered in ${elapsed} ms`);
     t.equal(srv.app.requestsInProgress(), 1, "only the blocked request is still in progress");
     samples.push(heap());
   }
   const growth = samples.at(-1)! - samples[0]!;
-  t.ok(growth < 16 * 1024 * 1024, `heap after ${ROUNDS}×${PER_ROUND} requests grew ${(growth / 1048576).toFixed(1)} MB (samples: ${samples.map((s) => (s / 1048576).toFixed(0)).join(", ")} MB)`);
+  t.ok(
+    growth < 16 * 1024 * 1024,
+    `heap after ${ROUNDS}×${PER_ROUND} requests grew ${(growth / 1048576).toFixed(1)} MB (samples: ${samples.map((s) => (s / 1048576).toFixed(0)).join(", ")} MB)`,
+  );
 
   await lock.release();
   t.equal((await blocker).status, 200, "the blocked request completes");
@@ -219,10 +224,10 @@ t.test("under pressure (heap above its bound): 503 + Retry-After in Hasura's sha
   t.equal(v1.status, 200, "/v1/graphql: 200, as Hasura");
   t.equal(v1.retryAfter, "1");
   t.equal(v1.body?.errors?.[0]?.extensions?.code, "unexpected");
-  const ready = await fetch(srv.url + "/readyz");
+  const ready = await fetch(`${srv.url}/readyz`);
   t.equal(ready.status, 503, "/readyz is shed too (flat shape)");
   t.match(await ready.json(), { code: "unexpected" });
-  const health = await fetch(srv.url + "/healthz");
+  const health = await fetch(`${srv.url}/healthz`);
   t.equal(health.status, 200, "/healthz is exempt");
   t.same(await health.json(), { status: "ok" });
 });

@@ -34,7 +34,12 @@ interface Caller {
   ids: number[];
 }
 const CALLERS: Caller[] = [
-  ...[1, 2, 3, 4].map((id) => ({ headers: { "x-hasura-role": "user", "x-hasura-user-id": String(id) }, role: "user", userId: String(id), ids: [id] })),
+  ...[1, 2, 3, 4].map((id) => ({
+    headers: { "x-hasura-role": "user", "x-hasura-user-id": String(id) },
+    role: "user",
+    userId: String(id),
+    ids: [id],
+  })),
   { headers: { "x-hasura-role": "campus-admin", "x-hasura-campus": "{madere}" }, role: "campus-admin", ids: [1, 2] },
   { headers: { "x-hasura-role": "campus-admin", "x-hasura-campus": "{pyc}" }, role: "campus-admin", ids: [3, 4] },
   { headers: { "x-hasura-role": "admin-campus-read-only", "x-hasura-campus": "{pyc}" }, role: "admin-campus-read-only", ids: [3, 4] },
@@ -52,7 +57,11 @@ t.test(`200 concurrent requests of 9 callers through ${SERVER_CONNECTIONS} PgBou
     $$`);
   await db.asRoot(`grant execute on function public.slow_whoami(float) to ${granteeList(await appRoles(db))}`);
 
-  const bouncer = await startPgBouncer({ pgPort: Number(process.env.TEST_PG_PORT), users: [TEST_ROLES.authenticator], poolSize: SERVER_CONNECTIONS });
+  const bouncer = await startPgBouncer({
+    pgPort: Number(process.env.TEST_PG_PORT),
+    users: [TEST_ROLES.authenticator],
+    poolSize: SERVER_CONNECTIONS,
+  });
   t.teardown(() => bouncer.stop());
   const runtimeUrl = bouncer.url(TEST_ROLES.authenticator.name, TEST_ROLES.authenticator.password, db.name);
   // The server's own pool is far larger than PgBouncer's: 50 clients, 2 server connections.
@@ -83,7 +92,9 @@ t.test(`200 concurrent requests of 9 callers through ${SERVER_CONNECTIONS} PgBou
         const res = await srv.gql("{ user(order_by: {id: asc}) { id } }", { headers: caller.headers, path: "/v1/graphql" });
         return { caller, status: res.status, body: res.body, ids: res.body?.data?.user?.map((u: { id: number }) => u.id), who: null };
       }
-      const res = await srv.gql(`{ slowWhoami(seconds: ${(i % 5) * 0.002}) allUsers(orderBy: ID_ASC) { nodes { id } } }`, { headers: caller.headers });
+      const res = await srv.gql(`{ slowWhoami(seconds: ${(i % 5) * 0.002}) allUsers(orderBy: ID_ASC) { nodes { id } } }`, {
+        headers: caller.headers,
+      });
       return {
         caller,
         status: res.status,
@@ -110,7 +121,9 @@ t.test(`200 concurrent requests of 9 callers through ${SERVER_CONNECTIONS} PgBou
   }
   t.equal(wrong, 0, `all ${N} answers are their caller's own (${Date.now() - started} ms)`);
   t.ok(maxServers <= SERVER_CONNECTIONS, `PgBouncer used at most ${SERVER_CONNECTIONS} server connections (saw ${maxServers})`);
-  const [stats] = await bouncer.admin<{ database: string; total_xact_count: string }>("SHOW STATS").then((rows) => rows.filter((r) => r.database === db.name));
+  const [stats] = await bouncer
+    .admin<{ database: string; total_xact_count: string }>("SHOW STATS")
+    .then((rows) => rows.filter((r) => r.database === db.name));
   t.ok(Number(stats?.total_xact_count) >= N, `PgBouncer carried ≥ ${N} transactions (${stats?.total_xact_count})`);
   const [backends] = await db.asRoot<{ n: number }>(
     "select count(*)::int as n from pg_stat_activity where datname = current_database() and usename = $1",
@@ -152,9 +165,15 @@ t.test(`200 concurrent requests of 9 callers through ${SERVER_CONNECTIONS} PgBou
       Array.from({ length: 10 }, () => srv.gql("{ allUsers { nodes { id } } }", { headers: { "x-hasura-role": "user" } })),
     );
     for (const f of failing) t.equal(f.body.errors?.[0]?.extensions?.code, "not-found", "missing session variable");
-    const anon = await Promise.all(Array.from({ length: 10 }, () => srv.gql("{ slowWhoami(seconds: 0) }", { headers: { "x-hasura-role": "anonymous" } })));
+    const anon = await Promise.all(
+      Array.from({ length: 10 }, () => srv.gql("{ slowWhoami(seconds: 0) }", { headers: { "x-hasura-role": "anonymous" } })),
+    );
     for (const a of anon) {
-      t.same(a.body.data?.slowWhoami, { role: "anonymous", hasura_user: { "x-hasura-role": "anonymous" }, claims: null }, "anonymous, nothing inherited");
+      t.same(
+        a.body.data?.slowWhoami,
+        { role: "anonymous", hasura_user: { "x-hasura-role": "anonymous" }, claims: null },
+        "anonymous, nothing inherited",
+      );
     }
   });
 });

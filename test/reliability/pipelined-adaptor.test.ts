@@ -34,20 +34,31 @@ function adaptor(t: { teardown(fn: () => unknown): void }, preparedStatements = 
     run(settings, async (c) => (await c.query<Record<string, unknown>>({ text, values: [], name })).rows);
   /** The connection's named prepared statements (one connection: pool of 1). */
   const prepared = async () =>
-    (await one(null, "select name, generic_plans + custom_plans as runs from pg_prepared_statements order by name")) as Array<{ name: string; runs: string }>;
+    (await one(null, "select name, generic_plans + custom_plans as runs from pg_prepared_statements order by name")) as Array<{
+      name: string;
+      runs: string;
+    }>;
   return { run, one, prepared };
 }
 
 t.test("settings apply to their statement only, and are prepared once per connection", async (t) => {
   const a = adaptor(t);
   for (let i = 0; i < 3; i++) {
-    t.same(await a.one(settingsOf("user", USER), WHO), [{ who: "user", hu: JSON.stringify(USER) }], `request ${i + 1} runs as user with its hasura.user`);
+    t.same(
+      await a.one(settingsOf("user", USER), WHO),
+      [{ who: "user", hu: JSON.stringify(USER) }],
+      `request ${i + 1} runs as user with its hasura.user`,
+    );
     const after = await a.one(null, WHO);
     t.equal(after[0]!.who, "authenticator", "the next statement, without settings, runs as the login role");
     t.notOk(after[0]!.hu, "and sees no hasura.user");
   }
   const names = (await a.prepared()).filter((p) => p.name.startsWith("hasura_auth_pg_settings"));
-  t.same(names.map((p) => p.name), ["hasura_auth_pg_settings_3"], "one settings statement for three settings");
+  t.same(
+    names.map((p) => p.name),
+    ["hasura_auth_pg_settings_3"],
+    "one settings statement for three settings",
+  );
   t.equal(Number(names[0]!.runs), 3, "executed three times: parsed once, reused");
 });
 
@@ -61,7 +72,11 @@ t.test("a refused setting on a fresh connection leaves the bookkeeping right", a
   const a = adaptor(t);
   // Parse succeeds, set_config fails at Execute: the statement is prepared although the request failed.
   await t.rejects(a.one({ role: "no_such_role_xyz" }, WHO), /role "no_such_role_xyz" does not exist/, "the refused role fails the request");
-  await t.rejects(a.one({ role: "no_such_role_xyz" }, WHO), /role "no_such_role_xyz" does not exist/, "again (not: prepared statement already exists)");
+  await t.rejects(
+    a.one({ role: "no_such_role_xyz" }, WHO),
+    /role "no_such_role_xyz" does not exist/,
+    "again (not: prepared statement already exists)",
+  );
   const rows = await a.one({ role: "user" }, WHO, "who_named");
   t.equal(rows[0]!.who, "user", "the same connection then serves a named query with settings");
   const names = (await a.prepared()).map((p) => p.name).sort();
@@ -76,7 +91,11 @@ t.test("a named statement that does not parse is prepared again when fixed, the 
     "the broken name is not prepared on the connection",
   );
   t.same(await a.one(settingsOf("user", USER), "select 1 as one", "q_fixed"), [{ one: 1 }], "the next named statement works");
-  t.same(await a.one(settingsOf("user", USER), "select 2 as two", "q_broken"), [{ two: 2 }], "and the broken name, reused for a valid statement, is prepared anew");
+  t.same(
+    await a.one(settingsOf("user", USER), "select 2 as two", "q_broken"),
+    [{ two: 2 }],
+    "and the broken name, reused for a valid statement, is prepared anew",
+  );
 });
 
 t.test("a transaction sees its settings until COMMIT, not after", async (t) => {
@@ -88,7 +107,14 @@ t.test("a transaction sees its settings until COMMIT, not after", async (t) => {
       return [first, second];
     }),
   );
-  t.same(inside, [{ who: "user", hu: JSON.stringify(USER) }, { who: "user", hu: JSON.stringify(USER) }], "every statement of the transaction runs with the settings");
+  t.same(
+    inside,
+    [
+      { who: "user", hu: JSON.stringify(USER) },
+      { who: "user", hu: JSON.stringify(USER) },
+    ],
+    "every statement of the transaction runs with the settings",
+  );
   const after = await a.one(null, WHO);
   t.equal(after[0]!.who, "authenticator", "after COMMIT: the login role");
   t.notOk(after[0]!.hu, "and no hasura.user");
@@ -105,7 +131,11 @@ t.test("a transaction's first statement carries BEGIN and the settings; a failur
   const after = await a.one(null, WHO);
   t.equal(after[0]!.who, "authenticator", "the connection answers again, as the login role (ROLLBACK was sent)");
   t.notOk(after[0]!.hu, "no hasura.user");
-  t.same(await a.run(settingsOf("user", USER), (c) => c.withTransaction(async () => "nothing sent")), "nothing sent", "a transaction with no statement sends nothing, and succeeds");
+  t.same(
+    await a.run(settingsOf("user", USER), (c) => c.withTransaction(async () => "nothing sent")),
+    "nothing sent",
+    "a transaction with no statement sends nothing, and succeeds",
+  );
 });
 
 t.test("nested transactions are savepoints: an inner failure keeps the outer writes (no settings: the login role)", async (t) => {

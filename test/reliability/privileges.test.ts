@@ -123,12 +123,21 @@ t.test("SET ROLE reaches the application roles and nothing else", async (t) => {
   const settable = await db.asRoot<{ rolname: string }>(
     `select rolname from pg_roles where pg_has_role('authenticator', oid, 'SET') order by rolname`,
   );
-  t.same(settable.map((r) => r.rolname), ["authenticator", ...APP_ROLES].sort(), "the catalog: authenticator may SET ROLE only to the six");
-
-  const others = (await db.asRoot<{ rolname: string }>(`select rolname from pg_roles where rolname <> all($1) order by rolname`, [["authenticator", ...APP_ROLES]])).map(
-    (r) => r.rolname,
+  t.same(
+    settable.map((r) => r.rolname),
+    ["authenticator", ...APP_ROLES].sort(),
+    "the catalog: authenticator may SET ROLE only to the six",
   );
-  t.ok(others.includes("postgres") && others.includes("app_owner") && others.includes("pg_read_all_data"), `other roles: ${others.join(", ")}`);
+
+  const others = (
+    await db.asRoot<{ rolname: string }>(`select rolname from pg_roles where rolname <> all($1) order by rolname`, [
+      ["authenticator", ...APP_ROLES],
+    ])
+  ).map((r) => r.rolname);
+  t.ok(
+    others.includes("postgres") && others.includes("app_owner") && others.includes("pg_read_all_data"),
+    `other roles: ${others.join(", ")}`,
+  );
   const c = await runtime(t);
   for (const role of others) {
     t.equal(await sqlstate(c, `set role ${ident(role)}`), "42501", `set role ${role}: denied`);
@@ -152,10 +161,16 @@ t.test("SET ROLE reaches the application roles and nothing else", async (t) => {
 t.test("hasura.user does not outlive its transaction", async (t) => {
   const c = await runtime(t);
   const read = async () =>
-    (await c.query(`select current_setting('hasura.user', true) as h, current_setting('request.jwt.claims', true) as j, current_user::text as u`)).rows[0];
+    (
+      await c.query(
+        `select current_setting('hasura.user', true) as h, current_setting('request.jwt.claims', true) as j, current_user::text as u`,
+      )
+    ).rows[0];
   for (const end of ["commit", "rollback"]) {
     await c.query("begin");
-    await c.query(`select set_config('role', 'admin', true), set_config('hasura.user', '{"x-hasura-role":"admin"}', true), set_config('request.jwt.claims', '{}', true)`);
+    await c.query(
+      `select set_config('role', 'admin', true), set_config('hasura.user', '{"x-hasura-role":"admin"}', true), set_config('request.jwt.claims', '{}', true)`,
+    );
     t.same(await read(), { h: '{"x-hasura-role":"admin"}', j: "{}", u: "admin" }, "set in the transaction");
     await c.query(end);
     t.same(await read(), { h: "", j: "", u: "authenticator" }, `gone after ${end}`);
@@ -171,7 +186,10 @@ t.test("through the server: no session-level setting, ever", async (t) => {
   // The detector works: a session-level value on a pooled connection shows.
   await onPooled(srv, POOL, `select set_config('hasura.user', '{"x-hasura-role":"admin"}', false)`, 1);
   const seen = await pooledSettings(srv, POOL);
-  t.ok(seen.some((s) => s.hasura_user === '{"x-hasura-role":"admin"}'), "a session-level hasura.user is detected");
+  t.ok(
+    seen.some((s) => s.hasura_user === '{"x-hasura-role":"admin"}'),
+    "a session-level hasura.user is detected",
+  );
   await onPooled(srv, POOL, RESET);
   t.same(await pooledSettings(srv, POOL), Array(POOL).fill(CLEAN), "reset");
 
@@ -190,8 +208,16 @@ t.test("through the server: no session-level setting, ever", async (t) => {
     ["/v1/graphql", "{ user { id } }", {}],
   ];
   await Promise.all(requests.map(([path, q, headers]) => srv.gql(q, { path, headers })));
-  t.same(await pooledSettings(srv, POOL), Array(POOL).fill(CLEAN), "after requests (JWT, admin secret, none; errors; a duplicate write): every pooled connection as new");
-  t.equal((await db.asRoot(`select count(*)::int as n from public."user" where login = 'intruder'`))[0]!.n, 1, "one write of two (the duplicate failed)");
+  t.same(
+    await pooledSettings(srv, POOL),
+    Array(POOL).fill(CLEAN),
+    "after requests (JWT, admin secret, none; errors; a duplicate write): every pooled connection as new",
+  );
+  t.equal(
+    (await db.asRoot(`select count(*)::int as n from public."user" where login = 'intruder'`))[0]!.n,
+    1,
+    "one write of two (the duplicate failed)",
+  );
   await db.asRoot(`delete from public."user" where login = 'intruder'`);
 });
 
@@ -212,7 +238,11 @@ t.test("a session-level value left on a pooled connection is masked by the next 
               set_config('request.jwt.claims', '{"poisoned":true}', false)`,
     );
   await poison();
-  let res = await srv.gql("{ whoami }", { headers: { authorization: `Bearer ${await sign({ [NS]: { "x-hasura-default-role": "user", "x-hasura-allowed-roles": ["user"], "x-hasura-user-id": "3" } })}` } });
+  let res = await srv.gql("{ whoami }", {
+    headers: {
+      authorization: `Bearer ${await sign({ [NS]: { "x-hasura-default-role": "user", "x-hasura-allowed-roles": ["user"], "x-hasura-user-id": "3" } })}`,
+    },
+  });
   t.equal(res.body.data?.whoami?.role, "user", "JWT request: its own role");
   t.same(res.body.data?.whoami?.hasura_user, { "x-hasura-user-id": "3", "x-hasura-role": "user" }, "JWT request: its own hasura.user");
   t.notOk(res.body.data?.whoami?.claims?.poisoned, "JWT request: its own claims");
@@ -231,7 +261,18 @@ t.test("X-Hasura-Role naming a non-application role is refused before any SQL", 
   });
   const count = async () => (await db.asRoot<{ n: number }>(COUNT_USERS))[0]!.n;
   const before = await count();
-  for (const role of ["app_owner", "postgres", "authenticator", "pg_read_all_data", "pg_write_server_files", "none", "NONE", "public", "Admin", "session_user"]) {
+  for (const role of [
+    "app_owner",
+    "postgres",
+    "authenticator",
+    "pg_read_all_data",
+    "pg_write_server_files",
+    "none",
+    "NONE",
+    "public",
+    "Admin",
+    "session_user",
+  ]) {
     for (const path of ["/graphql", "/v1alpha1/graphql", "/v1/graphql"]) {
       const res = await srv.gql(WRITE, { path, headers: { ...ADMIN, "x-hasura-role": role } });
       t.equal(res.status, path === "/v1/graphql" ? 200 : 400, `${role} on ${path}: HTTP ${res.status}`);

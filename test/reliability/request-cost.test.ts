@@ -84,7 +84,11 @@ t.test("list fan-out is estimated before anything runs: the 9-level query is ref
   let checkouts = 0;
   const onAcquire = () => checkouts++;
   srv.app.pgPool.on("acquire", onAcquire);
-  for (const [path, query] of [["/v1/graphql", fanOut()], ["/v1alpha1/graphql", fanOut()], ["/graphql", fanOutGraphile]] as const) {
+  for (const [path, query] of [
+    ["/v1/graphql", fanOut()],
+    ["/v1alpha1/graphql", fanOut()],
+    ["/graphql", fanOutGraphile],
+  ] as const) {
     const started = performance.now();
     const res = await srv.gql(query, { path });
     t.ok(performance.now() - started < 2_000, `${path}: answered in ${Math.round(performance.now() - started)} ms`);
@@ -108,73 +112,89 @@ t.test("list fan-out is estimated before anything runs: the 9-level query is ref
   t.equal(code(viaVariables.body), "validation-failed", "limits from variables count as the estimate");
 });
 
-t.test("alias floods: more object fields than the cap are refused before planning; the worst allowed document stalls < 200 ms", async (t) => {
-  const rnd = () => Math.random().toString(36).slice(2, 8);
-  const flood = (n: number) => "{ " + Array.from({ length: n }, (_, i) => `a${i}_${rnd()}: user(limit: 1) { id }`).join(" ") + " }";
-  for (const path of ["/v1/graphql", "/graphql"]) {
-    // 600 aliases: under the cost limit, so the object-field cap is what refuses them.
-    const q = path === "/graphql" ? flood(600).replaceAll("user(limit: 1) { id }", "allUsers(first: 1) { nodes { id } }") : flood(600);
-    const { result, stallMs } = await longestStall(() => srv.gql(q, { path }));
-    t.equal(code(result.body), "validation-failed", `${path}: 600 aliases refused`);
-    t.match(message(result.body), /object and list fields .* more than the limit of 50/, `${path}: says why`);
-    t.ok(stallMs < 200, `${path}: refusing held the event loop ${Math.round(stallMs)} ms`);
-  }
-
-  // The worst documents within the default limits (50 object fields, 2,500
-  // fields): every object field allowed, as root aliases and as nested
-  // relationship aliases, filled with scalar fields up to the cost limit;
-  // each a new document (nothing cached).
-  const scalars = (n: number) => Array.from({ length: n }, (_, i) => `s${i}: id`).join(" ");
-  const worst: Array<[string, string]> = [
-    // 50 × (1 + 48) = 2,450 fields
-    ["/v1/graphql", "{ " + Array.from({ length: 50 }, (_, i) => `a${i}_${rnd()}: user(limit: 1) { ${scalars(48)} }`).join(" ") + " }"],
-    // 1 + 49 × (1 + 49) = 2,451
-    ["/v1/graphql", "{ object(limit: 1) { " + Array.from({ length: 49 }, (_, i) => `a${i}_${rnd()}: progresses(limit: 1) { ${scalars(49)} }`).join(" ") + " } }"],
-    // 25 × (2 + 98) = 2,500
-    ["/graphql", "{ " + Array.from({ length: 25 }, (_, i) => `a${i}_${rnd()}: allUsers(first: 1) { nodes { ${scalars(98)} } }`).join(" ") + " }"],
-    // 2 + 24 × (2 + 100) = 2,450
-    ["/graphql", "{ allObjects(first: 1) { nodes { " + Array.from({ length: 24 }, (_, i) => `a${i}_${rnd()}: progressesByObjectId(first: 1) { nodes { ${scalars(100)} } }`).join(" ") + " } } }"],
-  ];
-  // Each shape three times, as three new documents; the least stall of the
-  // three is the document's own (a GC pause or another process on these
-  // two cores can only add to it).
-  const fresh = (query: string) => query.replace(/a(\d+)_[a-z0-9]+:/g, (_m, i) => `a${i}_${rnd()}:`);
-  for (const [path, query] of worst) {
-    const stalls: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const { result, stallMs } = await longestStall(() => srv.gql(fresh(query), { path }));
-      t.notOk(result.body.errors, `${path}: the worst allowed document runs (${JSON.stringify(result.body.errors)?.slice(0, 200)})`);
-      stalls.push(stallMs);
+t.test(
+  "alias floods: more object fields than the cap are refused before planning; the worst allowed document stalls < 200 ms",
+  async (t) => {
+    const rnd = () => Math.random().toString(36).slice(2, 8);
+    const flood = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}_${rnd()}: user(limit: 1) { id }`).join(" ")} }`;
+    for (const path of ["/v1/graphql", "/graphql"]) {
+      // 600 aliases: under the cost limit, so the object-field cap is what refuses them.
+      const q = path === "/graphql" ? flood(600).replaceAll("user(limit: 1) { id }", "allUsers(first: 1) { nodes { id } }") : flood(600);
+      const { result, stallMs } = await longestStall(() => srv.gql(q, { path }));
+      t.equal(code(result.body), "validation-failed", `${path}: 600 aliases refused`);
+      t.match(message(result.body), /object and list fields .* more than the limit of 50/, `${path}: says why`);
+      t.ok(stallMs < 200, `${path}: refusing held the event loop ${Math.round(stallMs)} ms`);
     }
-    const least = Math.min(...stalls);
-    t.ok(least < 200, `${path}: it held the event loop ${stalls.map(Math.round).join(" / ")} ms (least < 200)`);
-  }
 
-  // A legitimate client keeps its latency while an attacker sends new worst-case documents.
-  let attacking = true;
-  const attacker = (async () => {
-    while (attacking) {
-      const [path, query] = worst[Math.floor(Math.random() * worst.length)]!;
-      await srv.gql(fresh(query), { path });
+    // The worst documents within the default limits (50 object fields, 2,500
+    // fields): every object field allowed, as root aliases and as nested
+    // relationship aliases, filled with scalar fields up to the cost limit;
+    // each a new document (nothing cached).
+    const scalars = (n: number) => Array.from({ length: n }, (_, i) => `s${i}: id`).join(" ");
+    const worst: Array<[string, string]> = [
+      // 50 × (1 + 48) = 2,450 fields
+      ["/v1/graphql", `{ ${Array.from({ length: 50 }, (_, i) => `a${i}_${rnd()}: user(limit: 1) { ${scalars(48)} }`).join(" ")} }`],
+      // 1 + 49 × (1 + 49) = 2,451
+      [
+        "/v1/graphql",
+        "{ object(limit: 1) { " +
+          Array.from({ length: 49 }, (_, i) => `a${i}_${rnd()}: progresses(limit: 1) { ${scalars(49)} }`).join(" ") +
+          " } }",
+      ],
+      // 25 × (2 + 98) = 2,500
+      [
+        "/graphql",
+        `{ ${Array.from({ length: 25 }, (_, i) => `a${i}_${rnd()}: allUsers(first: 1) { nodes { ${scalars(98)} } }`).join(" ")} }`,
+      ],
+      // 2 + 24 × (2 + 100) = 2,450
+      [
+        "/graphql",
+        "{ allObjects(first: 1) { nodes { " +
+          Array.from({ length: 24 }, (_, i) => `a${i}_${rnd()}: progressesByObjectId(first: 1) { nodes { ${scalars(100)} } }`).join(" ") +
+          " } } }",
+      ],
+    ];
+    // Each shape three times, as three new documents; the least stall of the
+    // three is the document's own (a GC pause or another process on these
+    // two cores can only add to it).
+    const fresh = (query: string) => query.replace(/a(\d+)_[a-z0-9]+:/g, (_m, i) => `a${i}_${rnd()}:`);
+    for (const [path, query] of worst) {
+      const stalls: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const { result, stallMs } = await longestStall(() => srv.gql(fresh(query), { path }));
+        t.notOk(result.body.errors, `${path}: the worst allowed document runs (${JSON.stringify(result.body.errors)?.slice(0, 200)})`);
+        stalls.push(stallMs);
+      }
+      const least = Math.min(...stalls);
+      t.ok(least < 200, `${path}: it held the event loop ${stalls.map(Math.round).join(" / ")} ms (least < 200)`);
     }
-  })();
-  const latencies: number[] = [];
-  for (let i = 0; i < 40; i++) {
-    const started = performance.now();
-    const res = await srv.gql("{ user(limit: 1) { id login } }", { path: "/v1/graphql" });
-    latencies.push(performance.now() - started);
-    t.notOk(res.body.errors, "legitimate query answered");
-  }
-  attacking = false;
-  await attacker;
-  latencies.sort((a, b) => a - b);
-  const median = latencies[Math.floor(latencies.length / 2)]!;
-  t.ok(median < 200, `legitimate client's median latency under attack: ${Math.round(median)} ms`);
-});
+
+    // A legitimate client keeps its latency while an attacker sends new worst-case documents.
+    let attacking = true;
+    const attacker = (async () => {
+      while (attacking) {
+        const [path, query] = worst[Math.floor(Math.random() * worst.length)]!;
+        await srv.gql(fresh(query), { path });
+      }
+    })();
+    const latencies: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const started = performance.now();
+      const res = await srv.gql("{ user(limit: 1) { id login } }", { path: "/v1/graphql" });
+      latencies.push(performance.now() - started);
+      t.notOk(res.body.errors, "legitimate query answered");
+    }
+    attacking = false;
+    await attacker;
+    latencies.sort((a, b) => a - b);
+    const median = latencies[Math.floor(latencies.length / 2)]!;
+    t.ok(median < 200, `legitimate client's median latency under attack: ${Math.round(median)} ms`);
+  },
+);
 
 t.test("document and plan caches stay bounded when every request is a new document", async (t) => {
   const rnd = () => Math.random().toString(36).slice(2, 8);
-  const doc = () => "{ " + Array.from({ length: 50 }, (_, i) => `a${i}_${rnd()}: user(limit: 1) { id login }`).join(" ") + " }";
+  const doc = () => `{ ${Array.from({ length: 50 }, (_, i) => `a${i}_${rnd()}: user(limit: 1) { id login }`).join(" ")} }`;
   // Warm: fill the caches once, then measure what more documents add.
   for (let i = 0; i < 150; i++) await srv.gql(doc(), { path: "/v1/graphql" });
   gc();
@@ -186,7 +206,11 @@ t.test("document and plan caches stay bounded when every request is a new docume
 });
 
 t.test("rows and bytes Postgres sends for one request are capped while it runs", async (t) => {
-  const capped = await start({ HASURA_GRAPHQL_LIST_SIZE_ESTIMATE: "1", HASURA_GRAPHQL_MAX_RESPONSE_BYTES: "1000000", HASURA_GRAPHQL_MAX_RESPONSE_ROWS: "2000" });
+  const capped = await start({
+    HASURA_GRAPHQL_LIST_SIZE_ESTIMATE: "1",
+    HASURA_GRAPHQL_MAX_RESPONSE_BYTES: "1000000",
+    HASURA_GRAPHQL_MAX_RESPONSE_ROWS: "2000",
+  });
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
   for (const path of ["/v1/graphql", "/v1alpha1/graphql", "/graphql"]) {
@@ -213,7 +237,10 @@ t.test("rows and bytes Postgres sends for one request are capped while it runs",
 
 t.test("every role's statements run under statement_timeout (HASURA_GRAPHQL_STATEMENT_TIMEOUT_MS)", async (t) => {
   const slow = await start({ HASURA_GRAPHQL_LIST_SIZE_ESTIMATE: "1", HASURA_GRAPHQL_STATEMENT_TIMEOUT_MS: "150" });
-  for (const [who, headers] of [["anonymous", {}], ["admin", ADMIN]] as const) {
+  for (const [who, headers] of [
+    ["anonymous", {}],
+    ["admin", ADMIN],
+  ] as const) {
     const started = performance.now();
     const res = await slow.gql(fanOut(), { path: "/v1alpha1/graphql", headers });
     t.ok(performance.now() - started < 5_000, `${who}: stopped in ${Math.round(performance.now() - started)} ms`);
@@ -225,7 +252,10 @@ t.test("every role's statements run under statement_timeout (HASURA_GRAPHQL_STAT
 t.test("under heap pressure the largest request in progress is aborted, not only new ones refused", async (t) => {
   // 45 root fields of 10,000 rows each: ~40 MB arriving from Postgres, far
   // more than the 16 MB of heap headroom given here; no per-request cap in the way.
-  const wide = "{ " + Array.from({ length: 45 }, (_, i) => `p${i}: progress(offset: ${i}) { id grade userId objectId isDone campus }`).join(" ") + " }";
+  const wide =
+    "{ " +
+    Array.from({ length: 45 }, (_, i) => `p${i}: progress(offset: ${i}) { id grade userId objectId isDone campus }`).join(" ") +
+    " }";
   gc();
   const bound = process.memoryUsage().heapUsed + 16 * 1024 * 1024;
   const pressured = await start({

@@ -47,14 +47,22 @@ t.test("upsert: on_conflict.where never sees a hidden conflicting row", async (t
   const upsert = (where: string) =>
     `mutation { insert_user(objects: [{login: "chloe", campus: "madere"}], on_conflict: {constraint: user_login_key, update_columns: [campus], where: ${where}}) { affected_rows returning { id } } }`;
   const res = await sameAnswer(t, upsert, `{email: {_like: "c%"}}`, `{email: {_like: "z%"}}`);
-  t.strictSame(res.body, { data: { insert_user: { affected_rows: 0, returning: [] } } }, "the conflicting hidden row is skipped, as Hasura does");
+  t.strictSame(
+    res.body,
+    { data: { insert_user: { affected_rows: 0, returning: [] } } },
+    "the conflicting hidden row is skipped, as Hasura does",
+  );
   t.strictSame(await hiddenUser(srv.db), before, "the hidden row is unchanged");
 });
 
 t.test("upsert: on_conflict.where still decides for a visible conflicting row", async (t) => {
   const upsert = (where: string) =>
     `mutation { insert_user(objects: [{login: "bob", firstName: "Robert", campus: "madere"}], on_conflict: {constraint: user_login_key, update_columns: [firstName], where: ${where}}) { affected_rows returning { id firstName } } }`;
-  t.strictSame((await ask(upsert(`{email: {_like: "z%"}}`))).body, { data: { insert_user: { affected_rows: 0, returning: [] } } }, "not matching: skipped");
+  t.strictSame(
+    (await ask(upsert(`{email: {_like: "z%"}}`))).body,
+    { data: { insert_user: { affected_rows: 0, returning: [] } } },
+    "not matching: skipped",
+  );
   t.strictSame(
     (await ask(upsert(`{email: {_like: "b%"}}`))).body,
     { data: { insert_user: { affected_rows: 1, returning: [{ id: 2, firstName: "Robert" }] } } },
@@ -85,7 +93,12 @@ t.test("update and delete: a where on hidden rows answers the same whether it ma
     [`{progresses: {grade: {_eq: 1.2}}}`, `{progresses: {grade: {_eq: 9}}}`],
   ]) {
     await t.test(hit, async (t) => {
-      await sameAnswer(t, (w) => `mutation { update_user(where: ${w}, _set: {firstName: "Probe"}) { affected_rows returning { id } } }`, hit, miss);
+      await sameAnswer(
+        t,
+        (w) => `mutation { update_user(where: ${w}, _set: {firstName: "Probe"}) { affected_rows returning { id } } }`,
+        hit,
+        miss,
+      );
       await sameAnswer(t, (w) => `mutation { delete_user(where: ${w}) { affected_rows returning { id } } }`, hit, miss);
     });
   }
@@ -96,14 +109,34 @@ t.test("update and delete: a where on hidden rows answers the same whether it ma
 
 t.test("queries: filters, relationship filters and aggregates answer the same whether a hidden row matches or not", async (t) => {
   await sameAnswer(t, (w) => `{ user(where: ${w}) { id } }`, `{email: {_like: "c\\\\"}}`, `{email: {_like: "z\\\\"}}`);
-  await sameAnswer(t, (w) => `{ user_aggregate(where: ${w}) { aggregate { count max { email } } } }`, `{email: {_like: "c%"}}`, `{email: {_like: "z%"}}`);
-  await sameAnswer(t, (w) => `{ object(where: ${w}) { id } }`, `{author: {email: {_like: "c\\\\"}}}`, `{author: {email: {_like: "z\\\\"}}}`);
+  await sameAnswer(
+    t,
+    (w) => `{ user_aggregate(where: ${w}) { aggregate { count max { email } } } }`,
+    `{email: {_like: "c%"}}`,
+    `{email: {_like: "z%"}}`,
+  );
+  await sameAnswer(
+    t,
+    (w) => `{ object(where: ${w}) { id } }`,
+    `{author: {email: {_like: "c\\\\"}}}`,
+    `{author: {email: {_like: "z\\\\"}}}`,
+  );
   // A visible row pointing at a hidden one: the relationship filter reads
   // the hidden row only through the role's policies.
   await srv.db.asRoot(`update public.object set "authorId" = 3 where id = 5`);
   t.teardown(() => srv.db.asRoot(`update public.object set "authorId" = 1 where id = 5`));
-  await sameAnswer(t, (w) => `{ object(where: {id: {_eq: 5}, author: ${w}}) { id author { id } } }`, `{email: {_like: "c%"}}`, `{email: {_like: "z%"}}`);
-  await sameAnswer(t, (w) => `{ object(where: {id: {_eq: 5}, author: ${w}}) { id } }`, `{email: {_like: "c\\\\"}}`, `{email: {_like: "z\\\\"}}`);
+  await sameAnswer(
+    t,
+    (w) => `{ object(where: {id: {_eq: 5}, author: ${w}}) { id author { id } } }`,
+    `{email: {_like: "c%"}}`,
+    `{email: {_like: "z%"}}`,
+  );
+  await sameAnswer(
+    t,
+    (w) => `{ object(where: {id: {_eq: 5}, author: ${w}}) { id } }`,
+    `{email: {_like: "c\\\\"}}`,
+    `{email: {_like: "z\\\\"}}`,
+  );
   const visible = await ask(`{ object(where: {id: {_eq: 5}}) { id author { id } } }`);
   t.strictSame(visible.body, { data: { object: [{ id: 5, author: null }] } }, "the hidden author is null");
 });
@@ -126,12 +159,20 @@ t.test("the inherent channel: a key the client sent exists, and nothing more", a
   // the login "chloe" exists, never anything about that row.
   const dup = await ask(`mutation { insert_user_one(object: {login: "chloe", campus: "madere"}) { id } }`);
   t.strictSame(dup.body.errors?.[0]?.extensions?.code, "constraint-violation");
-  t.equal(dup.body.errors?.[0]?.message, 'Uniqueness violation. duplicate key value violates unique constraint "user_login_key"', "the message names the constraint, not the row");
+  t.equal(
+    dup.body.errors?.[0]?.message,
+    'Uniqueness violation. duplicate key value violates unique constraint "user_login_key"',
+    "the message names the constraint, not the row",
+  );
   // Foreign keys are checked as the table owner: a hidden user 3 exists,
   // user 999 does not.
-  const fk = (author: number) => ask(`mutation { insert_object_one(object: {name: "fk", type: "project", campus: "madere", authorId: ${author}}) { id } }`);
+  const fk = (author: number) =>
+    ask(`mutation { insert_object_one(object: {name: "fk", type: "project", campus: "madere", authorId: ${author}}) { id } }`);
   t.notOk((await fk(3)).body.errors, "a hidden referenced row satisfies the foreign key");
-  t.equal((await fk(999)).body.errors?.[0]?.message, 'Foreign key violation. insert or update on table "object" violates foreign key constraint "object_authorId_fkey"');
+  t.equal(
+    (await fk(999)).body.errors?.[0]?.message,
+    'Foreign key violation. insert or update on table "object" violates foreign key constraint "object_authorId_fkey"',
+  );
 });
 
 // Issue 11, hole 5 (one item): a client mistake, not a server error.
@@ -141,7 +182,14 @@ t.test("_set and _inc on one column: validation-failed, as Hasura", async (t) =>
     ["update_transaction_by_pk", "pk_columns: {id: 1}"],
   ]) {
     const query = `mutation { ${field}(${args}, _set: {amount: 1, path: "/x"}, _inc: {amount: 2}) { __typename } }`;
-    const expected = { errors: [{ message: "Column found in multiple operators: ['amount'].", extensions: { path: `$.selectionSet.${field}.args`, code: "validation-failed" } }] };
+    const expected = {
+      errors: [
+        {
+          message: "Column found in multiple operators: ['amount'].",
+          extensions: { path: `$.selectionSet.${field}.args`, code: "validation-failed" },
+        },
+      ],
+    };
     const v1 = await ask(query);
     t.equal(v1.status, 200, `${field}: HTTP 200 on /v1/graphql`);
     t.strictSame(v1.body, expected, `${field}: Hasura's code and message`);
@@ -149,7 +197,11 @@ t.test("_set and _inc on one column: validation-failed, as Hasura", async (t) =>
     t.equal(alpha.status, 400, `${field}: HTTP 400 on /v1alpha1/graphql`);
     t.strictSame(alpha.body, expected, `${field}: same body on /v1alpha1/graphql`);
   }
-  t.strictSame(await srv.db.asRoot(`select amount::text, path from public.transaction where id = 1`), [{ amount: "5000", path: "/madere/div-01/go-reloaded" }], "nothing written");
+  t.strictSame(
+    await srv.db.asRoot(`select amount::text, path from public.transaction where id = 1`),
+    [{ amount: "5000", path: "/madere/div-01/go-reloaded" }],
+    "nothing written",
+  );
 });
 
 t.test("upsert: the key that finds the conflicting row is one the role can read", async (t) => {
@@ -164,10 +216,13 @@ t.test("upsert: the key that finds the conflicting row is one the role can read"
     insert into public.voucher values ('A-1', 'old');`);
   const own = await startServer(t, { db });
   const upsert = (where: string) =>
-    own.gql(`mutation { insert_voucher(objects: [{code: "A-1", note: "new"}], on_conflict: {constraint: voucher_pkey, update_columns: [note]${where}}) { affected_rows } }`, {
-      headers: { "x-hasura-role": "campus-admin", "x-hasura-campus": "{madere}" },
-      path: "/v1alpha1/graphql",
-    });
+    own.gql(
+      `mutation { insert_voucher(objects: [{code: "A-1", note: "new"}], on_conflict: {constraint: voucher_pkey, update_columns: [note]${where}}) { affected_rows } }`,
+      {
+        headers: { "x-hasura-role": "campus-admin", "x-hasura-campus": "{madere}" },
+        path: "/v1alpha1/graphql",
+      },
+    );
   // Postgres itself requires SELECT on the conflict constraint's columns for
   // DO UPDATE: with or without a where, the same refusal.
   const plain = await upsert("");

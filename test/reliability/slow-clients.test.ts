@@ -178,7 +178,10 @@ t.test("connections beyond the per-address bound are closed at once; other addre
   const held = await Promise.all(Array.from({ length: CAP }, () => connect(port, "127.0.0.2")));
   const extra = await Promise.all(Array.from({ length: 5 }, () => connect(port, "127.0.0.2")));
   t.ok(await within(Promise.all(extra.map((c) => c.closed)), 1_000), "the connections over the bound were closed within 1 s");
-  t.ok(extra.every((c) => c.received() === ""), "without a byte read or written");
+  t.ok(
+    extra.every((c) => c.received() === ""),
+    "without a byte read or written",
+  );
   await sleep(100);
   t.equal(held.filter((c) => c.isClosed()).length, 0, `the first ${CAP} stay open`);
   t.equal(srv.app.connectionsFrom("127.0.0.2"), CAP);

@@ -29,7 +29,9 @@ t.test("user and campus-admin queries use index scans at scale", async (t) => {
   const client = new pg.Client({ connectionString: db.runtimeUrl });
   await client.connect();
   t.teardown(() => client.end());
-  const { rows: [someone] } = await root.query<{ id: number; campus: string }>(
+  const {
+    rows: [someone],
+  } = await root.query<{ id: number; campus: string }>(
     `select "userId" as id, campus from public.result where path like '/seed/%' order by id limit 1`,
   );
 
@@ -49,17 +51,42 @@ t.test("user and campus-admin queries use index scans at scale", async (t) => {
   const onTable = (plan: PlanNode[], table: string) => plan.filter((n) => n["Relation Name"] === table);
   // A Bitmap Heap Scan is always fed by a Bitmap Index Scan: index-driven too.
 
-  const own = await explainAs("user", { "x-hasura-user-id": String(someone!.id) },
-    `select id, grade, "createdAt" from public.result order by "createdAt" desc limit 10`);
-  t.notOk(onTable(own, "result").some((n) => n["Node Type"] === "Seq Scan"), "no sequential scan of result");
-  t.ok(onTable(own, "result").some((n) => /Index|Bitmap Heap/.test(n["Node Type"])), `index scan on result: ${JSON.stringify(onTable(own, "result").map((n) => n["Node Type"]))}`);
+  const own = await explainAs(
+    "user",
+    { "x-hasura-user-id": String(someone!.id) },
+    `select id, grade, "createdAt" from public.result order by "createdAt" desc limit 10`,
+  );
+  t.notOk(
+    onTable(own, "result").some((n) => n["Node Type"] === "Seq Scan"),
+    "no sequential scan of result",
+  );
+  t.ok(
+    onTable(own, "result").some((n) => /Index|Bitmap Heap/.test(n["Node Type"])),
+    `index scan on result: ${JSON.stringify(onTable(own, "result").map((n) => n["Node Type"]))}`,
+  );
 
-  const ownTx = await explainAs("user", { "x-hasura-user-id": String(someone!.id) },
-    `select amount from public.transaction where type = 'xp'`);
-  t.ok(onTable(ownTx, "transaction").some((n) => /Index|Bitmap Heap/.test(n["Node Type"])), "a user's xp transactions: index scan");
+  const ownTx = await explainAs(
+    "user",
+    { "x-hasura-user-id": String(someone!.id) },
+    `select amount from public.transaction where type = 'xp'`,
+  );
+  t.ok(
+    onTable(ownTx, "transaction").some((n) => /Index|Bitmap Heap/.test(n["Node Type"])),
+    "a user's xp transactions: index scan",
+  );
 
-  const campus = await explainAs("campus-admin", { "x-hasura-campus": `{${someone!.campus}}` },
-    `select id, grade from public.result where "userId" = $1 order by id desc limit 10`, [someone!.id]);
-  t.notOk(onTable(campus, "result").some((n) => n["Node Type"] === "Seq Scan"), "campus-admin: no sequential scan of result");
-  t.ok(onTable(campus, "result").some((n) => /Index|Bitmap Heap/.test(n["Node Type"])), "campus-admin: index scan on result");
+  const campus = await explainAs(
+    "campus-admin",
+    { "x-hasura-campus": `{${someone!.campus}}` },
+    `select id, grade from public.result where "userId" = $1 order by id desc limit 10`,
+    [someone!.id],
+  );
+  t.notOk(
+    onTable(campus, "result").some((n) => n["Node Type"] === "Seq Scan"),
+    "campus-admin: no sequential scan of result",
+  );
+  t.ok(
+    onTable(campus, "result").some((n) => /Index|Bitmap Heap/.test(n["Node Type"])),
+    "campus-admin: index scan on result",
+  );
 });

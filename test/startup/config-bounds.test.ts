@@ -24,15 +24,33 @@ function refused(t: Test, env: Record<string, string>, key: string, message: Reg
 }
 
 t.test("whole numbers within the range, for every numeric setting", async (t) => {
-  refused(t, { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "0.5" }, "HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS", /expected an integer/);
-  refused(t, { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "3601" }, "HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS", /between 0 and 3600/);
+  refused(
+    t,
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "0.5" },
+    "HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS",
+    /expected an integer/,
+  );
+  refused(
+    t,
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "3601" },
+    "HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS",
+    /between 0 and 3600/,
+  );
   refused(t, { ...HOOK, HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS: "0" }, "HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS", /between 1 and 600000/);
   refused(t, { ...HOOK, HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS: "3000000000" }, "HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS", /between 1 and 600000/);
-  refused(t, { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "1e3" }, "HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE", /expected an integer/);
+  refused(
+    t,
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE: "1e3" },
+    "HASURA_GRAPHQL_ADMIN_SECRET_MAX_FAILURES_PER_MINUTE",
+    /expected an integer/,
+  );
   refused(t, { PORT: "70000" }, "PORT", /between 0 and 65535/);
   refused(
     t,
-    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", allowed_skew: 86_401 }) },
+    {
+      ...ADMIN_SECRET_ENV,
+      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", allowed_skew: 86_401 }),
+    },
     "HASURA_GRAPHQL_JWT_SECRET",
     /"allowed_skew" must be an integer from 0 to 86400/,
   );
@@ -41,7 +59,12 @@ t.test("whole numbers within the range, for every numeric setting", async (t) =>
   const defaults = loadConfig({ ...HOOK, HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS: "", HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "" }).auth;
   t.equal(defaults.authHook?.timeoutMs, 5_000);
   t.equal(defaults.jwksMinRefreshMs, 10_000);
-  const set = loadConfig({ ...HOOK, HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS: "600000", HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "0", HASURA_GRAPHQL_AUTH_HOOK_MODE: "post" }).auth;
+  const set = loadConfig({
+    ...HOOK,
+    HASURA_GRAPHQL_AUTH_HOOK_TIMEOUT_MS: "600000",
+    HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "0",
+    HASURA_GRAPHQL_AUTH_HOOK_MODE: "post",
+  }).auth;
   t.same(set.authHook, { url: "http://127.0.0.1:1/hook", mode: "POST", timeoutMs: 600_000 });
   t.equal(set.jwksMinRefreshMs, 0);
 });

@@ -107,20 +107,86 @@ t.test("the runtime role is neither superuser nor BYPASSRLS, and inherits nothin
 // Hasura's start-up matrix (compat facts §1.1).
 const HS = JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef" });
 const authCases: Array<[string, Record<string, string>, RegExp]> = [
-  ["production without an admin secret", { NODE_ENV: "production" }, /^error: HASURA_GRAPHQL_ADMIN_SECRET: is required when NODE_ENV=production/],
-  ["JWT secret without an admin secret", { HASURA_GRAPHQL_JWT_SECRET: HS }, /^error: HASURA_GRAPHQL_JWT_SECRET: requires HASURA_GRAPHQL_ADMIN_SECRET/],
-  ["auth hook without an admin secret", { HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook" }, /^error: HASURA_GRAPHQL_AUTH_HOOK: requires HASURA_GRAPHQL_ADMIN_SECRET/],
-  ["unauthorized role without an admin secret", { HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous" }, /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: requires HASURA_GRAPHQL_ADMIN_SECRET/],
-  ["JWT and webhook together", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: HS, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook" }, /^error: HASURA_GRAPHQL_AUTH_HOOK: Both webhook and JWT mode cannot be enabled at the same time/],
-  ["unauthorized role with a webhook", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous" }, /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: is not allowed with HASURA_GRAPHQL_AUTH_HOOK/],
-  ["JWT secret that is not JSON", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: "{nope" }, /^error: HASURA_GRAPHQL_JWT_SECRET: is not valid JSON/],
-  ["unsupported key type", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "XX256", key: "k" }) }, /Invalid JWK: Key type: XX256 is not supported/],
-  ["key and jwk_url together", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", jwk_url: "http://x/jwks" }) }, /key, jwk_url both cannot be present/],
-  ["short HMAC key", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "short" }) }, /at least 32 characters/],
-  ["RSA type with a non-PEM key", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "RS256", key: "not a pem" }) }, /^error: HASURA_GRAPHQL_JWT_SECRET: "key" is not a RS256 public key/],
-  ["claims_map without the role claims", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", claims_map: { "x-hasura-user-id": { path: "$.sub" } } }) }, /x-hasura-allowed-roles is expected but not found/],
-  ["unreachable JWKS at start", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: "http://127.0.0.1:1/jwks.json" }) }, /^error: HASURA_GRAPHQL_JWT_SECRET: Error fetching JWK/],
-  ["bad hook mode", { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook", HASURA_GRAPHQL_AUTH_HOOK_MODE: "PUT" }, /^error: HASURA_GRAPHQL_AUTH_HOOK_MODE: must be GET or POST/],
+  [
+    "production without an admin secret",
+    { NODE_ENV: "production" },
+    /^error: HASURA_GRAPHQL_ADMIN_SECRET: is required when NODE_ENV=production/,
+  ],
+  [
+    "JWT secret without an admin secret",
+    { HASURA_GRAPHQL_JWT_SECRET: HS },
+    /^error: HASURA_GRAPHQL_JWT_SECRET: requires HASURA_GRAPHQL_ADMIN_SECRET/,
+  ],
+  [
+    "auth hook without an admin secret",
+    { HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook" },
+    /^error: HASURA_GRAPHQL_AUTH_HOOK: requires HASURA_GRAPHQL_ADMIN_SECRET/,
+  ],
+  [
+    "unauthorized role without an admin secret",
+    { HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous" },
+    /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: requires HASURA_GRAPHQL_ADMIN_SECRET/,
+  ],
+  [
+    "JWT and webhook together",
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: HS, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook" },
+    /^error: HASURA_GRAPHQL_AUTH_HOOK: Both webhook and JWT mode cannot be enabled at the same time/,
+  ],
+  [
+    "unauthorized role with a webhook",
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook", HASURA_GRAPHQL_UNAUTHORIZED_ROLE: "anonymous" },
+    /^error: HASURA_GRAPHQL_UNAUTHORIZED_ROLE: is not allowed with HASURA_GRAPHQL_AUTH_HOOK/,
+  ],
+  [
+    "JWT secret that is not JSON",
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: "{nope" },
+    /^error: HASURA_GRAPHQL_JWT_SECRET: is not valid JSON/,
+  ],
+  [
+    "unsupported key type",
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "XX256", key: "k" }) },
+    /Invalid JWK: Key type: XX256 is not supported/,
+  ],
+  [
+    "key and jwk_url together",
+    {
+      ...ADMIN_SECRET_ENV,
+      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "0123456789abcdef0123456789abcdef", jwk_url: "http://x/jwks" }),
+    },
+    /key, jwk_url both cannot be present/,
+  ],
+  [
+    "short HMAC key",
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: "short" }) },
+    /at least 32 characters/,
+  ],
+  [
+    "RSA type with a non-PEM key",
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "RS256", key: "not a pem" }) },
+    /^error: HASURA_GRAPHQL_JWT_SECRET: "key" is not a RS256 public key/,
+  ],
+  [
+    "claims_map without the role claims",
+    {
+      ...ADMIN_SECRET_ENV,
+      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({
+        type: "HS256",
+        key: "0123456789abcdef0123456789abcdef",
+        claims_map: { "x-hasura-user-id": { path: "$.sub" } },
+      }),
+    },
+    /x-hasura-allowed-roles is expected but not found/,
+  ],
+  [
+    "unreachable JWKS at start",
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: "http://127.0.0.1:1/jwks.json" }) },
+    /^error: HASURA_GRAPHQL_JWT_SECRET: Error fetching JWK/,
+  ],
+  [
+    "bad hook mode",
+    { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_AUTH_HOOK: "http://127.0.0.1:1/hook", HASURA_GRAPHQL_AUTH_HOOK_MODE: "PUT" },
+    /^error: HASURA_GRAPHQL_AUTH_HOOK_MODE: must be GET or POST/,
+  ],
 ];
 for (const [name, env, pattern] of authCases) {
   t.test(`auth configuration: ${name}`, async (t) => {

@@ -37,13 +37,13 @@ const preflight = (srv: TestServer, origin: string, path = "/v1/graphql") =>
 t.test("security headers on every answer: success, GraphQL error, bad JSON, 404, shed, console", async (t) => {
   const srv = await startServer(t);
   const answers: [string, Response][] = [
-    ["/healthz", await fetch(srv.url + "/healthz")],
+    ["/healthz", await fetch(`${srv.url}/healthz`)],
     ["/v1/graphql", await post(srv, "/v1/graphql")],
     ["/graphql", await post(srv, "/graphql", {}, JSON.stringify({ query: "{ allUsers { nodes { id } } }" }))],
     ["GraphQL error", await post(srv, "/v1alpha1/graphql", {}, JSON.stringify({ query: "{ nope }" }))],
     ["bad JSON", await post(srv, "/v1alpha1/graphql", {}, "{")],
-    ["unknown route", await fetch(srv.url + "/nowhere")],
-    ["/graphiql", await fetch(srv.url + "/graphiql")],
+    ["unknown route", await fetch(`${srv.url}/nowhere`)],
+    ["/graphiql", await fetch(`${srv.url}/graphiql`)],
   ];
   t.equal(answers[3]![1].status, 400);
   t.equal(answers[4]![1].status, 400);
@@ -53,13 +53,13 @@ t.test("security headers on every answer: success, GraphQL error, bad JSON, 404,
     await res.arrayBuffer();
   }
   // The console's page keeps its own policy, framing still forbidden.
-  const page = await fetch(srv.url + "/console/permissions");
+  const page = await fetch(`${srv.url}/console/permissions`);
   t.equal(page.status, 200);
   t.match(page.headers.get("content-security-policy"), /script-src 'unsafe-inline'.*frame-ancestors 'none'/);
   t.equal(page.headers.get("x-frame-options"), "DENY");
   await page.text();
   // GraphiQL's own assets keep a real content type (nosniff would block them otherwise).
-  const html = await (await fetch(srv.url + "/graphiql")).text();
+  const html = await (await fetch(`${srv.url}/graphiql`)).text();
   const asset = /\/ruru-static\/[^"'\s]+\.js/.exec(html)?.[0];
   t.ok(asset, "GraphiQL loads a script from /ruru-static/");
   if (asset) {
@@ -205,25 +205,32 @@ async function expectNotFound(t: Test, srv: TestServer, path: string) {
   t.same(await res.json(), { error: "resource does not exist", path: "$", code: "not-found" }, `${path}: Hasura's not-found`);
 }
 
-const CONSOLE_PATHS = ["/graphiql", "/graphiql?query=%7B__typename%7D", "/ruru-static/ruru.min.js", "/console/permissions", "/console/permissions.json", "/console"];
+const CONSOLE_PATHS = [
+  "/graphiql",
+  "/graphiql?query=%7B__typename%7D",
+  "/ruru-static/ruru.min.js",
+  "/console/permissions",
+  "/console/permissions.json",
+  "/console",
+];
 
 t.test("production: GraphiQL and the console are not served unless enabled", async (t) => {
   const srv = await startServer(t, { env: PRODUCTION });
   for (const path of CONSOLE_PATHS) await expectNotFound(t, srv, path);
   const res = await post(srv, "/v1/graphql", ADMIN);
   t.same(await res.json(), { data: { user: [{ id: 1 }] } }, "GraphQL itself is served");
-  t.equal((await fetch(srv.url + "/healthz")).status, 200);
+  t.equal((await fetch(`${srv.url}/healthz`)).status, 200);
 });
 
 t.test("production with HASURA_GRAPHQL_ENABLE_CONSOLE=true: served", async (t) => {
   const srv = await startServer(t, { env: { ...PRODUCTION, HASURA_GRAPHQL_ENABLE_CONSOLE: "true" } });
-  const page = await fetch(srv.url + "/graphiql");
+  const page = await fetch(`${srv.url}/graphiql`);
   t.equal(page.status, 200);
   t.match(await page.text(), /ruru/i);
-  const consolePage = await fetch(srv.url + "/console/permissions");
+  const consolePage = await fetch(`${srv.url}/console/permissions`);
   t.equal(consolePage.status, 200);
   await consolePage.text();
-  const data = await fetch(srv.url + "/console/permissions.json");
+  const data = await fetch(`${srv.url}/console/permissions.json`);
   t.equal(data.status, 401, "its data still needs the admin secret");
   await data.text();
 });

@@ -24,7 +24,10 @@ t.test("policies.sql re-applies idempotently", async (t) => {
   const db = await createTestDatabase(t);
   const [before] = await db.asRoot(SNAPSHOT);
   t.ok(before!.snapshot.policies.length > 0, "policies exist");
-  t.ok(before!.snapshot.rls.every((r: { rls: boolean; force: boolean }) => r.rls && r.force), "RLS enabled and forced everywhere");
+  t.ok(
+    before!.snapshot.rls.every((r: { rls: boolean; force: boolean }) => r.rls && r.force),
+    "RLS enabled and forced everywhere",
+  );
   await migrateProject({ projectDir: REPO_ROOT, ownerUrl: db.ownerUrl, authenticator: TEST_ROLES.authenticator.name });
   await migrateProject({ projectDir: REPO_ROOT, ownerUrl: db.ownerUrl, authenticator: TEST_ROLES.authenticator.name });
   const [after] = await db.asRoot(SNAPSHOT);

@@ -18,11 +18,13 @@ t.test("re-applying policies rebuilds the schemas of a running server", async (t
   t.teardown(() => app.close());
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/graphql`;
   const ask = async () =>
-    (await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-hasura-role": "anonymous" },
-      body: JSON.stringify({ query: "{ allUsers { nodes { login email } } }" }),
-    })).status;
+    (
+      await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-hasura-role": "anonymous" },
+        body: JSON.stringify({ query: "{ allUsers { nodes { login email } } }" }),
+      })
+    ).status;
 
   t.equal(await ask(), 400, "email is not in anonymous's schema");
   // What a DBA's edit would do, followed by policies.sql's own NOTIFY.

@@ -176,7 +176,8 @@ async function readCatalog(client: pg.ClientBase, opts: { schema: string; authen
   for (const r of seqRows) {
     const seq = sequences.get(r.name) ?? { name: r.name, table: r.tbl, grants: [] };
     sequences.set(r.name, seq);
-    if (r.grantee && r.privilege && (r.grantee === PUBLIC || roles.includes(r.grantee))) seq.grants.push({ grantee: r.grantee, privilege: r.privilege });
+    if (r.grantee && r.privilege && (r.grantee === PUBLIC || roles.includes(r.grantee)))
+      seq.grants.push({ grantee: r.grantee, privilege: r.privilege });
   }
 
   return {

@@ -28,7 +28,9 @@ export function renderMatrix(m: Matrix, schema = "public"): string {
     "",
     `| table | ${m.roles.map(cell).join(" | ")} |`,
     `|---|${m.roles.map(() => "---").join("|")}|`,
-    ...m.tables.map((t) => `| ${cell(t)} | ${m.roles.map((r) => COMMANDS.map((c) => `${c}${m.cells[t]![r]![c]}`).join(" ")).join(" | ")} |`),
+    ...m.tables.map(
+      (t) => `| ${cell(t)} | ${m.roles.map((r) => COMMANDS.map((c) => `${c}${m.cells[t]![r]![c]}`).join(" ")).join(" | ")} |`,
+    ),
     "",
   ].join("\n");
 }

@@ -35,7 +35,8 @@ export function matrixOf(cat: PermissionCatalog): Matrix {
 function mark(table: TableFacts, policies: PolicyRow[], role: string, cmd: Command, allowed: boolean): Mark {
   if (!allowed) return "❌";
   if (!table.rls) return "🟩";
-  const applies = (p: PolicyRow) => (p.cmd === "ALL" || p.cmd === PRIVILEGE_OF[cmd]) && (p.roles.includes(role) || p.roles.includes("public"));
+  const applies = (p: PolicyRow) =>
+    (p.cmd === "ALL" || p.cmd === PRIVILEGE_OF[cmd]) && (p.roles.includes(role) || p.roles.includes("public"));
   const permissive = policies.filter((p) => p.permissive === "PERMISSIVE" && applies(p));
   if (permissive.length === 0) return "❌"; // granted, but RLS lets no row through
   const unrestricted = (p: PolicyRow) => isTrue(p.qual) && (cmd === "S" || cmd === "D" || isTrue(p.with_check ?? p.qual));

@@ -59,7 +59,16 @@ export const blogCases: ConformanceCase[] = [
     name: "admin lists every article",
     role: "admin",
     query: "{ article(order_by: {id: asc}) { id title } }",
-    expect: { data: { article: [{ id: 1, title: T1 }, { id: 2, title: T2 }, { id: 3, title: T3 }, { id: 4, title: T4 }] } },
+    expect: {
+      data: {
+        article: [
+          { id: 1, title: T1 },
+          { id: 2, title: T2 },
+          { id: 3, title: T3 },
+          { id: 4, title: T4 },
+        ],
+      },
+    },
   },
   {
     name: "anonymous asking for drafts gets an empty list, not an error",
@@ -130,7 +139,8 @@ export const blogCases: ConformanceCase[] = [
   {
     name: "article_tag_by_pk with a composite key",
     role: "anonymous",
-    query: '{ a: article_tag_by_pk(article_id: 1, tag_name: "graphql") { article_id tag_name } b: article_tag_by_pk(article_id: 4, tag_name: "graphql") { article_id } }',
+    query:
+      '{ a: article_tag_by_pk(article_id: 1, tag_name: "graphql") { article_id tag_name } b: article_tag_by_pk(article_id: 4, tag_name: "graphql") { article_id } }',
     expect: { data: { a: { article_id: 1, tag_name: "graphql" }, b: null } },
   },
   {
@@ -206,7 +216,8 @@ export const blogCases: ConformanceCase[] = [
   {
     name: "_is_null on a NOT NULL column",
     role: "admin",
-    query: "{ a: article(where: {title: {_is_null: true}}) { id } b: article_aggregate(where: {title: {_is_null: false}}) { aggregate { count } } }",
+    query:
+      "{ a: article(where: {title: {_is_null: true}}) { id } b: article_aggregate(where: {title: {_is_null: false}}) { aggregate { count } } }",
     expect: { data: { a: [], b: { aggregate: { count: 4 } } } },
   },
   {
@@ -230,31 +241,36 @@ export const blogCases: ConformanceCase[] = [
   {
     name: "_nlike and _nilike",
     role: "admin",
-    query: '{ a: article(where: {title: {_nlike: "%(draft)"}}, order_by: {id: asc}) { id } b: article(where: {title: {_nilike: "%DRAFT%"}}, order_by: {id: asc}) { id } }',
+    query:
+      '{ a: article(where: {title: {_nlike: "%(draft)"}}, order_by: {id: asc}) { id } b: article(where: {title: {_nilike: "%DRAFT%"}}, order_by: {id: asc}) { id } }',
     expect: { data: { a: ids(1, 2), b: ids(1, 2) } },
   },
   {
     name: "_similar and _nsimilar",
     role: "admin",
-    query: '{ a: article(where: {title: {_similar: "%(JWT|Kernel)%"}}, order_by: {id: asc}) { id } b: article(where: {title: {_nsimilar: "%(draft)%"}}, order_by: {id: asc}) { id } }',
+    query:
+      '{ a: article(where: {title: {_similar: "%(JWT|Kernel)%"}}, order_by: {id: asc}) { id } b: article(where: {title: {_nsimilar: "%(draft)%"}}, order_by: {id: asc}) { id } }',
     expect: { data: { a: ids(2, 4), b: ids(1, 2) } },
   },
   {
     name: "_regex and _iregex",
     role: "admin",
-    query: '{ a: article(where: {title: {_regex: "Postgres$"}}) { id } b: article(where: {title: {_iregex: "^kernel"}}) { id } c: article(where: {title: {_regex: "^kernel"}}) { id } }',
+    query:
+      '{ a: article(where: {title: {_regex: "Postgres$"}}) { id } b: article(where: {title: {_iregex: "^kernel"}}) { id } c: article(where: {title: {_regex: "^kernel"}}) { id } }',
     expect: { data: { a: ids(1), b: ids(4), c: [] } },
   },
   {
     name: "_nregex and _niregex",
     role: "admin",
-    query: '{ a: article(where: {title: {_nregex: "draft"}}, order_by: {id: asc}) { id } b: article(where: {title: {_niregex: "^(graphql|securing)"}}, order_by: {id: asc}) { id } }',
+    query:
+      '{ a: article(where: {title: {_nregex: "draft"}}, order_by: {id: asc}) { id } b: article(where: {title: {_niregex: "^(graphql|securing)"}}, order_by: {id: asc}) { id } }',
     expect: { data: { a: ids(1, 2), b: ids(3, 4) } },
   },
   {
     name: "where, order_by and limit as typed variables (article_bool_exp, [article_order_by!])",
     role: "admin",
-    query: "query ($where: article_bool_exp, $order: [article_order_by!], $limit: Int) { article(where: $where, order_by: $order, limit: $limit) { id } }",
+    query:
+      "query ($where: article_bool_exp, $order: [article_order_by!], $limit: Int) { article(where: $where, order_by: $order, limit: $limit) { id } }",
     variables: { where: { author_id: { _eq: 1 } }, order: [{ id: "desc" }], limit: 1 },
     expect: { data: { article: ids(3) } },
   },
@@ -327,13 +343,15 @@ export const blogCases: ConformanceCase[] = [
   {
     name: "array relationship arguments where, order_by, limit, offset",
     role: "admin",
-    query: "{ author_by_pk(id: 1) { drafts: articles(where: {is_published: {_eq: false}}) { id } second: articles(order_by: {id: desc}, limit: 1, offset: 1) { id } } }",
+    query:
+      "{ author_by_pk(id: 1) { drafts: articles(where: {is_published: {_eq: false}}) { id } second: articles(order_by: {id: desc}, limit: 1, offset: 1) { id } } }",
     expect: { data: { author_by_pk: { drafts: ids(3), second: ids(1) } } },
   },
   {
     name: "array relationship distinct_on",
     role: "admin",
-    query: "{ tag_by_pk(name: \"postgres\") { article_tags(distinct_on: [tag_name], order_by: [{tag_name: asc}, {article_id: desc}]) { article_id } } }",
+    query:
+      '{ tag_by_pk(name: "postgres") { article_tags(distinct_on: [tag_name], order_by: [{tag_name: asc}, {article_id: desc}]) { article_id } } }',
     expect: { data: { tag_by_pk: { article_tags: [{ article_id: 3 }] } } },
   },
   {
@@ -410,7 +428,8 @@ export const blogCases: ConformanceCase[] = [
   {
     name: "count(columns, distinct)",
     role: "admin",
-    query: "{ article_aggregate { aggregate { all: count cols: count(columns: [author_id]) distinct: count(columns: [author_id], distinct: true) } } }",
+    query:
+      "{ article_aggregate { aggregate { all: count cols: count(columns: [author_id]) distinct: count(columns: [author_id], distinct: true) } } }",
     expect: { data: { article_aggregate: { aggregate: { all: 4, cols: 4, distinct: 3 } } } },
   },
   {
@@ -473,7 +492,8 @@ export const blogCases: ConformanceCase[] = [
   {
     name: "__typename of rows, aggregates and aggregate fields",
     role: "anonymous",
-    query: "{ article(limit: 1, order_by: {id: asc}) { __typename } article_aggregate { __typename aggregate { __typename sum { __typename } avg { __typename } max { __typename } min { __typename } } } }",
+    query:
+      "{ article(limit: 1, order_by: {id: asc}) { __typename } article_aggregate { __typename aggregate { __typename sum { __typename } avg { __typename } max { __typename } min { __typename } } } }",
     expect: {
       data: {
         article: [{ __typename: "article" }],
@@ -608,7 +628,8 @@ export const blogCases: ConformanceCase[] = [
   {
     name: "article_constraint enum values are the Postgres constraint names",
     role: "admin",
-    query: '{ a: __type(name: "article_constraint") { enumValues { name } } b: __type(name: "article_tag_constraint") { enumValues { name } } }',
+    query:
+      '{ a: __type(name: "article_constraint") { enumValues { name } } b: __type(name: "article_tag_constraint") { enumValues { name } } }',
     expect: { data: { a: { enumValues: [{ name: "article_pkey" }] }, b: { enumValues: [{ name: "article_tag_pkey" }] } } },
   },
 
@@ -667,10 +688,17 @@ export const blogCases: ConformanceCase[] = [
     name: "insert_article_one as its author, with a relationship in the result",
     role: "user",
     session: ADA,
-    query: 'mutation { insert_article_one(object: {title: "Ada new draft", content: "Notes.", author_id: 1}) { __typename title author_id is_published author { name } } }',
+    query:
+      'mutation { insert_article_one(object: {title: "Ada new draft", content: "Notes.", author_id: 1}) { __typename title author_id is_published author { name } } }',
     expect: {
       data: {
-        insert_article_one: { __typename: "article", title: "Ada new draft", author_id: 1, is_published: false, author: { name: "Ada Lovelace" } },
+        insert_article_one: {
+          __typename: "article",
+          title: "Ada new draft",
+          author_id: 1,
+          is_published: false,
+          author: { name: "Ada Lovelace" },
+        },
       },
     },
   },
@@ -698,7 +726,8 @@ export const blogCases: ConformanceCase[] = [
     name: "update with where and _set on its own article",
     role: "user",
     session: ADA,
-    query: 'mutation { update_article(where: {title: {_eq: "Ada new draft"}}, _set: {is_published: true, content: "Done."}) { __typename affected_rows returning { title content is_published } } }',
+    query:
+      'mutation { update_article(where: {title: {_eq: "Ada new draft"}}, _set: {is_published: true, content: "Done."}) { __typename affected_rows returning { title content is_published } } }',
     expect: {
       data: {
         update_article: {
@@ -735,7 +764,14 @@ export const blogCases: ConformanceCase[] = [
     role: "admin",
     writes: true,
     query: "{ article(where: {id: {_in: [2, 4]}}, order_by: {id: asc}) { id title } }",
-    expect: { data: { article: [{ id: 2, title: T2 }, { id: 4, title: T4 }] } },
+    expect: {
+      data: {
+        article: [
+          { id: 2, title: T2 },
+          { id: 4, title: T4 },
+        ],
+      },
+    },
   },
   {
     name: "delete_article_by_pk of another author's article is null",
@@ -780,7 +816,8 @@ export const blogCases: ConformanceCase[] = [
     name: "on_conflict with empty update_columns ignores the conflicting row",
     role: "user",
     session: ADA,
-    query: 'mutation { insert_tag(objects: [{name: "jwt"}, {name: "row-security"}], on_conflict: {constraint: tag_pkey, update_columns: []}) { affected_rows returning { name } } }',
+    query:
+      'mutation { insert_tag(objects: [{name: "jwt"}, {name: "row-security"}], on_conflict: {constraint: tag_pkey, update_columns: []}) { affected_rows returning { name } } }',
     expect: { data: { insert_tag: { affected_rows: 1, returning: [{ name: "row-security" }] } } },
   },
   {
@@ -807,13 +844,15 @@ export const blogCases: ConformanceCase[] = [
   {
     name: "upsert: on_conflict with update_columns updates the existing row",
     role: "admin",
-    query: 'mutation { insert_author_one(object: {id: 2, name: "Grace Brewster Hopper"}, on_conflict: {constraint: author_pkey, update_columns: [name]}) { id name } }',
+    query:
+      'mutation { insert_author_one(object: {id: 2, name: "Grace Brewster Hopper"}, on_conflict: {constraint: author_pkey, update_columns: [name]}) { id name } }',
     expect: { data: { insert_author_one: { id: 2, name: "Grace Brewster Hopper" } } },
   },
   {
     name: "upsert: on_conflict where not matching leaves the row alone",
     role: "admin",
-    query: 'mutation { insert_author(objects: [{id: 3, name: "Nobody"}], on_conflict: {constraint: author_pkey, update_columns: [name], where: {name: {_eq: "Somebody else"}}}) { affected_rows returning { id name } } }',
+    query:
+      'mutation { insert_author(objects: [{id: 3, name: "Nobody"}], on_conflict: {constraint: author_pkey, update_columns: [name], where: {name: {_eq: "Somebody else"}}}) { affected_rows returning { id name } } }',
     expect: { data: { insert_author: { affected_rows: 0, returning: [] } } },
   },
   {
@@ -859,7 +898,8 @@ export const blogCases: ConformanceCase[] = [
   {
     name: "update with _inc",
     role: "admin",
-    query: "mutation { update_article(where: {id: {_eq: 100}}, _inc: {author_id: 2}) { affected_rows returning { id author_id author { name } } } }",
+    query:
+      "mutation { update_article(where: {id: {_eq: 100}}, _inc: {author_id: 2}) { affected_rows returning { id author_id author { name } } } }",
     expect: { data: { update_article: { affected_rows: 1, returning: [{ id: 100, author_id: 3, author: { name: "Linus Torvalds" } }] } } },
   },
   {

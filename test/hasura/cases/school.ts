@@ -162,7 +162,8 @@ export const schoolCases: ConformanceCase[] = [
   {
     name: "_is_null true and false on numeric",
     role: "anonymous",
-    query: "{ a: progress(where: {grade: {_is_null: true}}) { id } b: progress_aggregate(where: {grade: {_is_null: false}}) { aggregate { count } } }",
+    query:
+      "{ a: progress(where: {grade: {_is_null: true}}) { id } b: progress_aggregate(where: {grade: {_is_null: false}}) { aggregate { count } } }",
     expect: { data: { a: ids(3), b: { aggregate: { count: 6 } } } },
   },
   {
@@ -202,8 +203,11 @@ export const schoolCases: ConformanceCase[] = [
   {
     name: "aggregate with order_by and limit: both aggregate and nodes see the limited rows",
     role: "admin",
-    query: "{ transaction_aggregate(order_by: [{amount: desc}, {id: asc}], limit: 2) { aggregate { count sum { amount } } nodes { amount } } }",
-    expect: { data: { transaction_aggregate: { aggregate: { count: 2, sum: { amount: 10000 } }, nodes: [{ amount: 5000 }, { amount: 5000 }] } } },
+    query:
+      "{ transaction_aggregate(order_by: [{amount: desc}, {id: asc}], limit: 2) { aggregate { count sum { amount } } nodes { amount } } }",
+    expect: {
+      data: { transaction_aggregate: { aggregate: { count: 2, sum: { amount: 10000 } }, nodes: [{ amount: 5000 }, { amount: 5000 }] } },
+    },
   },
   {
     name: "anonymous: transaction_by_pk does not exist",
@@ -328,7 +332,16 @@ export const schoolCases: ConformanceCase[] = [
     role: "user",
     session: BOB,
     query: "{ user_by_pk(id: 2) { results(order_by: {id: desc}) { id type } } }",
-    expect: { data: { user_by_pk: { results: [{ id: 3, type: "tester" }, { id: 2, type: "audit" }] } } },
+    expect: {
+      data: {
+        user_by_pk: {
+          results: [
+            { id: 3, type: "tester" },
+            { id: 2, type: "audit" },
+          ],
+        },
+      },
+    },
   },
   {
     name: "user has no mutations",
@@ -344,7 +357,15 @@ export const schoolCases: ConformanceCase[] = [
     role: "user",
     session: ALICE,
     query: "{ event_by_pk(id: 5) { path parent { path } object { name } } }",
-    expect: { data: { event_by_pk: { path: "/madere/piscine-go/printalphabet", parent: { path: "/madere/piscine-go" }, object: { name: "printalphabet" } } } },
+    expect: {
+      data: {
+        event_by_pk: {
+          path: "/madere/piscine-go/printalphabet",
+          parent: { path: "/madere/piscine-go" },
+          object: { name: "printalphabet" },
+        },
+      },
+    },
   },
   {
     name: "nullable object relationship is null when the key is null",
@@ -419,7 +440,8 @@ export const schoolCases: ConformanceCase[] = [
   {
     name: "Boolean _eq and _is_null",
     role: "admin-read-only",
-    query: "{ a: match(where: {bet: {_eq: true}}, order_by: {id: asc}) { id } b: match(where: {result: {_is_null: true}}, order_by: {id: asc}) { id } }",
+    query:
+      "{ a: match(where: {bet: {_eq: true}}, order_by: {id: asc}) { id } b: match(where: {result: {_is_null: true}}, order_by: {id: asc}) { id } }",
     expect: { data: { a: ids(1, 3), b: ids(2, 3, 4) } },
   },
   {
@@ -499,7 +521,14 @@ export const schoolCases: ConformanceCase[] = [
     role: "campus-admin",
     session: MADERE,
     query: "{ user(order_by: {id: asc}) { login campus } }",
-    expect: { data: { user: [{ login: "alice", campus: "madere" }, { login: "bob", campus: "madere" }] } },
+    expect: {
+      data: {
+        user: [
+          { login: "alice", campus: "madere" },
+          { login: "bob", campus: "madere" },
+        ],
+      },
+    },
   },
   {
     name: "campus-admin {madere,pyc} sees both campuses",
@@ -520,7 +549,14 @@ export const schoolCases: ConformanceCase[] = [
     role: "campus-admin",
     session: MADERE,
     query: "{ audit(order_by: {id: asc}) { id group { campus } } }",
-    expect: { data: { audit: [{ id: 1, group: { campus: "madere" } }, { id: 2, group: { campus: "madere" } }] } },
+    expect: {
+      data: {
+        audit: [
+          { id: 1, group: { campus: "madere" } },
+          { id: 2, group: { campus: "madere" } },
+        ],
+      },
+    },
   },
   {
     name: "campus-admin {madere}: object_by_pk of a pyc object is null",
@@ -546,7 +582,7 @@ export const schoolCases: ConformanceCase[] = [
     name: "admin-campus-read-only has no mutations",
     role: "admin-campus-read-only",
     session: PYC,
-    query: 'mutation { delete_object(where: {}) { affected_rows } }',
+    query: "mutation { delete_object(where: {}) { affected_rows } }",
     expect: { errorCode: "validation-failed", message: "no mutations exist" },
   },
   {
@@ -568,7 +604,8 @@ export const schoolCases: ConformanceCase[] = [
     name: "campus-admin inserts an object on its campus (defaults filled)",
     role: "campus-admin",
     session: MADERE,
-    query: 'mutation { insert_object_one(object: {name: "Div-02", type: "module", campus: "madere"}) { __typename name type status campus attrs object_type { description } } }',
+    query:
+      'mutation { insert_object_one(object: {name: "Div-02", type: "module", campus: "madere"}) { __typename name type status campus attrs object_type { description } } }',
     expect: {
       data: {
         insert_object_one: {

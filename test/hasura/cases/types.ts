@@ -8,9 +8,7 @@
  * Expectations come from the seed data of the migrations and Hasura's
  * documented semantics, never from this server's output.
  */
-export type Expectation =
-  | { data: unknown }
-  | { errorCode: string; message?: string | RegExp };
+export type Expectation = { data: unknown } | { errorCode: string; message?: string | RegExp };
 
 export interface ConformanceCase {
   name: string;

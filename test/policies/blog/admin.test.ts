@@ -19,9 +19,12 @@ t.test("reads every article", async (t) => {
 });
 
 t.test("writes for any author, and manages tags", async (t) => {
-  const res = await srv.gql('mutation { updateArticleById(input: { id: 4, articlePatch: { authorId: 2, isPublished: true } }) { article { id authorId isPublished } } }', {
-    headers: admin,
-  });
+  const res = await srv.gql(
+    "mutation { updateArticleById(input: { id: 4, articlePatch: { authorId: 2, isPublished: true } }) { article { id authorId isPublished } } }",
+    {
+      headers: admin,
+    },
+  );
   t.equal(res.status, 200);
   t.same(res.body, { data: { updateArticleById: { article: { id: 4, authorId: 2, isPublished: true } } } });
   t.same(await srv.db.asRoot("select author_id, is_published from public.article where id = 4"), [{ author_id: 2, is_published: true }]);

@@ -72,29 +72,38 @@ t.test("tags are not renamed or deleted by users", async (t) => {
 });
 
 t.test("creates an article as itself, not for another author", async (t) => {
-  const res = await srv.gql('mutation { createArticle(input: { article: { title: "Mine", content: "…", authorId: 1 } }) { article { id authorId isPublished } } }', {
-    headers: ada,
-  });
+  const res = await srv.gql(
+    'mutation { createArticle(input: { article: { title: "Mine", content: "…", authorId: 1 } }) { article { id authorId isPublished } } }',
+    {
+      headers: ada,
+    },
+  );
   t.equal(res.status, 200);
   const created = res.body.data?.createArticle?.article;
   t.same(
-    await srv.db.asRoot('select id, author_id as "authorId", is_published as "isPublished" from public.article where id = $1', [created?.id]),
+    await srv.db.asRoot('select id, author_id as "authorId", is_published as "isPublished" from public.article where id = $1', [
+      created?.id,
+    ]),
     [created],
     "written as returned",
   );
   t.same(created && { authorId: created.authorId, isPublished: created.isPublished }, { authorId: 1, isPublished: false });
   await refusedWrite(t, srv, {
     headers: ada,
-    query: 'mutation { createArticle(input: { article: { title: "Forged", content: "…", authorId: 2, isPublished: true } }) { article { id } } }',
+    query:
+      'mutation { createArticle(input: { article: { title: "Forged", content: "…", authorId: 2, isPublished: true } }) { article { id } } }',
     table: "article",
     message: CHECK,
   });
 });
 
 t.test("updates and deletes own articles only", async (t) => {
-  const upd = await srv.gql('mutation { updateArticleById(input: { id: 3, articlePatch: { isPublished: true } }) { article { id isPublished } } }', {
-    headers: ada,
-  });
+  const upd = await srv.gql(
+    "mutation { updateArticleById(input: { id: 3, articlePatch: { isPublished: true } }) { article { id isPublished } } }",
+    {
+      headers: ada,
+    },
+  );
   t.equal(upd.status, 200);
   t.same(upd.body, { data: { updateArticleById: { article: { id: 3, isPublished: true } } } });
   t.same(await srv.db.asRoot("select is_published from public.article where id = 3"), [{ is_published: true }]);
@@ -126,9 +135,12 @@ t.test("updates and deletes own articles only", async (t) => {
 });
 
 t.test("tags own articles, not others'", async (t) => {
-  const res = await srv.gql('mutation { createArticleTag(input: { articleTag: { articleId: 1, tagName: "jwt" } }) { articleTag { articleId tagName } } }', {
-    headers: ada,
-  });
+  const res = await srv.gql(
+    'mutation { createArticleTag(input: { articleTag: { articleId: 1, tagName: "jwt" } }) { articleTag { articleId tagName } } }',
+    {
+      headers: ada,
+    },
+  );
   t.equal(res.status, 200);
   t.same(res.body, { data: { createArticleTag: { articleTag: { articleId: 1, tagName: "jwt" } } } });
   t.same(await srv.db.asRoot("select 1 as x from public.article_tag where article_id = 1 and tag_name = 'jwt'"), [{ x: 1 }]);

@@ -10,12 +10,17 @@ const srv = await startServer(t);
 const admin = as("admin");
 
 t.test("admin: writes lookup tables", async (t) => {
-  const res = await srv.gql('mutation { createObjectType(input: { objectType: { type: "quest", description: "A quest" } }) { objectType { type } } }', {
-    headers: admin,
-  });
+  const res = await srv.gql(
+    'mutation { createObjectType(input: { objectType: { type: "quest", description: "A quest" } }) { objectType { type } } }',
+    {
+      headers: admin,
+    },
+  );
   t.equal(res.status, 200);
   t.same(res.body, { data: { createObjectType: { objectType: { type: "quest" } } } });
-  t.same(await srv.db.asRoot("select type, description from public.object_type where type = 'quest'"), [{ type: "quest", description: "A quest" }]);
+  t.same(await srv.db.asRoot("select type, description from public.object_type where type = 'quest'"), [
+    { type: "quest", description: "A quest" },
+  ]);
   const del = await srv.gql('mutation { deleteObjectTypeByType(input: { type: "quest" }) { objectType { type } } }', { headers: admin });
   t.same(del.body, { data: { deleteObjectTypeByType: { objectType: { type: "quest" } } } });
   t.same(await srv.db.asRoot("select type from public.object_type where type = 'quest'"), []);
@@ -40,9 +45,12 @@ t.test("admin: writes in both campuses, without X-Hasura-Campus", async (t) => {
 });
 
 t.test("admin: grants any role", async (t) => {
-  const res = await srv.gql("mutation { createUserRole(input: { userRole: { userId: 2, roleId: 4 } }) { userRole { id userId roleId } } }", {
-    headers: admin,
-  });
+  const res = await srv.gql(
+    "mutation { createUserRole(input: { userRole: { userId: 2, roleId: 4 } }) { userRole { id userId roleId } } }",
+    {
+      headers: admin,
+    },
+  );
   t.equal(res.status, 200);
   const row = res.body.data?.createUserRole?.userRole;
   t.same(await srv.db.asRoot('select id, "userId", "roleId" from public.user_role where id = $1', [row?.id]), [row]);

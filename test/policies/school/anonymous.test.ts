@@ -80,7 +80,7 @@ t.test("a column without a grant is a GraphQL validation error (400)", async (t)
     "{ allUsers { nodes { id email } } }",
     "{ allUsers { nodes { id campus } } }",
     "{ allObjects { nodes { id attrs } } }",
-    '{ allProgresses { nodes { id path } } }',
+    "{ allProgresses { nodes { id path } } }",
     "{ allResults { nodes { grade path } } }",
     "{ allResults { nodes { id } } }",
     "{ allTransactions { nodes { amount campus } } }",

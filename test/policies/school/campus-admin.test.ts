@@ -31,7 +31,12 @@ const WRITES: { table: string; input: string; create: string; row: Payload }[] =
     create: "createGroup",
     row: (c) => `{ objectId: 2, eventId: 1, captainId: 1, path: "/${c}/new", campus: "${c}" }`,
   },
-  { table: "progress", input: "progress", create: "createProgress", row: (c) => `{ userId: 1, objectId: 2, path: "/${c}/new", campus: "${c}" }` },
+  {
+    table: "progress",
+    input: "progress",
+    create: "createProgress",
+    row: (c) => `{ userId: 1, objectId: 2, path: "/${c}/new", campus: "${c}" }`,
+  },
   { table: "result", input: "result", create: "createResult", row: (c) => `{ userId: 1, objectId: 2, path: "/${c}/new", campus: "${c}" }` },
   {
     table: "transaction",
@@ -39,7 +44,12 @@ const WRITES: { table: string; input: string; create: string; row: Payload }[] =
     create: "createTransaction",
     row: (c) => `{ type: "xp", amount: "10", userId: 1, objectId: 2, path: "/${c}/new", campus: "${c}" }`,
   },
-  { table: "match", input: "match", create: "createMatch", row: (c) => `{ userId: 1, matchId: 2, eventId: 2, path: "/${c}/new", campus: "${c}" }` },
+  {
+    table: "match",
+    input: "match",
+    create: "createMatch",
+    row: (c) => `{ userId: 1, matchId: 2, eventId: 2, path: "/${c}/new", campus: "${c}" }`,
+  },
   // Child tables: the parent's campus decides (madere parent / pyc parent).
   {
     table: "object_child",
@@ -139,9 +149,21 @@ t.test("a row cannot be moved to another campus", async (t) => {
 
 t.test("out-of-campus rows are neither updated nor deleted", async (t) => {
   for (const [table, update, del] of [
-    ["group", 'updateGroupById(input: { id: 3, groupPatch: { status: "setup" } }) { group { id } }', "deleteGroupById(input: { id: 3 }) { group { id } }"],
-    ["group_user", "updateGroupUserById(input: { id: 4, groupUserPatch: { confirmed: false } }) { groupUser { id } }", "deleteGroupUserById(input: { id: 4 }) { groupUser { id } }"],
-    ["user", 'updateUserById(input: { id: 3, userPatch: { email: "x@example.com" } }) { user { id } }', "deleteUserById(input: { id: 3 }) { user { id } }"],
+    [
+      "group",
+      'updateGroupById(input: { id: 3, groupPatch: { status: "setup" } }) { group { id } }',
+      "deleteGroupById(input: { id: 3 }) { group { id } }",
+    ],
+    [
+      "group_user",
+      "updateGroupUserById(input: { id: 4, groupUserPatch: { confirmed: false } }) { groupUser { id } }",
+      "deleteGroupUserById(input: { id: 4 }) { groupUser { id } }",
+    ],
+    [
+      "user",
+      'updateUserById(input: { id: 3, userPatch: { email: "x@example.com" } }) { user { id } }',
+      "deleteUserById(input: { id: 3 }) { user { id } }",
+    ],
   ] as const) {
     const before = await snapshot(srv, table);
     for (const m of [update, del]) {

@@ -30,8 +30,14 @@ t.test("user: own results and their groups' results", async (t) => {
       params: [userId],
       order: "id",
     });
-    t.ok(rows.some((r) => r.userId === userId), `user ${userId}: has own results`);
-    t.ok(rows.some((r) => r.userId !== userId), `user ${userId}: sees a group mate's result`);
+    t.ok(
+      rows.some((r) => r.userId === userId),
+      `user ${userId}: has own results`,
+    );
+    t.ok(
+      rows.some((r) => r.userId !== userId),
+      `user ${userId}: sees a group mate's result`,
+    );
     const [{ hidden }] = await srv.db.asRoot(`select count(*)::int as hidden from public.result where not (${USER_RULE})`, [userId]);
     t.ok(hidden > 0, `user ${userId}: the fixture has results they must not see`);
   }
@@ -58,7 +64,7 @@ t.test("user: no writes on result", async (t) => {
   t.equal(await mutationTypeOf(srv, as("user", { userId: 1 })), null, "no Mutation type");
   await refusedWrite(t, srv, {
     headers: as("user", { userId: 1 }),
-    query: "mutation { updateResultById(input: { id: 1, resultPatch: { grade: \"5\" } }) { result { id } } }",
+    query: 'mutation { updateResultById(input: { id: 1, resultPatch: { grade: "5" } }) { result { id } } }',
     table: "result",
     status: 400,
   });
@@ -197,9 +203,12 @@ t.test("admin: writes anywhere", async (t) => {
   t.equal(created.status, 200);
   const id = created.body.data?.createResult?.result?.id;
   t.ok(id, JSON.stringify(created.body));
-  const upd = await srv.gql(`mutation { updateResultById(input: { id: ${id}, resultPatch: { campus: "madere" } }) { result { id campus } } }`, {
-    headers,
-  });
+  const upd = await srv.gql(
+    `mutation { updateResultById(input: { id: ${id}, resultPatch: { campus: "madere" } }) { result { id campus } } }`,
+    {
+      headers,
+    },
+  );
   t.same(upd.body, { data: { updateResultById: { result: { id, campus: "madere" } } } });
   const del = await srv.gql(`mutation { deleteResultById(input: { id: ${id} }) { result { id } } }`, { headers });
   t.same(del.body, { data: { deleteResultById: { result: { id } } } });

@@ -59,7 +59,8 @@ t.test("no writes at all", async (t) => {
   });
   await refusedWrite(t, srv, {
     headers,
-    query: 'mutation { createTransaction(input: { transaction: { type: "xp", amount: "1000000", userId: 1, objectId: 2, path: "/x", campus: "madere" } }) { transaction { id } } }',
+    query:
+      'mutation { createTransaction(input: { transaction: { type: "xp", amount: "1000000", userId: 1, objectId: 2, path: "/x", campus: "madere" } }) { transaction { id } } }',
     table: "transaction",
     status: 400,
   });

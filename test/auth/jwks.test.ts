@@ -3,7 +3,7 @@
  * kid (rate-limited) and when the cache headers say, kept through an outage.
  */
 import { SignJWT } from "jose";
-import t from "tap";
+import t, { type Test } from "tap";
 import { expectRejected, whoami } from "../helpers/auth-cases.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { installProbe } from "../helpers/probe.ts";
@@ -15,22 +15,27 @@ async function rs256(privateKey: CryptoKey, kid: string, role = "user") {
   return new SignJWT(hasuraClaims(role)).setProtectedHeader({ alg: "RS256", kid }).setIssuedAt().setExpirationTime("1h").sign(privateKey);
 }
 
-t.test("rotation, unknown kids and outage", async (t) => {
-  const k1 = await rsaKeys();
-  const k2 = await rsaKeys();
-  const jwks = await jwksServer([{ ...k1.jwk, kid: "k1", alg: "RS256", use: "sig" }]);
+const bearer = (tok: string) => ({ authorization: `Bearer ${tok}` });
+
+/** A local JWKS provider serving `keys`, and a server (admin secret + jwk_url) on a probed database. */
+async function jwksAndServer(t: Test, keys: Array<Record<string, unknown>>, env: Record<string, string>) {
+  const jwks = await jwksServer(keys);
   t.teardown(() => jwks.close());
   const db = await createTestDatabase(t);
   await installProbe(db);
   const srv = await startServer(t, {
     db,
-    env: {
-      ...ADMIN_SECRET_ENV,
-      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: jwks.url }),
-      HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "1",
-    },
+    env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: jwks.url }), ...env },
   });
-  const bearer = (tok: string) => ({ authorization: `Bearer ${tok}` });
+  return { jwks, srv };
+}
+
+t.test("rotation, unknown kids and outage", async (t) => {
+  const k1 = await rsaKeys();
+  const k2 = await rsaKeys();
+  const { jwks, srv } = await jwksAndServer(t, [{ ...k1.jwk, kid: "k1", alg: "RS256", use: "sig" }], {
+    HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "1",
+  });
   t.equal(jwks.state.hits, 1, "fetched once at start");
   t.equal((await whoami(srv, bearer(await rs256(k1.privateKey, "k1")))).role, "user");
   t.equal(jwks.state.hits, 1, "served from the cache");
@@ -75,20 +80,10 @@ t.test("refresh when Cache-Control max-age expires", async (t) => {
 t.test("a token without exp is reused only briefly: a key taken out of the JWKS stops accepting it", async (t) => {
   const k1 = await rsaKeys();
   const k2 = await rsaKeys();
-  const jwks = await jwksServer([{ ...k1.jwk, kid: "k1", alg: "RS256" }]);
-  t.teardown(() => jwks.close());
-  const db = await createTestDatabase(t);
-  await installProbe(db);
-  const srv = await startServer(t, {
-    db,
-    env: {
-      ...ADMIN_SECRET_ENV,
-      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: jwks.url }),
-      HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "0",
-      HASURA_GRAPHQL_JWT_NO_EXP_CACHE_SECONDS: "1",
-    },
+  const { jwks, srv } = await jwksAndServer(t, [{ ...k1.jwk, kid: "k1", alg: "RS256" }], {
+    HASURA_GRAPHQL_JWKS_MIN_REFRESH_SECONDS: "0",
+    HASURA_GRAPHQL_JWT_NO_EXP_CACHE_SECONDS: "1",
   });
-  const bearer = (tok: string) => ({ authorization: `Bearer ${tok}` });
   const forever = await new SignJWT(hasuraClaims("user")).setProtectedHeader({ alg: "RS256", kid: "k1" }).setIssuedAt().sign(k1.privateKey);
   t.equal((await whoami(srv, bearer(forever))).role, "user");
 

@@ -5,9 +5,11 @@
  *
  * For the given application roles on the given schema: revokes everything
  * they hold (tables and their columns, sequences, functions, the schema),
- * drops every policy of the schema, takes EXECUTE on the schema's functions
- * away from PUBLIC, then grants each role USAGE on the schema again: the
- * roles with USAGE are the model's roles (npm run permissions lists those).
+ * drops every policy of the schema, forgets the schema's Hasura permission
+ * declarations and their preset triggers (sql/permissions.sql), takes
+ * EXECUTE on the schema's functions away from PUBLIC, then grants each role
+ * USAGE on the schema again: the roles with USAGE are the model's roles
+ * (npm run permissions lists those).
  *
  * Security invoker with a pinned search_path: it can only do what the caller
  * (the schema's owner, running policies.sql) may do anyway. Names reach the
@@ -33,6 +35,16 @@ begin
   end loop;
   for p in select tablename, policyname from pg_catalog.pg_policies where schemaname = schema_name loop
     execute pg_catalog.format('drop policy %I on %I.%I', p.policyname, schema_name, p.tablename);
+  end loop;
+  delete from hasura.permission d using pg_catalog.pg_class c, pg_catalog.pg_namespace n
+   where c.oid = d.table_oid and n.oid = c.relnamespace and n.nspname = schema_name;
+  delete from hasura.column_preset d using pg_catalog.pg_class c, pg_catalog.pg_namespace n
+   where c.oid = d.table_oid and n.oid = c.relnamespace and n.nspname = schema_name;
+  for p in select c.relname from pg_catalog.pg_trigger g
+             join pg_catalog.pg_class c on c.oid = g.tgrelid
+             join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = schema_name and g.tgname = 'hasura_column_presets' loop
+    execute pg_catalog.format('drop trigger hasura_column_presets on %I.%I', schema_name, p.relname);
   end loop;
   execute pg_catalog.format('revoke all on all functions in schema %I from public', schema_name);
   foreach r in array app_roles loop

@@ -8,6 +8,7 @@
  * from a request goes to Postgres as a bind parameter.
  */
 import type { PgCodec, PgCodecRelation, PgResource } from "@dataplan/pg";
+import { tableDeclarations, type RoleDeclarations, type TableDeclarations } from "./declarations.ts";
 
 // PostGraphile's generic types are deep; this folder needs only their shape.
 // biome-ignore lint/suspicious/noExplicitAny: PostGraphile's codec and resource generics are not needed to read their names and attributes
@@ -57,11 +58,17 @@ export interface HasuraTable {
   canDelete: boolean;
   relationships: HasuraRelationship[];
   constraints: HasuraConstraint[];
+  /** The role's Hasura declarations for the table (./declarations.ts, sql/permissions.sql). */
+  permissions: TableDeclarations;
 }
 
 export interface HasuraModel {
   tables: HasuraTable[];
   byCodec: Map<AnyCodec, HasuraTable>;
+}
+
+function pgName(codec: AnyCodec): { schemaName: string; name: string } {
+  return codec.extensions?.pg as { schemaName: string; name: string };
 }
 
 /** Hasura's name for a table: bare in `public`, `<schema>_<table>` elsewhere. */
@@ -76,7 +83,10 @@ export function hasuraTableName(codec: AnyCodec): string {
 const models = new WeakMap<object, HasuraModel>();
 
 interface BuildLike {
-  input: { pgRegistry: { pgResources: Record<string, AnyResource>; pgRelations: Record<string, Record<string, PgCodecRelation>> } };
+  input: {
+    pgRegistry: { pgResources: Record<string, AnyResource>; pgRelations: Record<string, Record<string, PgCodecRelation>> };
+    hasuraDeclarations?: RoleDeclarations;
+  };
   inflection: { pluralize(text: string): string };
 }
 
@@ -123,6 +133,7 @@ export function hasuraModel(build: BuildLike): HasuraModel {
       canUpdate: ext.canUpdate !== false,
       canDelete: ext.canDelete !== false,
       relationships: [],
+      permissions: tableDeclarations(build.input.hasuraDeclarations, pgName(codec).schemaName, pgName(codec).name),
       constraints: ((ext.hasuraConstraints as HasuraConstraint[] | undefined) ?? []).filter((c) =>
         c.columns.every((col) => columns.has(col)),
       ),

@@ -7,6 +7,7 @@
  */
 import { makeRolePreset, type RolePresetOptions } from "../graphile/preset.ts";
 import { HasuraConstraintsPlugin } from "./constraints-plugin.ts";
+import { HasuraDeclarationsPlugin } from "./declarations.ts";
 import { HasuraMutationPlugin } from "./mutation-plugin.ts";
 import { HasuraNamingPlugin, HasuraNumbersPlugin } from "./naming-plugin.ts";
 import { HasuraQueryPlugin } from "./query-plugin.ts";
@@ -43,7 +44,7 @@ export function makeHasuraPreset(opts: RolePresetOptions): GraphileConfig.Preset
   return {
     extends: [makeRolePreset(opts)],
     disablePlugins: POSTGRAPHILE_SURFACE,
-    plugins: [HasuraNamingPlugin, HasuraNumbersPlugin, HasuraConstraintsPlugin, HasuraQueryPlugin, HasuraMutationPlugin],
+    plugins: [HasuraDeclarationsPlugin, HasuraNamingPlugin, HasuraNumbersPlugin, HasuraConstraintsPlugin, HasuraQueryPlugin, HasuraMutationPlugin],
     // PostGraphile's relations plugin also gathers the foreign keys into the
     // registry, which ./model.ts reads: keep it, without its fields.
     schema: { defaultBehavior: "-single -list -connection" },

@@ -11,82 +11,20 @@
  */
 import { TYPES, type PgSelectSingleStep, type PgSelectStep } from "@dataplan/pg";
 import type { FieldArgs, Step } from "grafast";
-import type { GraphQLInputFieldConfigMap, GraphQLInputType } from "graphql";
+import type { GraphQLInputFieldConfigMap } from "graphql";
 import { sql } from "pg-sql2";
-import { AGGREGATES, baseCodec, isTextType, selectableColumns } from "./columns.ts";
+import { AGGREGATES, baseCodec, selectableColumns } from "./columns.ts";
+import { comparisonName, registerComparison } from "./comparison.ts";
 import { asList, DIRECTIONS } from "./compile.ts";
 import { pkFields, selectArgs, type Build } from "./field-args.ts";
 import { hasuraModel, type AnyCodec, type AnyResource, type HasuraColumn, type HasuraTable } from "./model.ts";
 import { applySelectArgs } from "./select-args.ts";
 
-/** The GraphQL input type name of a column, if PostGraphile supports its type. */
-function inputTypeName(build: Build, codec: AnyCodec): string | null {
-  const name = build.getGraphQLTypeNameByPgCodec(codec, "input");
-  return typeof name === "string" ? name : null;
-}
-
-function comparisonName(build: Build, codec: AnyCodec): string | null {
-  if (codec.arrayOfCodec) {
-    const inner = inputTypeName(build, codec.arrayOfCodec);
-    return inner ? `${inner}_array_comparison_exp` : null;
-  }
-  const name = inputTypeName(build, codec);
-  return name ? `${name}_comparison_exp` : null;
-}
-
-function registerComparison(build: Build, codec: AnyCodec, registered: Set<string>): void {
-  const name = comparisonName(build, codec);
-  if (!name || registered.has(name)) return;
-  registered.add(name);
-  const { GraphQLList, GraphQLNonNull, GraphQLBoolean, GraphQLString } = build.graphql;
-  const base = baseCodec(codec.arrayOfCodec ?? codec);
-  build.registerInputObjectType(
-    name,
-    {},
-    () => ({
-      description: `Boolean expression to compare columns of type "${name.replace(/_comparison_exp$/, "")}". All fields are combined with logical 'AND'.`,
-      fields: () => {
-        const type = build.getGraphQLTypeByPgCodec(codec, "input") as GraphQLInputType;
-        const list = new GraphQLList(new GraphQLNonNull(type));
-        const fields: GraphQLInputFieldConfigMap = {
-          _eq: { type },
-          _neq: { type },
-          _gt: { type },
-          _gte: { type },
-          _lt: { type },
-          _lte: { type },
-          _in: { type: list },
-          _nin: { type: list },
-          _is_null: { type: GraphQLBoolean },
-        };
-        if (!codec.arrayOfCodec && isTextType(base)) {
-          for (const op of ["_like", "_nlike", "_ilike", "_nilike", "_similar", "_nsimilar", "_regex", "_nregex", "_iregex", "_niregex"]) {
-            fields[op] = { type: GraphQLString };
-          }
-        }
-        if (!codec.arrayOfCodec && base.name === "jsonb") {
-          fields._contains = { type };
-          fields._contained_in = { type };
-          fields._has_key = { type: GraphQLString };
-          fields._has_keys_any = { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) };
-          fields._has_keys_all = { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) };
-        }
-        if (codec.arrayOfCodec) {
-          fields._contains = { type };
-          fields._contained_in = { type };
-        }
-        return fields;
-      },
-    }),
-    "Hasura comparison expression",
-  );
-}
-
-function registerTableTypes(build: Build, table: HasuraTable, comparisons: Set<string>): void {
+function registerTableTypes(build: Build, table: HasuraTable): void {
   const { GraphQLList, GraphQLNonNull, GraphQLInt, GraphQLBoolean, GraphQLFloat } = build.graphql;
   const t = table.name;
   const columns = selectableColumns(table).filter((c) => comparisonName(build, c.codec));
-  for (const c of columns) registerComparison(build, c.codec, comparisons);
+  for (const c of columns) registerComparison(build, c.codec);
 
   build.registerInputObjectType(
     `${t}_bool_exp`,
@@ -306,8 +244,7 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
             }),
             "Hasura order_by enum",
           );
-          const comparisons = new Set<string>();
-          for (const table of hasuraModel(b).tables) if (table.canSelect) registerTableTypes(b, table, comparisons);
+          for (const table of hasuraModel(b).tables) if (table.canSelect) registerTableTypes(b, table);
           return _;
         },
       },

@@ -44,7 +44,14 @@ export function makeHasuraPreset(opts: RolePresetOptions): GraphileConfig.Preset
   return {
     extends: [makeRolePreset(opts)],
     disablePlugins: POSTGRAPHILE_SURFACE,
-    plugins: [HasuraDeclarationsPlugin, HasuraNamingPlugin, HasuraNumbersPlugin, HasuraConstraintsPlugin, HasuraQueryPlugin, HasuraMutationPlugin],
+    plugins: [
+      HasuraDeclarationsPlugin,
+      HasuraNamingPlugin,
+      HasuraNumbersPlugin,
+      HasuraConstraintsPlugin,
+      HasuraQueryPlugin,
+      HasuraMutationPlugin,
+    ],
     // PostGraphile's relations plugin also gathers the foreign keys into the
     // registry, which ./model.ts reads: keep it, without its fields.
     schema: { defaultBehavior: "-single -list -connection" },

@@ -36,10 +36,13 @@ begin
   for p in select tablename, policyname from pg_catalog.pg_policies where schemaname = schema_name loop
     execute pg_catalog.format('drop policy %I on %I.%I', p.policyname, schema_name, p.tablename);
   end loop;
-  delete from hasura.permission d using pg_catalog.pg_class c, pg_catalog.pg_namespace n
-   where c.oid = d.table_oid and n.oid = c.relnamespace and n.nspname = schema_name;
-  delete from hasura.column_preset d using pg_catalog.pg_class c, pg_catalog.pg_namespace n
-   where c.oid = d.table_oid and n.oid = c.relnamespace and n.nspname = schema_name;
+  -- A project whose .gmrc predates sql/permissions.sql has no declarations.
+  if pg_catalog.to_regclass('hasura.permission') is not null then
+    delete from hasura.permission d using pg_catalog.pg_class c, pg_catalog.pg_namespace n
+     where c.oid = d.table_oid and n.oid = c.relnamespace and n.nspname = schema_name;
+    delete from hasura.column_preset d using pg_catalog.pg_class c, pg_catalog.pg_namespace n
+     where c.oid = d.table_oid and n.oid = c.relnamespace and n.nspname = schema_name;
+  end if;
   for p in select c.relname from pg_catalog.pg_trigger g
              join pg_catalog.pg_class c on c.oid = g.tgrelid
              join pg_catalog.pg_namespace n on n.oid = c.relnamespace

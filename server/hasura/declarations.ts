@@ -106,7 +106,16 @@ interface DeclarationRow {
   no_row_rule: boolean;
 }
 
-function toDeclarations(rows: DeclarationRow[]): RoleDeclarations {
+/**
+ * Hasura's admin role has every select option; here the application role
+ * named `admin` (the role an admin-secret request gets by default) keeps
+ * that default on a table it has no select declaration for. Any other role
+ * without one gets Hasura's default for a select permission: no aggregates,
+ * every root field, no row limit.
+ */
+export const ADMIN_ROLE = "admin";
+
+function toDeclarations(rows: DeclarationRow[], role: string | undefined): RoleDeclarations {
   const out = new Map<string, TableDeclarations>();
   for (const row of rows) {
     const sel = row.select_permission;
@@ -114,7 +123,7 @@ function toDeclarations(rows: DeclarationRow[]): RoleDeclarations {
     for (const p of row.presets) presets[p.command].set(p.column, { sessionVariable: p.session_variable, value: p.value });
     out.set(`${row.schema}.${row.table}`, {
       rowLimit: sel?.row_limit ?? null,
-      allowAggregations: sel?.allow_aggregations ?? false,
+      allowAggregations: sel ? sel.allow_aggregations : role === ADMIN_ROLE,
       queryRootFields: sel?.query_root_fields ? new Set(sel.query_root_fields) : null,
       subscriptionRootFields: sel?.subscription_root_fields ? new Set(sel.subscription_root_fields) : null,
       selectDeclared: !!sel,
@@ -136,10 +145,16 @@ export const HasuraDeclarationsPlugin: GraphileConfig.Plugin = {
       const service = info.resolvedPreset.pgServices?.[0];
       if (!service) return;
       const schemas = service.schemas ?? ["public"];
-      const { rows } = await withPgClientFromPgService(service, service.pgSettingsForIntrospection ?? null, (client) =>
-        client.query<DeclarationRow>({ text: DECLARATIONS_SQL, values: [schemas] }),
-      );
-      output.hasuraDeclarations = toDeclarations([...rows]);
+      const rows = await withPgClientFromPgService(service, service.pgSettingsForIntrospection ?? null, async (client) => {
+        // A project whose .gmrc predates sql/permissions.sql declares nothing.
+        const { rows: found } = await client.query<{ ok: boolean }>({
+          text: "select pg_catalog.to_regclass('hasura.column_preset') is not null as ok",
+        });
+        if (!found[0]?.ok) return [];
+        return (await client.query<DeclarationRow>({ text: DECLARATIONS_SQL, values: [schemas] })).rows;
+      });
+      const role = service.pgSettingsForIntrospection?.role;
+      output.hasuraDeclarations = toDeclarations([...rows], typeof role === "string" ? role : undefined);
     },
   },
 };

@@ -8,6 +8,7 @@
 import pg from "pg";
 import t from "tap";
 import { createTestDatabase, type TestDatabase } from "../helpers/pg.ts";
+import { startServer } from "../helpers/server.ts";
 
 /** Runs statements in one transaction as `role` with the given session (as the server sets it). */
 async function asRole(db: TestDatabase, role: string, session: Record<string, string>, statements: string[]): Promise<pg.QueryResult[]> {
@@ -123,4 +124,18 @@ t.test("a column preset is forced for the role whoever writes, and only for that
     { code: "HA404", message: 'missing session variables: "x-hasura-user-id"' },
     "a preset from a variable the request lacks fails as Hasura (not-found)",
   );
+});
+
+t.test("a project whose .gmrc predates sql/permissions.sql still applies its policies and serves", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  await db.asRoot("drop table hasura.permission, hasura.column_preset cascade");
+  await db.asOwner(`call hasura.reset_app_privileges('public', array['anonymous', 'user', 'admin'])`);
+  await db.asOwner(`grant select (id, name) on public.author to anonymous;
+    create policy anonymous_select on public.author for select to anonymous using (true)`);
+  const srv = await startServer(t, { db });
+  const res = await srv.gql("{ author(order_by: {id: asc}, limit: 1) { name } }", {
+    path: "/v1/graphql",
+    headers: { "x-hasura-role": "anonymous" },
+  });
+  t.same(res.body, { data: { author: [{ name: "Ada Lovelace" }] } }, "the schema is built without declarations");
 });

@@ -13,7 +13,7 @@
  *    codec's `notNullExpression` or, failing that, to the first NOT NULL
  *    column regardless of grants. So: unreadable columns are flagged
  *    `restrictedAccess`, and a table with any unreadable column gets a
- *    `notNullExpression` over readable columns only.
+ *    `notNullExpression` over a readable column (see rowWitness).
  *  - relations: the join (forward, `remote.key = local.fk`) and the
  *    correlated lookup (backward, `local.fk = remote.key`) both name the
  *    local and the remote key columns, so a relation is dropped from the
@@ -25,7 +25,7 @@
  * left alone (it can only be reached through functions, whose results are
  * not subject to column grants; its resource is not selectable anyway).
  */
-import { TYPES, type PgCodecAttribute, type PgCodecRelationConfig } from "@dataplan/pg";
+import { PgSelectSingleStep, TYPES, type PgCodecAttribute, type PgCodecRelationConfig } from "@dataplan/pg";
 import { sql, type SQL } from "pg-sql2";
 import { entityPermissions } from "postgraphile/graphile-build-pg/pg-introspection";
 
@@ -50,31 +50,38 @@ type Attributes = Record<string, PgCodecAttribute>;
 const someReadable = new WeakMap<object, boolean>();
 
 /**
- * `'true'` when the row exists, null/false for the all-null row of a left
- * join that matched nothing, reading only readable columns. With a readable
- * NOT NULL column that is exact. Without one, the row exists when any
- * readable column is not null: exact for joined rows (a relation is only
- * kept when its key columns are readable, and they are not null in a row the
- * join matched), and wrong only for a stored row whose every readable column
- * is null (taken for a missing row: null in a /graphql list, an error in a
- * /v1/graphql one, whose items are non-null). No expression over readable
- * columns alone can tell those two apart; granting one NOT NULL column can.
+ * The column whose nullness tells whether a selected row exists, reading
+ * only readable columns: a readable NOT NULL column (a cheap one first), or
+ * a readable primary-key column (NOT NULL, or declared so by a view's
+ * `@primaryKey`). It is null only in the all-null row a left join adds when
+ * nothing matched. Null when the role reads no such column.
  */
-function notNullExpression(attributes: Attributes): ((alias: SQL) => SQL) | undefined {
+function rowWitness(attributes: Attributes, primaryKey: ReadonlySet<string>): string | null {
   const readable = Object.entries(attributes).filter(([, a]) => !a.restrictedAccess && !a.via && !a.expression);
-  if (readable.length === 0) return undefined;
-  const notNull = readable.filter(([, a]) => a.notNull);
-  const exact = notNull.find(([, a]) => CHEAP.has(a.codec)) ?? notNull[0];
-  if (exact) {
-    const column = sql.identifier(exact[0]);
-    return (alias) => sql`(not (${alias}.${column} is null))::text`;
+  const notNull = readable.filter(([name, a]) => a.notNull || primaryKey.has(name));
+  return (notNull.find(([, a]) => CHEAP.has(a.codec)) ?? notNull[0])?.[0] ?? null;
+}
+
+/**
+ * A table the role reads without such a column (only a nullable unique key,
+ * say): no expression over its readable columns tells a stored row whose
+ * every readable column is null from the all-null row of an unmatched left
+ * join, and PostGraphile's fallback (`not (row is null)`) took the first for
+ * the second: null in a /graphql list, an error in a /v1/graphql one (whose
+ * items are non-null), so the role could not read such a table at all. The
+ * codec says instead that a selected row exists (true wherever the row is
+ * selected from the table itself: lists, lookups, a relationship fetched on
+ * its own), and `forbidJoinInlining` keeps it out of left joins.
+ */
+const ROW_EXISTS = () => sql`'true'::text`;
+
+declare global {
+  namespace DataplanPg {
+    interface PgCodecExtensions {
+      /** No readable column tells a missing joined row: fetched on its own, never through a left join. */
+      rowWitnessless?: boolean;
+    }
   }
-  const columns = readable.map(([name]) => sql.identifier(name));
-  return (alias) =>
-    sql`(not (${sql.join(
-      columns.map((c) => sql`${alias}.${c} is null`),
-      " and ",
-    )}))::text`;
 }
 
 export const ColumnGrantsPlugin: GraphileConfig.Plugin = {
@@ -101,11 +108,33 @@ export const ColumnGrantsPlugin: GraphileConfig.Plugin = {
         if (anyReadable) attribute.restrictedAccess = true;
       },
       async pgCodecs_PgCodec(_info, event) {
-        const codec = event.pgCodec as { attributes?: Attributes; notNullExpression?: (alias: SQL) => SQL };
-        if (!event.pgClass || !codec.attributes || codec.notNullExpression) return;
-        if (!Object.values(codec.attributes).some((a) => a.restrictedAccess)) return;
-        const expression = notNullExpression(codec.attributes);
-        if (expression) codec.notNullExpression = expression;
+        const { pgClass } = event;
+        const codec = event.pgCodec as {
+          attributes?: Attributes;
+          notNullExpression?: (alias: SQL) => SQL;
+          extensions?: DataplanPg.PgCodecExtensions;
+        };
+        if (!pgClass || !codec.attributes || codec.notNullExpression) return;
+        const readable = Object.values(codec.attributes).filter((a) => !a.restrictedAccess && !a.via && !a.expression);
+        // No readable column: left alone (see above).
+        if (readable.length === 0) return;
+        const pkNumbers = pgClass.getConstraints().find((c) => c.contype === "p")?.conkey ?? [];
+        const primaryKey = new Set(
+          pgClass
+            .getAttributes()
+            .filter((a) => pkNumbers.includes(a.attnum))
+            .map((a) => a.attname),
+        );
+        const witness = rowWitness(codec.attributes, primaryKey);
+        if (witness) {
+          // Every column readable: PostGraphile's own choice is a NOT NULL or key column already.
+          if (readable.length === Object.keys(codec.attributes).length) return;
+          const column = sql.identifier(witness);
+          codec.notNullExpression = (alias) => sql`(not (${alias}.${column} is null))::text`;
+        } else {
+          codec.notNullExpression = ROW_EXISTS;
+          codec.extensions = { ...codec.extensions, rowWitnessless: true };
+        }
       },
       async pgRegistry_PgRegistryBuilder_finalize(_info, event) {
         const relationsByCodec = event.registryBuilder.getRegistryConfig().pgRelations as Record<
@@ -124,4 +153,31 @@ export const ColumnGrantsPlugin: GraphileConfig.Plugin = {
       },
     },
   },
+  schema: {
+    hooks: {
+      GraphQLObjectType_fields_field(field, build) {
+        const plan = field.plan;
+        if (!plan || !build.graphql.isObjectType(build.graphql.getNamedType(field.type))) return field;
+        return { ...field, plan: forbidJoinInlining(plan) };
+      },
+    },
+  },
 };
+
+/**
+ * Wraps a field's plan: a single row of a witnessless table (above) is
+ * fetched by its own select (batched per request level), never inlined into
+ * its parent's query as a left join, where its absence could not be told.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: grafast plan resolvers are typed per field; this wrapper passes every argument through
+function forbidJoinInlining(plan: (...args: any[]) => any) {
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  return function (this: unknown, ...args: any[]) {
+    const $step = plan.apply(this, args);
+    if ($step instanceof PgSelectSingleStep && $step.resource.codec.extensions?.rowWitnessless) {
+      const $select = $step.getClassStep();
+      if ($select.unique()) $select.setInliningForbidden();
+    }
+    return $step;
+  };
+}

@@ -35,7 +35,7 @@ export interface HasuraRelationship {
   localColumns: string[];
   remoteColumns: string[];
   target: HasuraTable;
-  /** Forward FK with all local columns NOT NULL: Hasura makes it non-null. */
+  /** Non-null in the schema: the related row is sure to exist and be visible (isNonNull). */
   nonNull: boolean;
 }
 
@@ -162,16 +162,28 @@ export function hasuraModel(build: BuildLike): HasuraModel {
         localColumns: local,
         remoteColumns: remote,
         target,
-        // Hasura types a forward FK over NOT NULL columns as non-null, yet
-        // answers null when the related row is hidden; GraphQL cannot return
-        // null for a non-null field, and RLS may hide any row: always nullable.
-        nonNull: false,
+        nonNull: isNonNull(table, target, relation, local),
       });
     }
   }
   const model = { tables, byCodec };
   models.set(build, model);
   return model;
+}
+
+/**
+ * Hasura types an object relationship non-null when it is a foreign key of
+ * this table over NOT NULL columns, and answers null anyway when its
+ * permission hides the related row; GraphQL cannot answer null for a
+ * non-null field. Here it is non-null only where the related row is sure to
+ * exist and to be visible: a real, validated, not deferrable foreign key
+ * (./constraints-plugin.ts), NOT NULL columns, and no row rule of the role on
+ * the target (RLS off, or a `using (true)` policy: ./declarations.ts).
+ * Nullable everywhere else, as Hasura's reverse and manual relationships are.
+ */
+function isNonNull(table: HasuraTable, target: HasuraTable, relation: PgCodecRelation, local: string[]): boolean {
+  if (relation.isReferencee || !(relation.extensions as { hasuraEnforced?: boolean } | undefined)?.hasuraEnforced) return false;
+  return local.every((c) => table.columns.get(c)?.notNull) && target.permissions.noRowRule;
 }
 
 /**

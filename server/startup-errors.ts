@@ -4,6 +4,7 @@
  */
 import type { Config } from "./config.ts";
 import { ConfigError } from "./config.ts";
+import { InheritedRoleError } from "./db/inherited-roles.ts";
 import { HasuraError } from "./errors.ts";
 import { UnsafeConnectionError } from "./plugins/database.ts";
 
@@ -16,7 +17,7 @@ interface SystemError extends Error {
 
 export function describeStartupError(e: unknown, config?: Config): string {
   const err = e as SystemError;
-  if (e instanceof ConfigError || e instanceof UnsafeConnectionError) return err.message;
+  if (e instanceof ConfigError || e instanceof UnsafeConnectionError || e instanceof InheritedRoleError) return err.message;
   if (e instanceof HasuraError) return err.message;
   const where = config?.database.url ? "DATABASE_URL" : "embedded PostgreSQL";
   if (err.syscall === "listen") {

@@ -121,6 +121,126 @@ comment on procedure hasura.backend_only(regclass, name, text) is
   E'Hasura backend_only: the role''s insert/update/delete on the table exists only for requests with the admin secret and x-hasura-use-backend-only-permissions: true. Use: call hasura.backend_only(''public.article'', ''service'', ''insert'').';
 
 /*
+ * Inherited roles (Hasura's inherited_roles) are Postgres role membership:
+ * an application role granted other roles WITH INHERIT has their privileges
+ * and their policies. Its declarations follow Hasura's rules: what the role
+ * declares itself for a table and command wins; otherwise, from the parents
+ * that hold the command on the table, a select takes the largest limit,
+ * aggregations if any parent allows them and the union of root fields (all
+ * if any parent has no list); a mutation takes the parents' backend_only and
+ * presets, which must agree (server/db/inherited-roles.ts refuses, at
+ * start-up and in `npm run lint:policies`, an inherited role whose parents
+ * disagree, or that Postgres would otherwise serve differently from Hasura).
+ */
+create or replace function hasura.parent_roles(role_name name) returns name[]
+  language sql stable
+  set search_path = ''
+as $$
+  select coalesce(pg_catalog.array_agg(p.rolname order by p.rolname), '{}')
+    from pg_catalog.pg_auth_members m
+    join pg_catalog.pg_roles p on p.oid = m.roleid
+   where m.member = (select r.oid from pg_catalog.pg_roles r where r.rolname = role_name) and m.inherit_option
+$$;
+comment on function hasura.parent_roles(name) is
+  E'The roles whose privileges the role inherits directly (granted WITH INHERIT): an inherited role''s parents.';
+
+create or replace function hasura.holds(role_name name, tbl regclass, command text) returns boolean
+  language sql stable
+  set search_path = ''
+as $$
+  select case command
+    when 'select' then pg_catalog.has_any_column_privilege(role_name, tbl::oid, 'SELECT')
+    when 'insert' then pg_catalog.has_any_column_privilege(role_name, tbl::oid, 'INSERT')
+    when 'update' then pg_catalog.has_any_column_privilege(role_name, tbl::oid, 'UPDATE')
+    when 'delete' then pg_catalog.has_table_privilege(role_name, tbl::oid, 'DELETE')
+  end
+$$;
+comment on function hasura.holds(name, regclass, text) is
+  E'Whether the role (with what it inherits) may run the command on the table at all.';
+
+create or replace function hasura.effective_permission(role_name name)
+  returns table (table_oid regclass, role name, command text, row_limit integer, allow_aggregations boolean,
+                 query_root_fields text[], subscription_root_fields text[], backend_only boolean)
+  language plpgsql stable
+  set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  parents constant name[] := hasura.parent_roles(role_name);
+begin
+  return query
+    select p.table_oid, p.role, p.command, p.row_limit, p.allow_aggregations, p.query_root_fields,
+           p.subscription_root_fields, p.backend_only
+      from hasura.permission p where p.role = role_name;
+  if pg_catalog.cardinality(parents) = 0 then
+    return;
+  end if;
+  return query
+    with inherited as materialized (
+      select pr.name as parent, e.*
+        from pg_catalog.unnest(parents) pr(name)
+        cross join lateral hasura.effective_permission(pr.name) e
+    ), keys as (
+      select distinct i.table_oid, i.command from inherited i
+       where not exists (select 1 from hasura.permission o
+                          where o.role = role_name and o.table_oid = i.table_oid and o.command = i.command)
+    ), holders as (
+      -- Every parent holding the command, with its declaration or, without one, Hasura's defaults.
+      select k.table_oid, k.command, i.row_limit, coalesce(i.allow_aggregations, false) as allow_aggregations,
+             i.query_root_fields, i.subscription_root_fields, coalesce(i.backend_only, false) as backend_only,
+             i.parent is null or i.query_root_fields is null as all_query_fields,
+             i.parent is null or i.subscription_root_fields is null as all_subscription_fields
+        from keys k
+       cross join pg_catalog.unnest(parents) pr(name)
+        left join inherited i on i.parent = pr.name and i.table_oid = k.table_oid and i.command = k.command
+       where hasura.holds(pr.name, k.table_oid, k.command)
+    )
+    select h.table_oid, role_name, h.command, pg_catalog.max(h.row_limit), pg_catalog.bool_or(h.allow_aggregations),
+           case when pg_catalog.bool_or(h.all_query_fields) then null
+                else (select pg_catalog.array_agg(distinct f order by f) from holders h2, pg_catalog.unnest(h2.query_root_fields) f
+                       where h2.table_oid = h.table_oid and h2.command = h.command) end,
+           case when pg_catalog.bool_or(h.all_subscription_fields) then null
+                else (select pg_catalog.array_agg(distinct f order by f) from holders h2, pg_catalog.unnest(h2.subscription_root_fields) f
+                       where h2.table_oid = h.table_oid and h2.command = h.command) end,
+           pg_catalog.bool_or(h.backend_only)
+      from holders h
+     group by h.table_oid, h.command;
+end
+$$;
+comment on function hasura.effective_permission(name) is
+  E'The hasura.permission rows that apply to the role: its own, else (inherited roles) its parents'' combined as Hasura combines them.';
+
+create or replace function hasura.effective_column_preset(role_name name)
+  returns table (table_oid regclass, role name, command text, column_name name, session_variable text, value text)
+  language plpgsql stable
+  set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  parents constant name[] := hasura.parent_roles(role_name);
+begin
+  return query
+    select p.table_oid, p.role, p.command, p.column_name, p.session_variable, p.value
+      from hasura.column_preset p where p.role = role_name;
+  if pg_catalog.cardinality(parents) = 0 then
+    return;
+  end if;
+  -- Parents that agree give the same presets; if they do not, the role is refused at start-up.
+  return query
+    select distinct on (e.table_oid, e.command, e.column_name)
+           e.table_oid, role_name, e.command, e.column_name, e.session_variable, e.value
+      from pg_catalog.unnest(parents) pr(name)
+     cross join lateral hasura.effective_column_preset(pr.name) e
+     where hasura.holds(pr.name, e.table_oid, e.command)
+       and not exists (select 1 from hasura.column_preset o
+                        where o.role = role_name and o.table_oid = e.table_oid and o.command = e.command)
+     order by e.table_oid, e.command, e.column_name, pr.name;
+end
+$$;
+comment on function hasura.effective_column_preset(name) is
+  E'The column presets that apply to the role: its own for a table and command, else (inherited roles) its parents''.';
+
+/*
  * A column preset is applied by a BEFORE trigger, so it holds whoever
  * writes: the value the role's statement names is replaced. Column
  * privileges only cover the columns a statement names, so the role needs no
@@ -142,6 +262,14 @@ begin
     into presets
     from hasura.column_preset p
    where p.table_oid = tg_relid and p.role = current_user and p.command = pg_catalog.lower(tg_op);
+  -- An inherited role without presets of its own takes its parents' (below).
+  if presets is null and pg_catalog.cardinality(hasura.parent_roles(current_user)) > 0 then
+    select pg_catalog.jsonb_object_agg(p.column_name,
+             coalesce(p.value, hasura.session_var_required(p.session_variable)))
+      into presets
+      from hasura.effective_column_preset(current_user) p
+     where p.table_oid = tg_relid and p.command = pg_catalog.lower(tg_op);
+  end if;
   if presets is null then
     return new;
   end if;
@@ -192,3 +320,6 @@ comment on procedure hasura.column_preset(regclass, name, text, name, text, text
 revoke all on procedure hasura.select_permission(regclass, name, integer, boolean, text[], text[]) from public;
 revoke all on procedure hasura.backend_only(regclass, name, text) from public;
 revoke all on procedure hasura.column_preset(regclass, name, text, name, text, text) from public;
+-- Declarations are not secrets (like pg_policies): every role reads them, and the preset trigger runs as the role.
+grant execute on function hasura.parent_roles(name), hasura.holds(name, regclass, text), hasura.effective_permission(name),
+  hasura.effective_column_preset(name) to public;

@@ -70,15 +70,18 @@ const DECLARATIONS_SQL = `
     select c.oid, n.nspname, c.relname, c.relrowsecurity
     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
     where n.nspname = any ($1::text[]) and c.relkind in ('r', 'p', 'v', 'm', 'f')
-  )
+  ),
+  -- The role's own declarations, or an inherited role's parents' (sql/permissions.sql).
+  permission as materialized (select * from hasura.effective_permission(current_user)),
+  column_preset as materialized (select * from hasura.effective_column_preset(current_user))
   select t.nspname as schema, t.relname as table,
-    (select to_jsonb(p) - 'table_oid' - 'role' from hasura.permission p
-      where p.table_oid = t.oid and p.role = current_user and p.command = 'select') as select_permission,
-    (select coalesce(array_agg(p.command), '{}') from hasura.permission p
-      where p.table_oid = t.oid and p.role = current_user and p.backend_only) as backend_only,
+    (select to_jsonb(p) - 'table_oid' - 'role' from permission p
+      where p.table_oid = t.oid and p.command = 'select') as select_permission,
+    (select coalesce(array_agg(p.command), '{}') from permission p
+      where p.table_oid = t.oid and p.backend_only) as backend_only,
     (select coalesce(jsonb_agg(jsonb_build_object('command', p.command, 'column', p.column_name,
-        'session_variable', p.session_variable, 'value', p.value)), '[]') from hasura.column_preset p
-      where p.table_oid = t.oid and p.role = current_user) as presets,
+        'session_variable', p.session_variable, 'value', p.value)), '[]') from column_preset p
+      where p.table_oid = t.oid) as presets,
     (not t.relrowsecurity or (
       exists (select 1 from pg_catalog.pg_policy pol
         where pol.polrelid = t.oid and pol.polpermissive and pol.polcmd in ('r', '*')

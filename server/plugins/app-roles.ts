@@ -3,9 +3,30 @@
  * decorator: a role name that is not on it (postgres, pg_*, the owner, the
  * authenticator itself, anything with quotes or NULs) is refused before the
  * database is touched.
+ *
+ * An inherited role (an application role granted others WITH INHERIT) that
+ * Postgres would serve differently from Hasura (db/inherited-roles.ts)
+ * stops the server at start-up; when the database changes later (npm run
+ * dev), such a role is dropped from the allow-list and logged instead.
  */
+import type pg from "pg";
 import fp from "fastify-plugin";
 import { loadAppRoles, loadRoleSettings } from "../db/app-roles.ts";
+import { describeFinding, InheritedRoleError, loadInheritedRoleFindings } from "../db/inherited-roles.ts";
+
+/** The schema whose tables the inherited roles are checked on (the one GraphQL exposes). */
+const SCHEMA = "public";
+
+async function loadChecked(pool: pg.Pool): Promise<{ roles: string[]; findings: InheritedRoleError | null }> {
+  const client = await pool.connect();
+  try {
+    const roles = await loadAppRoles(client);
+    const findings = await loadInheritedRoleFindings(client, { schema: SCHEMA, appRoles: roles });
+    return { roles, findings: findings.length ? new InheritedRoleError(findings) : null };
+  } finally {
+    client.release();
+  }
+}
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -26,14 +47,19 @@ export interface AppRoles {
 
 export default fp(
   async (app) => {
-    let roles = new Set(await loadAppRoles(app.pgPool));
+    const first = await loadChecked(app.pgPool);
+    if (first.findings) throw first.findings;
+    let roles = new Set(first.roles);
     let settings = await loadRoleSettings(app.pgPool, roles);
     const appRoles: AppRoles = {
       has: (role) => roles.has(role),
       list: () => [...roles],
       settings: (role) => settings.get(role) ?? {},
       async refresh() {
-        roles = new Set(await loadAppRoles(app.pgPool));
+        const next = await loadChecked(app.pgPool);
+        const refused = new Set(next.findings?.findings.map((f) => f.role));
+        for (const f of next.findings?.findings ?? []) app.log.error(`${describeFinding(f)}; the role is refused until this is fixed`);
+        roles = new Set(next.roles.filter((r) => !refused.has(r)));
         settings = await loadRoleSettings(app.pgPool, roles);
       },
     };

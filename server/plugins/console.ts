@@ -2,7 +2,8 @@
  * The permission matrix in the browser, for admins: GET /console/permissions
  * is a static page; its data (GET /console/permissions.json) needs the
  * admin secret in X-Hasura-Admin-Secret, as Hasura's console does. Each
- * cell expands to the policy SQL behind it.
+ * cell shows its Hasura declarations (`S✅[limit 10, agg]`) and expands to
+ * the policy SQL behind it (an inherited role's: its parents' too).
  *
  * HASURA_GRAPHQL_ENABLE_CONSOLE (off by default in production, as Hasura)
  * decides whether these and GraphiQL (/graphiql, /ruru-static/*, routed by
@@ -13,8 +14,8 @@ import { readFile } from "node:fs/promises";
 import fp from "fastify-plugin";
 import { makeAdminSecretGate, type FailureLimiter } from "../auth/admin-secret.ts";
 import { errors, HasuraError } from "../errors.ts";
-import { COMMANDS, loadPolicies } from "../db/permissions/catalog.ts";
-import { loadMatrix } from "../db/permissions/matrix.ts";
+import { COMMANDS, loadCatalog } from "../db/permissions/catalog.ts";
+import { matrixOf } from "../db/permissions/matrix.ts";
 
 export interface ConsoleOptions {
   /** HASURA_GRAPHQL_ENABLE_CONSOLE. */
@@ -58,9 +59,8 @@ export default fp<ConsoleOptions>(
       // The owner's view is not needed: the catalog tables read here are public.
       const client = await app.pgPool.connect();
       try {
-        const matrix = await loadMatrix(client, { schema: opts.schema, authenticator: opts.authenticator });
-        const policies = await loadPolicies(client, opts.schema);
-        return { commands: COMMANDS, ...matrix, policies };
+        const catalog = await loadCatalog(client, { schema: opts.schema, authenticator: opts.authenticator });
+        return { commands: COMMANDS, ...matrixOf(catalog), memberOf: catalog.memberOf, policies: catalog.policies };
       } finally {
         client.release();
       }

@@ -59,10 +59,44 @@ export interface SequenceGrants {
   grants: Array<{ grantee: string; privilege: string }>;
 }
 
+/**
+ * A Hasura declaration of sql/permissions.sql as it applies to a role: its
+ * own, or, for an inherited role without its own, its parents' combined
+ * (hasura.effective_permission).
+ */
+export interface Declaration {
+  table: string;
+  role: string;
+  command: "select" | "insert" | "update" | "delete";
+  rowLimit: number | null;
+  allowAggregations: boolean;
+  /** null: every root field. */
+  queryRootFields: string[] | null;
+  subscriptionRootFields: string[] | null;
+  backendOnly: boolean;
+}
+
+/** A column preset as it applies to a role (hasura.effective_column_preset). */
+export interface Preset {
+  table: string;
+  role: string;
+  command: "insert" | "update";
+  column: string;
+  /** Lower-case x-hasura-… name, or null for a literal. */
+  sessionVariable: string | null;
+  value: string | null;
+}
+
 /** Everything the rendering needs, as read from the catalog. */
 export interface PermissionCatalog {
   schema: string;
   roles: string[];
+  /** Inherited roles: the roles each application role inherits directly (granted WITH INHERIT); only roles with some. */
+  parents: Record<string, string[]>;
+  /** The roles each application role has the privileges of, itself included: a policy for any of them applies to it. */
+  memberOf: Record<string, string[]>;
+  declarations: Declaration[];
+  presets: Preset[];
   tables: TableFacts[];
   /** Effective privileges (inherited and PUBLIC ones included; a column grant counts for S/U/I). */
   allowed: Record<string, Record<string, Record<Command, boolean>>>;
@@ -180,13 +214,64 @@ async function readCatalog(client: pg.ClientBase, opts: { schema: string; authen
       seq.grants.push({ grantee: r.grantee, privilege: r.privilege });
   }
 
+  const { rows: membership } = await client.query<{ role: string; parents: string[]; member_of: string[] }>(
+    `select x.rolname::text as role,
+            array(select p.rolname::text from pg_catalog.pg_auth_members m join pg_catalog.pg_roles p on p.oid = m.roleid
+                  where m.member = x.oid and m.inherit_option order by p.rolname collate "C") as parents,
+            array(select r.rolname::text from pg_catalog.pg_roles r where pg_catalog.pg_has_role(x.oid, r.oid, 'USAGE')
+                  order by r.rolname collate "C") as member_of
+     from pg_catalog.pg_roles x where x.rolname = any($1::text[])`,
+    [roles],
+  );
+  const parents: PermissionCatalog["parents"] = {};
+  const memberOf: PermissionCatalog["memberOf"] = {};
+  for (const m of membership) {
+    if (m.parents.length) parents[m.role] = m.parents;
+    memberOf[m.role] = m.member_of;
+  }
+
   return {
     schema,
     roles,
+    parents,
+    memberOf,
+    ...(await loadDeclarations(client, oids, roles)),
     tables: tables.map(({ name, kind, rls, force }) => ({ name, kind, rls, force })),
     allowed,
     grants,
     sequences: [...sequences.values()].sort((a, b) => byName(a.name, b.name)),
     policies: await loadPolicies(client, schema),
   };
+}
+
+/** The declarations that apply to each role, none when the project predates sql/permissions.sql. */
+async function loadDeclarations(
+  client: pg.ClientBase,
+  oids: string[],
+  roles: string[],
+): Promise<Pick<PermissionCatalog, "declarations" | "presets">> {
+  const { rows: found } = await client.query<{ ok: boolean }>(
+    "select pg_catalog.to_regprocedure('hasura.effective_column_preset(name)') is not null as ok",
+  );
+  if (!found[0]?.ok) return { declarations: [], presets: [] };
+  const { rows: declarations } = await client.query<Declaration>(
+    `select c.relname as table, r.role, e.command, e.row_limit as "rowLimit", e.allow_aggregations as "allowAggregations",
+            e.query_root_fields as "queryRootFields", e.subscription_root_fields as "subscriptionRootFields",
+            e.backend_only as "backendOnly"
+     from unnest($2::text[]) r(role) cross join lateral hasura.effective_permission(r.role::name) e
+     join pg_catalog.pg_class c on c.oid = e.table_oid
+     where c.oid = any($1::oid[])
+     order by c.relname collate "C", r.role collate "C", e.command`,
+    [oids, roles],
+  );
+  const { rows: presets } = await client.query<Preset>(
+    `select c.relname as table, r.role, e.command, e.column_name::text as column, e.session_variable as "sessionVariable", e.value
+     from unnest($2::text[]) r(role) cross join lateral hasura.effective_column_preset(r.role::name) e
+     join pg_catalog.pg_class c on c.oid = e.table_oid
+     join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attname = e.column_name
+     where c.oid = any($1::oid[])
+     order by c.relname collate "C", r.role collate "C", e.command, a.attnum`,
+    [oids, roles],
+  );
+  return { declarations, presets };
 }

@@ -48,6 +48,9 @@ function matrixRoles(lines: string[]): string[] | null {
   return header ? rowCells(header).slice(1) : null;
 }
 
+/** A cell's commands, each with its declarations: `S✅[limit 10, agg]`, `U❌`, … */
+const commandsOf = (cellText: string) => cellText.match(/[A-Z](?:🟩|✅|❌)(?:\[[^\]]*\])?/gu) ?? [cellText];
+
 /** For a changed matrix row (same roles on both sides): which cells changed, e.g. `anonymous S🟩→S✅`. */
 function changedCells(lines: Op[], rolesA: string[] | null, rolesB: string[] | null): string {
   const removed = lines.filter((o) => o.op === "-");
@@ -59,8 +62,8 @@ function changedCells(lines: Op[], rolesA: string[] | null, rolesB: string[] | n
   if (before.length !== rolesA.length || after.length !== rolesA.length) return "";
   const changes: string[] = [];
   rolesA.forEach((role, k) => {
-    const was = before[k]!.split(" ");
-    const now = after[k]!.split(" ");
+    const was = commandsOf(before[k]!);
+    const now = commandsOf(after[k]!);
     const diff = now.map((c, x) => (c === was[x] ? "" : `${was[x] ?? "∅"}→${c}`)).filter(Boolean);
     if (diff.length) changes.push(`${role} ${diff.join(" ")}`);
   });

@@ -4,35 +4,52 @@
  *
  * - the matrix (matrix.ts), one row per table;
  * - per table, the RLS flags, each role's privileges (columns listed unless
- *   the grant is table-wide), its sequences' grants and every policy with
- *   USING / WITH CHECK as PostgreSQL deparses them.
+ *   the grant is table-wide), its sequences' grants, the Hasura
+ *   declarations that apply to each role (sql/permissions.sql) and every
+ *   policy with USING / WITH CHECK as PostgreSQL deparses them.
  *
  * check.ts reads this layout back (`## table` headings, `| table | roles… |`
  * matrix rows) to say which table a difference is in.
  */
 import { byName, COMMANDS, PRIVILEGES, PUBLIC, type PermissionCatalog, type SequenceGrants } from "./catalog.ts";
-import { matrixOf, type Matrix } from "./matrix.ts";
+import { matrixOf, notesOf, type Matrix } from "./matrix.ts";
 
 export const LEGEND =
   "🟩 allowed without row rules · ✅ allowed with row rules (RLS) · ❌ not allowed — S select, U update, I insert, D delete";
+/** The second line of the legend: the brackets (matrix.ts notesOf). */
+export const DECLARATIONS_LEGEND =
+  "[…] Hasura declarations (sql/permissions.sql): `limit N` rows, `agg` aggregations allowed, `query:` / `subscription:` the only root fields, `column=x-hasura-…` or `column='value'` a preset, `backend-only`";
 
 /** A Markdown table cell: one line, pipes escaped. */
 const cell = (s: string | null | undefined) => (s ?? "").replace(/\s+/g, " ").trim().replaceAll("|", "\\|");
 
 /** What `npm run permissions` prints, and the first section of the expected file. */
 export function renderMatrix(m: Matrix, schema = "public"): string {
+  const inherited = m.roles.filter((r) => m.parents[r]);
   return [
     `# Permissions of schema ${schema}`,
     "",
     LEGEND,
     "",
+    DECLARATIONS_LEGEND,
+    "",
+    ...(inherited.length
+      ? [
+          `Inherited roles (granted their parents WITH INHERIT): ${inherited.map((r) => `${r} = ${m.parents[r]!.join(" + ")}`).join("; ")}.`,
+          "",
+        ]
+      : []),
     `| table | ${m.roles.map(cell).join(" | ")} |`,
     `|---|${m.roles.map(() => "---").join("|")}|`,
-    ...m.tables.map(
-      (t) => `| ${cell(t)} | ${m.roles.map((r) => COMMANDS.map((c) => `${c}${m.cells[t]![r]![c]}`).join(" ")).join(" | ")} |`,
-    ),
+    ...m.tables.map((t) => `| ${cell(t)} | ${m.roles.map((r) => cell(cellText(m, t, r))).join(" | ")} |`),
     "",
   ].join("\n");
+}
+
+/** One cell: `S✅[limit 10, agg] U❌ I✅[author_id=x-hasura-user-id] D❌`. */
+export function cellText(m: Matrix, table: string, role: string): string {
+  const notes = m.notes[table]?.[role] ?? {};
+  return COMMANDS.map((c) => `${c}${m.cells[table]![role]![c]}${notes[c] ? `[${notes[c]}]` : ""}`).join(" ");
 }
 
 const KIND: Record<string, string> = { r: "Table", p: "Partitioned table", v: "View", m: "Materialized view" };
@@ -66,6 +83,12 @@ export function renderTable(cat: PermissionCatalog, name: string): string {
   if (other.length) out.push("", `Other privileges: ${other.join("; ")}.`);
   const sequences = cat.sequences.filter((s) => s.table === name);
   if (sequences.length) out.push("", `Sequences: ${sequences.map(sequenceGrants).join("; ")}.`);
+  const notes = notesOf(cat)[name] ?? {};
+  const declared = cat.roles.filter((r) => notes[r]);
+  if (declared.length) {
+    out.push("", `| hasura declarations | ${PRIVILEGES.join(" | ")} |`, `|---|${PRIVILEGES.map(() => "---").join("|")}|`);
+    for (const role of declared) out.push(`| ${cell(role)} | ${COMMANDS.map((c) => cell(notes[role]![c])).join(" | ")} |`);
+  }
   const policies = cat.policies.filter((p) => p.tablename === name);
   if (policies.length) {
     out.push("", "| policy | command | to | using | with check |", "|---|---|---|---|---|");
@@ -95,7 +118,8 @@ export function renderDocument(cat: PermissionCatalog): string {
   out.push(
     "Privileges: `all` is a table-wide grant, otherwise the granted columns (a role without any privilege on a table is",
     "not listed). Policies as PostgreSQL deparses them, names schema-qualified: `( SELECT hasura.…() AS …)` is the",
-    "once-per-statement form of a session helper.",
+    "once-per-statement form of a session helper. Hasura declarations: what applies to each role (an inherited",
+    "role's are its parents', combined as Hasura combines them, unless it declares its own).",
   );
   const loose = cat.sequences.filter((s) => s.table === null);
   if (loose.length) out.push("", `Sequences owned by no table: ${loose.map(sequenceGrants).join("; ")}.`);

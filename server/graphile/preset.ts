@@ -15,6 +15,7 @@ import { KeepIdColumnPlugin } from "./KeepIdColumnPlugin.ts";
 import { maskError } from "./mask-error.ts";
 import { makePipelinedWithPgClient, meterRequest, type PipelinedOptions, type ResponseLimits } from "./pipelined-adaptor.ts";
 import { RoleVisibleUniquesPlugin } from "./RoleVisibleUniquesPlugin.ts";
+import { SessionArgumentPlugin } from "./SessionArgumentPlugin.ts";
 
 /** The service, with settings and statement sent in one round trip (./pipelined-adaptor.ts). */
 function pipelined(
@@ -60,7 +61,7 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
     // Hasura clients address rows by their primary key, not Relay global
     // ids: keep `id` the column.
     disablePlugins: ["NodePlugin"],
-    plugins: [KeepIdColumnPlugin, RoleVisibleUniquesPlugin, ColumnGrantsPlugin],
+    plugins: [KeepIdColumnPlugin, RoleVisibleUniquesPlugin, ColumnGrantsPlugin, SessionArgumentPlugin],
     pgServices: [
       pipelined(
         makePgService({ pool: opts.pool, schemas: opts.schemas, pgSettingsForIntrospection: { role: opts.role }, pubsub: false }),

@@ -12,6 +12,7 @@ import { listOfCodec, TYPES } from "@dataplan/pg";
 import { sql, type SQL } from "pg-sql2";
 import { HasuraError } from "../errors.ts";
 import { AGGREGATES } from "./columns.ts";
+import { computedCall, computedFieldWithoutArgs, type HasuraComputedField } from "./functions.ts";
 import type { AnyCodec, HasuraColumn, HasuraRelationship, HasuraTable } from "./model.ts";
 
 export type BoolExp = Record<string, unknown>;
@@ -82,6 +83,11 @@ export function compileBoolExp(table: HasuraTable, alias: SQL, exp: BoolExp | nu
         parts.push(compileComparison(column, sql`${alias}.${sql.identifier(key)}`, value as BoolExp));
         continue;
       }
+      const computed = computedFieldWithoutArgs(table, key);
+      if (computed) {
+        parts.push(compileComputed(computed, alias, value as BoolExp));
+        continue;
+      }
       const rel = table.relationships.find((r) => r.name === key);
       if (!rel) throw new HasuraError("validation-failed", `field '${key}' not found in type: '${table.name}_bool_exp'`, 400);
       if (value === null) throw nullValue(key);
@@ -105,7 +111,17 @@ export function joinCondition(rel: HasuraRelationship, outer: SQL, inner: SQL): 
   );
 }
 
-function compileComparison(column: HasuraColumn, expr: SQL, ops: BoolExp): SQL {
+/** A scalar computed field compares like a column; a `setof <table>` one filters like an array relationship. */
+function compileComputed(field: HasuraComputedField, alias: SQL, value: BoolExp): SQL {
+  const call = computedCall(field, alias);
+  const target = field.returns.table;
+  if (!target) return compileComparison({ name: field.name, codec: field.returns.codec }, call, value);
+  if (value === null) throw nullValue(field.name);
+  const inner = freshAlias(target);
+  return sql`exists (select 1 from ${call} as ${inner} where ${compileBoolExp(target, inner, value)})`;
+}
+
+function compileComparison(column: Pick<HasuraColumn, "name" | "codec">, expr: SQL, ops: BoolExp): SQL {
   if (ops === null) throw nullValue(column.name);
   const parts: SQL[] = [];
   for (const [op, value] of Object.entries(ops)) {
@@ -165,6 +181,11 @@ export function compileOrderBy(table: HasuraTable, alias: SQL, orderBy: OrderBy 
       const column = table.columns.get(key);
       if (column?.canSelect) {
         specs.push({ fragment: sql`${alias}.${sql.identifier(key)}`, codec: column.codec, ...direction(value) });
+        continue;
+      }
+      const computed = computedFieldWithoutArgs(table, key);
+      if (computed && !computed.returns.table) {
+        specs.push({ fragment: computedCall(computed, alias), codec: computed.returns.codec, ...direction(value) });
         continue;
       }
       const aggRel = key.endsWith("_aggregate")

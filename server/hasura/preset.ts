@@ -8,6 +8,7 @@
 import { makeRolePreset, type RolePresetOptions } from "../graphile/preset.ts";
 import { HasuraConstraintsPlugin } from "./constraints-plugin.ts";
 import { HasuraDeclarationsPlugin } from "./declarations.ts";
+import { HasuraFunctionPlugin } from "./function-plugin.ts";
 import { HasuraMutationPlugin } from "./mutation-plugin.ts";
 import { HasuraNamingPlugin, HasuraNumbersPlugin } from "./naming-plugin.ts";
 import { HasuraQueryPlugin } from "./query-plugin.ts";
@@ -28,9 +29,6 @@ const POSTGRAPHILE_SURFACE = [
   "PgMutationCreatePlugin",
   "PgMutationUpdateDeletePlugin",
   "PgMutationPayloadEdgePlugin",
-  // No function resources, so PgCustomTypeFieldPlugin (kept: it registers
-  // behaviors the RBAC plugin uses) adds no computed columns.
-  "PgProceduresPlugin",
   "PgTableNodePlugin",
   "PgNodeIdAttributesPlugin",
   "PgPolymorphismOnlyArgumentPlugin",
@@ -51,9 +49,11 @@ export function makeHasuraPreset(opts: RolePresetOptions): GraphileConfig.Preset
       HasuraConstraintsPlugin,
       HasuraQueryPlugin,
       HasuraMutationPlugin,
+      HasuraFunctionPlugin,
     ],
-    // PostGraphile's relations plugin also gathers the foreign keys into the
-    // registry, which ./model.ts reads: keep it, without its fields.
+    // PostGraphile's relations and procedures plugins also gather the foreign
+    // keys and functions into the registry, which ./model.ts and
+    // ./functions.ts read: keep them, without their fields.
     schema: { defaultBehavior: "-single -list -connection" },
     grafserv: { graphqlPath: "/v1/graphql", graphiql: false },
   };

@@ -4,7 +4,7 @@
  * query still plans into one SQL statement.
  */
 import type { PgSelectQueryBuilder, PgSelectStep } from "@dataplan/pg";
-import { constant, lambda, type FieldArgs } from "grafast";
+import { constant, lambda, type FieldArgs, type Step } from "grafast";
 import { sql, type SQL } from "pg-sql2";
 import { HasuraError } from "../errors.ts";
 import { asList, compileBoolExp, compileOrderBy, freshAlias, type BoolExp, type OrderBy, type OrderTerm } from "./compile.ts";
@@ -26,43 +26,76 @@ function nonNegative(value: unknown): number | null {
   return value;
 }
 
-export function applySelectArgs($select: PgSelectStep<AnyResource>, table: HasuraTable, fieldArgs: FieldArgs): void {
+/**
+ * Where `distinct_on` and an aggregate's `limit`/`offset` read the rows again
+ * when they are not the table's: a function call built from the value of
+ * `$args` (./function-plugin.ts), or null where they cannot be read again
+ * (a computed field: its field has no `distinct_on`).
+ */
+export interface RowSource {
+  $args: Step;
+  from: ((args: unknown) => SQL) | null;
+}
+
+export function applySelectArgs($select: PgSelectStep<AnyResource>, table: HasuraTable, fieldArgs: FieldArgs, source?: RowSource): void {
+  selectArgsApplier(table, fieldArgs, source)($select);
+}
+
+/**
+ * applySelectArgs in two steps: its steps are made first, so a select made
+ * after them (a volatile function's, a side effect, which may only depend on
+ * steps made before it) can take them.
+ */
+export function selectArgsApplier(
+  table: HasuraTable,
+  fieldArgs: FieldArgs,
+  source?: RowSource,
+): ($select: PgSelectStep<AnyResource>) => void {
   const $args = {
     where: fieldArgs.getRaw("where"),
     order_by: fieldArgs.getRaw("order_by"),
-    distinct_on: table.pk ? fieldArgs.getRaw("distinct_on") : constant(null),
+    distinct_on: table.pk && source?.from !== null ? fieldArgs.getRaw("distinct_on") : constant(null),
     limit: fieldArgs.getRaw("limit"),
     offset: fieldArgs.getRaw("offset"),
   };
-  $select.apply(
-    lambda(
-      [$args.where, $args.order_by, $args.distinct_on, $args.limit, $args.offset],
-      ([where, orderBy, distinctOn, limit, offset]) =>
-        (qb: PgSelectQueryBuilder) =>
-          applyToQuery(qb, table, {
+  const $apply = lambda(
+    [$args.where, $args.order_by, $args.distinct_on, $args.limit, $args.offset, source?.$args ?? constant(null)],
+    ([where, orderBy, distinctOn, limit, offset, sourceArgs]) =>
+      (qb: PgSelectQueryBuilder) =>
+        applyToQuery(
+          qb,
+          table,
+          {
             where: where as BoolExp,
             order_by: orderBy as OrderBy,
             distinct_on: distinctOn as string[] | null,
             limit: nonNegative(limit),
             offset: nonNegative(offset),
-          }),
-      true,
-    ),
+          },
+          // A null `from` offers neither distinct_on nor an aggregate, so is never called.
+          () => (source ? source.from!(sourceArgs) : (table.resource.from as SQL)),
+        ),
+    true,
   );
-  $select.setFirst(lambda($args.limit, nonNegative, true));
-  $select.setOffset(lambda($args.offset, nonNegative, true));
+  const $first = lambda($args.limit, nonNegative, true);
+  const $offset = lambda($args.offset, nonNegative, true);
+  return ($select) => {
+    $select.apply($apply);
+    $select.setFirst($first);
+    $select.setOffset($offset);
+  };
 }
 
-function applyToQuery(qb: PgSelectQueryBuilder, table: HasuraTable, args: SelectArgs): void {
+function applyToQuery(qb: PgSelectQueryBuilder, table: HasuraTable, args: SelectArgs, from: () => SQL): void {
   const alias = qb.alias;
   if (args.where) qb.where(compileBoolExp(table, alias, args.where));
   const distinct = asList(args.distinct_on);
-  if (distinct.length) qb.where(distinctRows(table, alias, distinct, args));
+  if (distinct.length) qb.where(distinctRows(table, alias, distinct, args, from));
   if (qb.mode === "aggregate") {
     // In Hasura a `limit`/`offset` given to `_aggregate` bounds the rows
     // aggregated; PostGraphile's aggregate ignores pagination, so restrict
     // the rows to that window instead.
-    if (args.limit != null || args.offset != null) qb.where(windowRows(table, alias, args));
+    if (args.limit != null || args.offset != null) qb.where(windowRows(table, alias, args, from));
     return;
   }
   for (const spec of compileOrderBy(table, alias, args.order_by)) qb.orderBy(spec);
@@ -98,7 +131,7 @@ function orderSql(specs: OrderTerm[]): SQL {
  * group's first rows are found by a DISTINCT ON subquery over the same filter
  * (PgSelectStep has no DISTINCT ON of its own).
  */
-function distinctRows(table: HasuraTable, alias: SQL, distinct: string[], args: SelectArgs): SQL {
+function distinctRows(table: HasuraTable, alias: SQL, distinct: string[], args: SelectArgs, from: () => SQL): SQL {
   for (const col of distinct) {
     if (!table.columns.get(col)?.canSelect)
       throw new HasuraError("validation-failed", `unexpected value '${col}' for enum: '${table.name}_select_column'`, 400);
@@ -116,12 +149,12 @@ function distinctRows(table: HasuraTable, alias: SQL, distinct: string[], args: 
     ", ",
   );
   const orderBy = order.length ? orderSql(order) : distinctCols;
-  return sql`(${pkTuple(table, alias)}) in (select distinct on (${distinctCols}) ${pkTuple(table, inner)} from ${table.resource.from as SQL} as ${inner} where ${compileBoolExp(table, inner, args.where)} order by ${orderBy})`;
+  return sql`(${pkTuple(table, alias)}) in (select distinct on (${distinctCols}) ${pkTuple(table, inner)} from ${from()} as ${inner} where ${compileBoolExp(table, inner, args.where)} order by ${orderBy})`;
 }
 
-function windowRows(table: HasuraTable, alias: SQL, args: SelectArgs): SQL {
+function windowRows(table: HasuraTable, alias: SQL, args: SelectArgs, from: () => SQL): SQL {
   const inner = freshAlias(table);
   const order = compileOrderBy(table, inner, args.order_by);
   const distinct = asList(args.distinct_on);
-  return sql`(${pkTuple(table, alias)}) in (select ${pkTuple(table, inner)} from ${table.resource.from as SQL} as ${inner} where ${compileBoolExp(table, inner, args.where)}${distinct.length ? sql` and ${distinctRows(table, inner, distinct, args)}` : sql.blank}${order.length ? sql` order by ${orderSql(order)}` : sql.blank}${args.limit != null ? sql` limit ${sql.value(args.limit)}` : sql.blank}${args.offset != null ? sql` offset ${sql.value(args.offset)}` : sql.blank})`;
+  return sql`(${pkTuple(table, alias)}) in (select ${pkTuple(table, inner)} from ${from()} as ${inner} where ${compileBoolExp(table, inner, args.where)}${distinct.length ? sql` and ${distinctRows(table, inner, distinct, args, from)}` : sql.blank}${order.length ? sql` order by ${orderSql(order)}` : sql.blank}${args.limit != null ? sql` limit ${sql.value(args.limit)}` : sql.blank}${args.offset != null ? sql` offset ${sql.value(args.offset)}` : sql.blank})`;
 }

@@ -31,6 +31,13 @@ import { startServer } from "../helpers/server.ts";
 import { TEST_ROLES } from "../helpers/projects.ts";
 
 const db = await createTestDatabase(t, "blog");
+// A tracked function and a computed field (test/hasura/functions.test.ts), for the nesting through them.
+await db.asOwner(`
+  create function public.search_articles(search text) returns setof public.article
+    language sql stable as $$ select * from public.article where title ilike ('%' || search || '%') $$;
+  create function public.author_published(author_row public.author) returns setof public.article
+    language sql stable as $$ select * from public.article where author_id = author_row.id and is_published $$;
+`);
 // Only the authenticator's sessions on this database log: the test's own
 // superuser queries and other test files (tap runs them in parallel) do not.
 await db.asRoot(`alter role ${TEST_ROLES.authenticator.name} in database ${db.name} set log_statement = 'all'`);
@@ -214,6 +221,26 @@ t.test("Hasura dialect: article { title author { name articles { title } } } is 
   t.equal(o.data.length, 1, `exactly one data statement, got ${o.data.length}:\n${o.data.join("\n---\n")}`);
   t.match(o.data[0] ?? "", /\barticle\b/, "it reads article");
   t.match(o.data[0] ?? "", /\bauthor\b/, "and author, in the same statement");
+});
+
+t.test("Hasura dialect: through a tracked function or a computed field, still one statement", async (t) => {
+  const computed = await measure(t, "{ author { name published(limit: 2) { title article_tags { tag_name } } } }", "/v1/graphql");
+  const authors = computed.body?.data?.author as Array<{ published: unknown[] }>;
+  t.ok(
+    authors?.some((a) => a.published.length > 0),
+    "authors with their published articles",
+  );
+  t.equal(computed.data.length, 1, `exactly one data statement, got ${computed.data.length}:\n${computed.data.join("\n---\n")}`);
+  t.match(computed.data[0] ?? "", /author_published/);
+  t.match(computed.data[0] ?? "", /article_tag/);
+  // An array relationship of the function's rows joins; an object one would be
+  // a second, batched statement: PostGraphile keeps a set-returning
+  // function's row order by not joining a single row to it.
+  const fn = await measure(t, `{ search_articles(args: {search: ""}) { title article_tags { tag_name } } }`, "/v1/graphql");
+  t.ok((fn.body?.data?.search_articles as unknown[])?.length > 1, "articles returned");
+  t.equal(fn.data.length, 1, `exactly one data statement, got ${fn.data.length}:\n${fn.data.join("\n---\n")}`);
+  t.match(fn.data[0] ?? "", /search_articles/);
+  t.match(fn.data[0] ?? "", /article_tag/);
 });
 
 t.test("PostGraphile dialect (control): the same shape is one statement", async (t) => {

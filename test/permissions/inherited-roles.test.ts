@@ -184,6 +184,21 @@ const REFUSALS: Refusal[] = [
     reason: /select grants or policies of its own where its parents \(fx_\w+_drafts, fx_\w+_reader\) also have select/,
   },
   {
+    name: "a restrictive policy of one parent",
+    setup: (db, { reader }) =>
+      db.asOwner(`create policy fx_reader_not3 on public.article as restrictive for select to "${reader}" using (author_id <> 3)`),
+    reason: /restrictive select policies differ between its parents: Postgres would apply each parent's to the rows of the others too/,
+  },
+  {
+    name: "a policy reading the role's name",
+    setup: (db, { drafts }) =>
+      db.asOwner(`
+        grant delete on public.article to "${drafts}";
+        create policy fx_drafts_delete on public.article for delete to "${drafts}"
+          using ((select hasura.role()) = '${drafts}' and not is_published)`),
+    reason: /policy fx_drafts_delete \(of fx_\w+_drafts\) reads the role's name, which is "fx_\w+_editor" when "fx_\w+_editor" runs it/,
+  },
+  {
     name: "a policy reading a table its parents see differently",
     setup: (db, { reader }) =>
       db.asOwner(`
@@ -218,6 +233,26 @@ for (const r of REFUSALS) {
     );
   });
 }
+
+t.test("accepted: a parent that reads every row and column covers the others' columns", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  const { titles, all, both } = await createFixtureRoles(t, db, ["titles", "all", "both"], { both: ["titles", "all"] });
+  await db.asOwner(`
+    grant select (id, title) on public.article to "${titles}";
+    create policy fx_titles on public.article for select to "${titles}" using (is_published);
+    grant select on public.article to "${all}";
+    create policy fx_all on public.article for select to "${all}" using (true)`);
+  const lint = await runCli("lint-policies", [], db, "blog");
+  t.equal(lint.code, 0, `accepted; output:\n${lint.output}`);
+  // Without the row rule `true`, the same columns are refused.
+  await db.asOwner(`drop policy fx_all on public.article; create policy fx_all on public.article for select to "${all}" using (id > 0)`);
+  const refused = await runCli("lint-policies", [], db, "blog");
+  t.equal(refused.code, 1);
+  t.match(
+    refused.stdout,
+    new RegExp(`inherited_role_differs\t"${both}" on public.article\tparents ${all}, ${titles}: its parents read different columns`),
+  );
+});
 
 t.test("a definition broken while the server runs drops the role from the allow-list", async (t) => {
   const { db, roles } = await editorFixture(t);

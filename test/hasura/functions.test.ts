@@ -300,4 +300,8 @@ t.test("the PostGraphile dialect does not take hasura_session from the client ei
   );
   const rows = await srv.gql(`{ myTracks { nodes { id } } }`, { headers: { "x-hasura-role": "admin", "x-hasura-user-id": "2" } });
   t.same(rows.body, { data: { myTracks: { nodes: [{ id: 3 }] } } });
+  const computed = await srv.gql(`{ allStudentMarks(condition: {name: "blake"}) { nodes { total_marks_offset } } }`, {
+    headers: { ...USER1, "x-hasura-offset-marks": "10" },
+  });
+  t.same(computed.body, { data: { allStudentMarks: { nodes: [{ total_marks_offset: 223 }] } } }, "a computed column too");
 });

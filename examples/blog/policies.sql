@@ -48,15 +48,18 @@ create policy admin_all on public.author for all to admin using (true);
 alter table public.article enable row level security, force row level security;
 grant select (id, title, content, author_id, is_published) on public.article to anonymous;
 create policy anonymous_select on public.article for select to anonymous using (is_published);
-grant select (id, title, content, author_id, is_published), insert (title, content, author_id, is_published),
+grant select (id, title, content, author_id, is_published), insert (title, content, is_published),
       update (title, content, is_published), delete
   on public.article to "user";
+-- An article's author is the session's user: the walkthrough's user inserts
+-- articles without naming one (author_id is not insertable, nor input).
+call hasura.column_preset('public.article', 'user', 'insert', 'author_id', session_variable => 'x-hasura-user-id');
 create policy user_select on public.article for select to "user"
   using (is_published or author_id = (select hasura.user_id_int()));
 -- Writes: its own articles. The same rule is the WITH CHECK of insert and
 -- update, so an article cannot be created for, or handed over to, another
--- author (author_id is not updatable anyway). For SELECT this policy adds
--- nothing to user_select (its own articles are among those).
+-- author (author_id is preset on insert, not updatable). For SELECT this
+-- policy adds nothing to user_select (its own articles are among those).
 create policy user_all on public.article for all to "user" using (author_id = (select hasura.user_id_int()));
 grant select, insert, update, delete on public.article to admin;
 create policy admin_all on public.article for all to admin using (true);

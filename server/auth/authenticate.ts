@@ -14,6 +14,7 @@ import type { JWTPayload } from "jose";
 import { LRUCache } from "lru-cache";
 import { HasuraError } from "../errors.ts";
 import { FailureLimiter, makeAdminSecretGate } from "./admin-secret.ts";
+import { backendOnlyRequested } from "./backend-only.ts";
 import type { AuthConfig } from "./auth-config.ts";
 import { chooseRole, type HasuraClaims } from "./claims.ts";
 import { createJwtVerifier, unverifiedIssuer, type JwtVerifier } from "./jwt.ts";
@@ -57,7 +58,7 @@ export function sessionFromTrustedHeaders(headers: RequestHeaders): HasuraSessio
     variables[n] = Array.isArray(value) ? value.join(",") : value;
   }
   const requested = header(headers, "x-hasura-role");
-  return { role: requested || "admin", variables, claims: null };
+  return { role: requested || "admin", variables, claims: null, backendOnly: backendOnlyRequested(headers) };
 }
 
 interface CachedToken {

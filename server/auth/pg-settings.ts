@@ -10,6 +10,8 @@ export interface HasuraSession {
   variables: Record<string, string>;
   /** Verified JWT claims, when the request came with a token. */
   claims: Record<string, unknown> | null;
+  /** The role's backend-only mutations exist for this request (server/auth/backend-only.ts); never set from a token or webhook. */
+  backendOnly?: boolean;
 }
 
 /**

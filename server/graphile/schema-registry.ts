@@ -1,6 +1,9 @@
 /**
  * One PostGraphile instance (and so one GraphQL schema) per application
- * role, built on first use and cached. `invalidate()` drops them all, e.g.
+ * role, built on first use and cached; a second one, the role's backend
+ * schema, only for requests that may use its backend-only mutations (the
+ * admin secret and `x-hasura-use-backend-only-permissions: true`), built
+ * when the first such request comes. `invalidate()` drops them all, e.g.
  * when `npm run dev` re-applies migrations or policies; the next request of
  * each role rebuilds its schema while requests of other roles are served.
  */
@@ -24,6 +27,8 @@ function limitPlanCache(schema: GraphQLSchema): void {
 
 export interface RoleSchemaStats {
   role: string;
+  /** The role's backend schema (backend-only mutations included). */
+  backendOnly: boolean;
   buildMs: number;
   heapDeltaBytes: number;
 }
@@ -36,18 +41,19 @@ interface Entry {
 
 export class SchemaRegistry {
   #entries = new Map<string, Entry>();
-  #makePreset: (role: string) => GraphileConfig.Preset;
+  #makePreset: (role: string, backendOnly: boolean) => GraphileConfig.Preset;
   #generation = 0;
 
-  constructor(makePreset: (role: string) => GraphileConfig.Preset) {
+  constructor(makePreset: (role: string, backendOnly: boolean) => GraphileConfig.Preset) {
     this.#makePreset = makePreset;
   }
 
-  /** The role's GraphQL server, its schema built and ready. */
-  get(role: string): Promise<FastifyGrafserv> {
-    const existing = this.#entries.get(role);
+  /** The role's GraphQL server, its schema built and ready; `backendOnly`: its backend schema. */
+  get(role: string, backendOnly = false): Promise<FastifyGrafserv> {
+    const key = (backendOnly ? "backend:" : "frontend:") + role;
+    const existing = this.#entries.get(key);
     if (existing) return existing.serv;
-    const pgl = postgraphile(this.#makePreset(role));
+    const pgl = postgraphile(this.#makePreset(role, backendOnly));
     const started = performance.now();
     const heapBefore = process.memoryUsage().heapUsed;
     const entry: Entry = { pgl, serv: Promise.resolve(null as never) };
@@ -56,6 +62,7 @@ export class SchemaRegistry {
       limitPlanCache(await serv.getSchema());
       entry.stats = {
         role,
+        backendOnly,
         buildMs: Math.round(performance.now() - started),
         heapDeltaBytes: process.memoryUsage().heapUsed - heapBefore,
       };
@@ -63,10 +70,10 @@ export class SchemaRegistry {
     })();
     // A failed build is not cached: the next request retries.
     entry.serv.catch(() => {
-      if (this.#entries.get(role) === entry) this.#entries.delete(role);
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
       void Promise.resolve(pgl.release()).catch(() => {});
     });
-    this.#entries.set(role, entry);
+    this.#entries.set(key, entry);
     return entry.serv;
   }
 

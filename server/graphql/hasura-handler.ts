@@ -33,8 +33,8 @@ function hasUnavailable(body: unknown): boolean {
 
 export function makeHasuraHandler(opts: HasuraHandlerOptions, dialect: Dialect) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-    const role = request.hasuraSession!.role;
-    const serv = await servFor(opts.schemas, role, request.log);
+    const { role, backendOnly } = request.hasuraSession!;
+    const serv = await servFor(opts.schemas, role, request.log, backendOnly);
     const result = await runHasuraRequest(request.body, {
       schema: await serv.getSchema(),
       resolvedPreset: serv.resolvedPreset,

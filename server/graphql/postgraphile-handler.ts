@@ -36,7 +36,7 @@ export function makePostGraphileHandler(opts: PostGraphileHandlerOptions) {
     if (limited.document.definitions.some((d) => d.kind === "OperationDefinition" && d.operation === "subscription")) {
       selectOperation(limited.document, body.operationName ?? undefined);
     }
-    const serv = await servFor(opts.schemas, role, request.log);
+    const serv = await servFor(opts.schemas, role, request.log, request.hasuraSession!.backendOnly);
     const handled = await serv.graphqlHandler(grafservDigest(request, grafastContextOf(request, reply)), serv.graphiqlHandler);
     // The database could not serve it (no pooled connection within its
     // bound, or the database down): the whole request is a 503 with

@@ -14,6 +14,8 @@ import { makeMaskError } from "../graphile/mask-error.ts";
 import type { ResponseLimits } from "../graphile/pipelined-adaptor.ts";
 import { makeRolePreset } from "../graphile/preset.ts";
 import { SchemaRegistry } from "../graphile/schema-registry.ts";
+import { DeclaredWritesPlugin } from "../graphile/DeclaredWritesPlugin.ts";
+import { HasuraDeclarationsPlugin } from "../hasura/declarations.ts";
 import { makeHasuraPreset } from "../hasura/preset.ts";
 import type { ErrorContext } from "../to-hasura-error.ts";
 import { warmSchemas } from "./warm-up.ts";
@@ -48,10 +50,19 @@ export interface SchemasOptions {
   statementTimeoutMs: number;
 }
 
-/** The role's GraphQL server; a failed build is Hasura's 503 (the next request retries it). */
-export async function servFor(registry: SchemaRegistry, role: string, log: FastifyBaseLogger): Promise<FastifyGrafserv> {
+/**
+ * The role's GraphQL server (`backendOnly`: its backend schema, for a
+ * session that may use backend-only mutations); a failed build is Hasura's
+ * 503 (the next request retries it).
+ */
+export async function servFor(
+  registry: SchemaRegistry,
+  role: string,
+  log: FastifyBaseLogger,
+  backendOnly = false,
+): Promise<FastifyGrafserv> {
   try {
-    return await registry.get(role);
+    return await registry.get(role, backendOnly);
   } catch (e) {
     log.error({ err: (e as Error).message, role }, "schema build failed");
     throw errors.schemaUnavailable();
@@ -95,12 +106,19 @@ export default fp<SchemasOptions>(
       },
     };
     const maskError = makeMaskError(opts.errorContext);
-    const registry = new SchemaRegistry((role) => ({
+    // Both dialects read the role's Hasura declarations: backend-only
+    // mutations exist only in the role's backend schema, preset columns are
+    // never input (server/graphile/DeclaredWritesPlugin.ts).
+    const registry = new SchemaRegistry((role, backendOnly) => ({
       extends: [makeRolePreset(presetOptions(role))],
-      plugins: [limitsPlugin],
+      plugins: [limitsPlugin, HasuraDeclarationsPlugin, DeclaredWritesPlugin],
+      schema: { hasuraBackendOnlyPermissions: backendOnly },
       grafserv: { maskError },
     }));
-    const hasuraRegistry = new SchemaRegistry((role) => makeHasuraPreset(presetOptions(role)));
+    const hasuraRegistry = new SchemaRegistry((role, backendOnly) => ({
+      extends: [makeHasuraPreset(presetOptions(role))],
+      schema: { hasuraBackendOnlyPermissions: backendOnly },
+    }));
     app.decorate("schemas", registry);
     app.decorate("hasuraSchemas", hasuraRegistry);
     app.addHook("onClose", () => Promise.all([registry.release(), hasuraRegistry.release()]));

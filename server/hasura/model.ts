@@ -8,7 +8,7 @@
  * from a request goes to Postgres as a bind parameter.
  */
 import type { PgCodec, PgCodecRelation, PgResource } from "@dataplan/pg";
-import { tableDeclarations, type RoleDeclarations, type TableDeclarations } from "./declarations.ts";
+import { tableDeclarations, type MutationCommand, type RoleDeclarations, type TableDeclarations } from "./declarations.ts";
 
 // PostGraphile's generic types are deep; this folder needs only their shape.
 // biome-ignore lint/suspicious/noExplicitAny: PostGraphile's codec and resource generics are not needed to read their names and attributes
@@ -21,7 +21,9 @@ export interface HasuraColumn {
   codec: AnyCodec;
   notNull: boolean;
   canSelect: boolean;
+  /** The client may set it on insert: granted, no insert preset, and the role's insert is in this schema. */
   canInsert: boolean;
+  /** The client may set it on update: granted, no update preset, and the role's update is in this schema. */
   canUpdate: boolean;
   hasDefault: boolean;
 }
@@ -53,6 +55,7 @@ export interface HasuraTable {
   /** Primary key, only when the role may select every column of it. */
   pk: string[] | null;
   canSelect: boolean;
+  /** Granted, and not backend-only unless this schema is the role's backend one (./declarations.ts). */
   canInsert: boolean;
   canUpdate: boolean;
   canDelete: boolean;
@@ -88,6 +91,20 @@ interface BuildLike {
     hasuraDeclarations?: RoleDeclarations;
   };
   inflection: { pluralize(text: string): string };
+  options?: { hasuraBackendOnlyPermissions?: boolean };
+}
+
+declare global {
+  namespace GraphileBuild {
+    interface SchemaOptions {
+      /**
+       * The role's schema for a request with the admin secret and
+       * `x-hasura-use-backend-only-permissions: true`: its backend-only
+       * mutations exist (Hasura's backend scenario). Else they are absent.
+       */
+      hasuraBackendOnlyPermissions?: boolean;
+    }
+  }
 }
 
 /** The role's tables, memoised per schema build. */
@@ -102,6 +119,11 @@ export function hasuraModel(build: BuildLike): HasuraModel {
     if (resource.parameters || !codec.attributes || resource.isVirtual || resource.isUnique) continue;
     if (!codec.extensions?.pg) continue;
     const ext = (resource.extensions ?? {}) as Record<string, unknown>;
+    const permissions = tableDeclarations(build.input.hasuraDeclarations, pgName(codec).schemaName, pgName(codec).name);
+    // A backend-only command exists only in the role's backend schema.
+    const offered = (command: MutationCommand) => !!build.options?.hasuraBackendOnlyPermissions || !permissions.backendOnly.has(command);
+    const canInsert = ext.canInsert !== false && offered("insert");
+    const canUpdate = ext.canUpdate !== false && offered("update");
     const columns = new Map<string, HasuraColumn>();
     for (const [name, attr] of Object.entries(
       codec.attributes as Record<
@@ -116,8 +138,9 @@ export function hasuraModel(build: BuildLike): HasuraModel {
         notNull: !!attr.notNull,
         hasDefault: !!attr.hasDefault,
         canSelect: a.canSelect !== false,
-        canInsert: a.canInsert !== false,
-        canUpdate: a.canUpdate !== false,
+        // A preset column takes its value from the trigger, never from the client.
+        canInsert: canInsert && a.canInsert !== false && !permissions.presets.insert.has(name),
+        canUpdate: canUpdate && a.canUpdate !== false && !permissions.presets.update.has(name),
       });
     }
     const primary = (resource.uniques as { attributes: string[]; isPrimary?: boolean }[] | undefined)?.find((u) => u.isPrimary);
@@ -129,11 +152,11 @@ export function hasuraModel(build: BuildLike): HasuraModel {
       columns,
       pk,
       canSelect: ext.canSelect !== false,
-      canInsert: ext.canInsert !== false,
-      canUpdate: ext.canUpdate !== false,
-      canDelete: ext.canDelete !== false,
+      canInsert,
+      canUpdate,
+      canDelete: ext.canDelete !== false && offered("delete"),
       relationships: [],
-      permissions: tableDeclarations(build.input.hasuraDeclarations, pgName(codec).schemaName, pgName(codec).name),
+      permissions,
       constraints: ((ext.hasuraConstraints as HasuraConstraint[] | undefined) ?? []).filter((c) =>
         c.columns.every((col) => columns.has(col)),
       ),

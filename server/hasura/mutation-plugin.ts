@@ -18,10 +18,12 @@ import { access, type FieldArgs, type Step } from "grafast";
 import type { GraphQLInputFieldConfigMap } from "graphql";
 import { sql, type SQL } from "pg-sql2";
 import { HasuraError } from "../errors.ts";
-import { insertableColumns, isNumeric, selectableColumns, updatableColumns } from "./columns.ts";
+import { insertableColumns, selectableColumns, updatableColumns } from "./columns.ts";
 import { asList, compileBoolExp, typedValue, type BoolExp } from "./compile.ts";
 import { pkFields, type Build } from "./field-args.ts";
 import { hasuraModel, type AnyResource, type HasuraConstraint, type HasuraTable } from "./model.ts";
+import { conflictConstraints, conflictUpdateColumns, incColumns, presetAssignments } from "./mutation-columns.ts";
+import { registerWriteOnlyTypes } from "./write-only.ts";
 
 type Row = Record<string, unknown>;
 
@@ -54,7 +56,9 @@ function decode(table: HasuraTable, rows: Row[]): Row[] {
   });
 }
 
-async function run(client: PgClient, table: HasuraTable, statement: SQL): Promise<MutationResult> {
+/** `statement` null: nothing to do (Hasura answers an update with nothing to set without running it). */
+async function run(client: PgClient, table: HasuraTable, statement: SQL | null): Promise<MutationResult> {
+  if (!statement) return { affected_rows: 0, rows: [] };
   const { text, values } = sql.compile(statement);
   const result = await client.query<Row>({ text, values: [...values] });
   return { affected_rows: (result as { rowCount?: number | null }).rowCount ?? result.rows.length, rows: decode(table, [...result.rows]) };
@@ -99,7 +103,7 @@ function insertStatement(table: HasuraTable, objects: Row[], onConflict: Row | n
 }
 
 function conflictClause(table: HasuraTable, onConflict: Row): SQL {
-  const constraint = table.constraints.find((c) => c.name === onConflict.constraint);
+  const constraint = conflictConstraints(table).find((c) => c.name === onConflict.constraint);
   if (!constraint)
     throw new HasuraError(
       "validation-failed",
@@ -109,7 +113,7 @@ function conflictClause(table: HasuraTable, onConflict: Row): SQL {
   const columns = (onConflict.update_columns as string[] | undefined) ?? [];
   if (columns.length === 0) return sql` on conflict on constraint ${sql.identifier(constraint.name)} do nothing`;
   for (const c of columns) {
-    if (!table.columns.get(c)?.canUpdate)
+    if (!conflictUpdateColumns(table).some((u) => u.name === c))
       throw new HasuraError("validation-failed", `unexpected value '${c}' for enum: '${table.name}_update_column'`, 400);
   }
   return sql` on conflict on constraint ${sql.identifier(constraint.name)} do update set ${sql.join(
@@ -144,7 +148,7 @@ function visibleWhere(table: HasuraTable, constraint: HasuraConstraint, where: B
   return sql`exists (select 1 from ${table.resource.from as SQL} as ${VISIBLE} where ${sameRow} and ${compileBoolExp(table, VISIBLE, where)})`;
 }
 
-function updateStatement(table: HasuraTable, field: string, where: SQL, set: Row | null, inc: Row | null): SQL {
+function updateStatement(table: HasuraTable, field: string, where: SQL, set: Row | null, inc: Row | null): SQL | null {
   const assignments: SQL[] = [];
   if (set) {
     checkColumns(table, set, (c) => c.canUpdate, `${table.name}_set_input`);
@@ -170,9 +174,9 @@ function updateStatement(table: HasuraTable, field: string, where: SQL, set: Row
         assignments.push(sql`${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)} + ${typedValue(table.columns.get(c)!.codec, v)}`);
     }
   }
-  if (!assignments.length) {
-    throw new HasuraError("validation-failed", "at least any one of _set, _inc is expected", 400);
-  }
+  assignments.push(...presetAssignments(table, assignments.length === 0));
+  // Nothing to set and no preset: Hasura answers affected_rows 0 without running it.
+  if (!assignments.length) return null;
   return sql`update ${table.resource.from as SQL} as ${ALIAS} set ${sql.join(assignments, ", ")} where ${where}${returning(table)}`;
 }
 
@@ -183,7 +187,7 @@ function pkWhere(table: HasuraTable, values: Row): SQL {
   );
 }
 
-function mutate(table: HasuraTable, $args: Step<Row>, statement: (args: Row) => SQL): Step<MutationResult> {
+function mutate(table: HasuraTable, $args: Step<Row>, statement: (args: Row) => SQL | null): Step<MutationResult> {
   return sideEffectWithPgClientTransaction(table.resource.executor, $args, (client, args) =>
     run(client, table, statement(args)),
   ) as Step<MutationResult>;
@@ -211,14 +215,15 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
       () => ({ description: `input type for inserting data into table "${t}"`, fields: inputFields(insertableColumns(table)) }),
       "Hasura insert_input",
     );
-    if (table.constraints.length) {
+    const constraints = conflictConstraints(table);
+    if (constraints.length) {
       build.registerEnumType(
         `${t}_constraint`,
         {},
         () => ({
           description: `unique or primary key constraints on table "${t}"`,
           values: Object.fromEntries(
-            table.constraints.map((c) => [
+            constraints.map((c) => [
               c.name,
               { value: c.name, description: `unique or primary key constraint on columns ${c.columns.map((x) => `"${x}"`).join(", ")}` },
             ]),
@@ -230,7 +235,7 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
         `${t}_update_column`,
         {},
         () => {
-          const cols = updatableColumns(table);
+          const cols = conflictUpdateColumns(table);
           // Hasura's placeholder when nothing is updatable: only `[]` (DO NOTHING) works.
           const values = cols.length
             ? Object.fromEntries(cols.map((c) => [c.name, { value: c.name, description: "column name" }]))
@@ -258,13 +263,15 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
     }
   }
   if (table.canUpdate) {
-    build.registerInputObjectType(
-      `${t}_set_input`,
-      {},
-      () => ({ description: `input type for updating data in table "${t}"`, fields: inputFields(updatableColumns(table)) }),
-      "Hasura set_input",
-    );
-    const numeric = updatableColumns(table).filter(isNumeric);
+    // Without a column to set (every updatable one is a preset) there is no _set.
+    if (updatableColumns(table).length)
+      build.registerInputObjectType(
+        `${t}_set_input`,
+        {},
+        () => ({ description: `input type for updating data in table "${t}"`, fields: inputFields(updatableColumns(table)) }),
+        "Hasura set_input",
+      );
+    const numeric = incColumns(table);
     if (numeric.length) {
       build.registerInputObjectType(
         `${t}_inc_input`,
@@ -325,7 +332,9 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
         after: ["PgCodecs"],
         callback(_, build) {
           for (const table of hasuraModel(build as Build).tables) {
-            if ((table.canInsert || table.canUpdate || table.canDelete) && table.canSelect) registerMutationTypes(build, table);
+            if (!(table.canInsert || table.canUpdate || table.canDelete)) continue;
+            registerMutationTypes(build, table);
+            if (!table.canSelect) registerWriteOnlyTypes(build, table);
           }
           return _;
         },
@@ -337,8 +346,7 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
         // biome-ignore lint/suspicious/noExplicitAny: graphile-build field specs are typed per plugin; the map is handed to build.extend as is
         const added: Record<string, any> = {};
         for (const table of hasuraModel(b).tables) {
-          // Filters read columns, so every mutation here needs a select grant too.
-          if (!table.canSelect) continue;
+          // A role that cannot select the table gets affected_rows only (./write-only.ts).
           const t = table.name;
           const response = b.getTypeByName(`${t}_mutation_response`);
           const rowType = b.getTypeByName(t);
@@ -359,7 +367,9 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
                   insertStatement(table, asList(args.objects as Row | Row[]), (args.on_conflict as Row) ?? null),
                 ),
             };
-            added[`insert_${t}_one`] = {
+            // It returns the row: not for a role that cannot select the table.
+            if (table.canSelect)
+              added[`insert_${t}_one`] = {
               description: `insert a single row into the table: "${t}"`,
               type: rowType,
               args: { object: { type: new GraphQLNonNull(insertInput) }, ...(onConflict ? { on_conflict: { type: onConflict } } : {}) },
@@ -372,10 +382,10 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
                 ).single(),
             };
           }
-          if (table.canUpdate && updatableColumns(table).length) {
+          if (table.canUpdate && (updatableColumns(table).length || table.permissions.presets.update.size)) {
             const setInput = b.getTypeByName(`${t}_set_input`);
             const incInput = b.getTypeByName(`${t}_inc_input`);
-            const ops = { _set: { type: setInput }, ...(incInput ? { _inc: { type: incInput } } : {}) };
+            const ops = { ...(setInput ? { _set: { type: setInput } } : {}), ...(incInput ? { _inc: { type: incInput } } : {}) };
             added[`update_${t}`] = {
               description: `update data of the table: "${t}"`,
               type: response,

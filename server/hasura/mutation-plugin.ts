@@ -370,17 +370,17 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
             // It returns the row: not for a role that cannot select the table.
             if (table.canSelect)
               added[`insert_${t}_one`] = {
-              description: `insert a single row into the table: "${t}"`,
-              type: rowType,
-              args: { object: { type: new GraphQLNonNull(insertInput) }, ...(onConflict ? { on_conflict: { type: onConflict } } : {}) },
-              plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                returnedRows(
-                  table,
-                  mutate(table, fieldArgs.getRaw() as Step<Row>, (args) =>
-                    insertStatement(table, [args.object as Row], (args.on_conflict as Row) ?? null),
-                  ),
-                ).single(),
-            };
+                description: `insert a single row into the table: "${t}"`,
+                type: rowType,
+                args: { object: { type: new GraphQLNonNull(insertInput) }, ...(onConflict ? { on_conflict: { type: onConflict } } : {}) },
+                plan: (_$root: Step, fieldArgs: FieldArgs) =>
+                  returnedRows(
+                    table,
+                    mutate(table, fieldArgs.getRaw() as Step<Row>, (args) =>
+                      insertStatement(table, [args.object as Row], (args.on_conflict as Row) ?? null),
+                    ),
+                  ).single(),
+              };
           }
           if (table.canUpdate && (updatableColumns(table).length || table.permissions.presets.update.size)) {
             const setInput = b.getTypeByName(`${t}_set_input`);

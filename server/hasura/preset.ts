@@ -10,8 +10,9 @@ import { HasuraConstraintsPlugin } from "./constraints-plugin.ts";
 import { HasuraDeclarationsPlugin } from "./declarations.ts";
 import { HasuraFunctionPlugin } from "./function-plugin.ts";
 import { HasuraMutationPlugin } from "./mutation-plugin.ts";
-import { HasuraNamingPlugin, HasuraNumbersPlugin } from "./naming-plugin.ts";
+import { HasuraNamingPlugin } from "./naming-plugin.ts";
 import { HasuraQueryPlugin } from "./query-plugin.ts";
+import { HasuraValuesPlugin } from "./values-plugin.ts";
 
 const POSTGRAPHILE_SURFACE = [
   "QueryQueryPlugin",
@@ -45,7 +46,7 @@ export function makeHasuraPreset(opts: RolePresetOptions): GraphileConfig.Preset
     plugins: [
       HasuraDeclarationsPlugin,
       HasuraNamingPlugin,
-      HasuraNumbersPlugin,
+      HasuraValuesPlugin,
       HasuraConstraintsPlugin,
       HasuraQueryPlugin,
       HasuraMutationPlugin,

@@ -13,7 +13,7 @@ import { TYPES, type PgSelectSingleStep, type PgSelectStep } from "@dataplan/pg"
 import type { FieldArgs, Step } from "grafast";
 import type { GraphQLInputFieldConfigMap } from "graphql";
 import { sql } from "pg-sql2";
-import { AGGREGATES, baseCodec, selectableColumns } from "./columns.ts";
+import { AGGREGATES, selectableColumns } from "./columns.ts";
 import { comparisonName, registerComparison } from "./comparison.ts";
 import { asList, DIRECTIONS } from "./compile.ts";
 import { pkFields, selectArgs, type Build } from "./field-args.ts";
@@ -115,8 +115,8 @@ function registerTableTypes(build: Build, table: HasuraTable): void {
           Object.fromEntries(
             cols.map((c) => {
               const sqlFn = AGGREGATES[op]!.fn;
-              const outCodec =
-                op === "avg" ? TYPES.float : op === "sum" && baseCodec(c.codec).name.startsWith("int") ? TYPES.bigint : c.codec;
+              // Hasura: sum, max and min have the column's own scalar (`Int` for an integer column, not bigint).
+              const outCodec = op === "avg" ? TYPES.float : c.codec;
               const type = op === "avg" ? GraphQLFloat : build.getGraphQLTypeByPgCodec(outCodec, "output");
               return [
                 c.name,

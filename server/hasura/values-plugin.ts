@@ -46,6 +46,11 @@ function timetz(text: string): string {
   return trimFraction(text).replace(/([+-]\d\d):00$/, "$1");
 }
 
+const NUMBER_DESCRIPTIONS: Record<string, string> = {
+  numeric: "an exact number of any precision (numeric), sent as a JSON number with all its digits",
+  bigint: "a signed eight-byte integer (bigint), sent as a JSON number with all its digits",
+};
+
 type ScalarSpec = Omit<GraphQLScalarTypeConfig<unknown, unknown>, "name">;
 
 function specs(build: Build): Record<string, { codec: unknown; spec: ScalarSpec }> {
@@ -108,6 +113,7 @@ export const HasuraValuesPlugin: GraphileConfig.Plugin = {
         // Hasura takes numbers for them too (PostGraphile: strings only).
         return {
           ...spec,
+          description: NUMBER_DESCRIPTIONS[spec.name],
           parseValue(value: unknown) {
             return typeof value === "number" ? String(value) : parseValue ? parseValue(value) : value;
           },

@@ -58,7 +58,7 @@ export function sessionFromTrustedHeaders(headers: RequestHeaders): HasuraSessio
     variables[n] = Array.isArray(value) ? value.join(",") : value;
   }
   const requested = header(headers, "x-hasura-role");
-  return { role: requested || "admin", variables, claims: null, backendOnly: backendOnlyRequested(headers) };
+  return { role: requested || "admin", variables, claims: null };
 }
 
 interface CachedToken {
@@ -195,11 +195,12 @@ export async function createAuthenticator(
     mode,
     verifiers,
     async authenticate(headers, body, clientAddress) {
-      if (!adminSecretGate) return { session: sessionFromTrustedHeaders(headers) };
+      // Trusted callers only may ask for backend-only mutations (./backend-only.ts).
+      if (!adminSecretGate) return { session: { ...sessionFromTrustedHeaders(headers), backendOnly: backendOnlyRequested(headers) } };
       const sent = header(headers, "x-hasura-admin-secret") ?? header(headers, "x-hasura-access-key");
       if (sent !== undefined) {
         adminSecretGate(sent, clientAddress);
-        return { session: sessionFromTrustedHeaders(headers) };
+        return { session: { ...sessionFromTrustedHeaders(headers), backendOnly: backendOnlyRequested(headers) } };
       }
       if (verifiers.length) return jwtMode(headers);
       if (hook) return webhookMode(headers, body);

@@ -29,8 +29,15 @@ async function asRole(db: TestDatabase, role: string, session: Record<string, st
   }
 }
 
-t.test("the procedures refuse what they cannot mean", async (t) => {
+/** The blog with its grants and policies but none of its own declarations, so counts are this test's. */
+async function blogWithoutDeclarations(t: Parameters<typeof createTestDatabase>[0]): Promise<TestDatabase> {
   const db = await createTestDatabase(t, "blog");
+  await db.asRoot("delete from hasura.permission; delete from hasura.column_preset");
+  return db;
+}
+
+t.test("the procedures refuse what they cannot mean", async (t) => {
+  const db = await blogWithoutDeclarations(t);
   const cases: [string, RegExp][] = [
     [`call hasura.select_permission('public.article', 'nobody')`, /role "nobody" does not exist/],
     [`call hasura.select_permission('public.nope', 'user')`, /relation "public.nope" does not exist/],
@@ -59,7 +66,7 @@ t.test("the procedures refuse what they cannot mean", async (t) => {
 });
 
 t.test("a declaration is replaced by the next one, and the clean slate forgets them all", async (t) => {
-  const db = await createTestDatabase(t, "blog");
+  const db = await blogWithoutDeclarations(t);
   await db.asOwner(`
     call hasura.select_permission('public.article', 'user', "limit" => 5);
     call hasura.select_permission('public.article', 'user', "limit" => 2, allow_aggregations => true, query_root_fields => array['select']);

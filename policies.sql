@@ -12,7 +12,11 @@
  * columns; the grants and the policies of a role sit together. A policy
  * covers exactly the commands its role is granted, named <role>_<command>:
  * <role>_all (USING is also the WITH CHECK) for the roles that may do all
- * four, <role>_select for the readers.
+ * four, <role>_select for the readers. What Hasura declares beside a
+ * select permission (allow_aggregations, a row limit: sql/permissions.sql)
+ * follows the policy of the role it is for: `call hasura.select_permission`.
+ * Aggregates are declared where the platform's clients use them; admin has
+ * them everywhere, as Hasura's admin.
  *
  * The rules, each written once:
  *   own rows     "userId" = (select hasura.user_id_int())
@@ -53,7 +57,8 @@ grant usage on all sequences in schema public to "campus-admin", admin;
 -- user. anonymous: id and login of every account. user: its own account.
 -- campus-admin: the accounts of its campuses, all commands (it cannot move
 -- one to another campus); admin-campus-read-only reads them. admin: all;
--- admin-read-only reads all.
+-- admin-read-only reads all. The campus and read-only admin roles
+-- aggregate (head counts).
 ----------------------------------------------------------------------------
 alter table public."user" enable row level security, force row level security;
 grant select (id, login) on public."user" to anonymous;
@@ -65,11 +70,14 @@ grant insert (login, "firstName", "lastName", email, campus),
       update (login, "firstName", "lastName", email, campus), delete on public."user" to "campus-admin";
 create policy "campus-admin_all" on public."user" for all to "campus-admin"
   using (campus = any ((select hasura.campuses())::text[]));
+call hasura.select_permission('public."user"', 'campus-admin', allow_aggregations => true);
 create policy "admin-campus-read-only_select" on public."user" for select to "admin-campus-read-only"
   using (campus = any ((select hasura.campuses())::text[]));
+call hasura.select_permission('public."user"', 'admin-campus-read-only', allow_aggregations => true);
 grant select, insert, update, delete on public."user" to admin;
 create policy admin_all on public."user" for all to admin using (true);
 create policy "admin-read-only_select" on public."user" for select to "admin-read-only" using (true);
+call hasura.select_permission('public."user"', 'admin-read-only', allow_aggregations => true);
 
 ----------------------------------------------------------------------------
 -- Lookups: object_type, object_status, transaction_type, role. Everyone but
@@ -136,7 +144,8 @@ create policy "admin-read-only_select" on public.user_role for select to "admin-
 ----------------------------------------------------------------------------
 -- object. anonymous: five columns of the whole catalogue. user and
 -- admin-read-only: all of it. campus-admin: its campuses' objects, all
--- commands; admin-campus-read-only reads them. admin: all.
+-- commands; admin-campus-read-only reads them. admin: all. The campus and
+-- read-only admin roles aggregate (catalogue counts).
 ----------------------------------------------------------------------------
 alter table public.object enable row level security, force row level security;
 grant select (id, "childAttr", campus, name, type) on public.object to anonymous;
@@ -149,11 +158,14 @@ grant insert (name, type, status, attrs, "childAttr", campus, "authorId"),
   on public.object to "campus-admin";
 create policy "campus-admin_all" on public.object for all to "campus-admin"
   using (campus = any ((select hasura.campuses())::text[]));
+call hasura.select_permission('public.object', 'campus-admin', allow_aggregations => true);
 create policy "admin-campus-read-only_select" on public.object for select to "admin-campus-read-only"
   using (campus = any ((select hasura.campuses())::text[]));
+call hasura.select_permission('public.object', 'admin-campus-read-only', allow_aggregations => true);
 grant select, insert, update, delete on public.object to admin;
 create policy admin_all on public.object for all to admin using (true);
 create policy "admin-read-only_select" on public.object for select to "admin-read-only" using (true);
+call hasura.select_permission('public.object', 'admin-read-only', allow_aggregations => true);
 
 ----------------------------------------------------------------------------
 -- object_child (campus: the parent object's). user and admin-read-only:
@@ -293,33 +305,40 @@ create policy "admin-read-only_select" on public.group_user for select to "admin
 -- progress. anonymous: who is done with what, and how well (six columns of
 -- every row). user: its own. campus-admin: its campuses', all commands;
 -- admin-campus-read-only reads them. admin: all; admin-read-only reads all.
+-- Every reader aggregates what it reads (progress totals).
 ----------------------------------------------------------------------------
 alter table public.progress enable row level security, force row level security;
 grant select ("isDone", "objectId", "userId", id, grade, campus) on public.progress to anonymous;
 create policy anonymous_select on public.progress for select to anonymous using (true);
+call hasura.select_permission('public.progress', 'anonymous', allow_aggregations => true);
 grant select (id, "userId", "groupId", "eventId", "objectId", grade, "isDone", path, campus, "createdAt", "updatedAt")
   on public.progress to "user", "campus-admin", "admin-campus-read-only", "admin-read-only";
 create policy user_select on public.progress for select to "user" using ("userId" = (select hasura.user_id_int()));
+call hasura.select_permission('public.progress', 'user', allow_aggregations => true);
 grant insert ("userId", "groupId", "eventId", "objectId", grade, "isDone", path, campus),
       update ("userId", "groupId", "eventId", "objectId", grade, "isDone", path, campus, "updatedAt"), delete
   on public.progress to "campus-admin";
 create policy "campus-admin_all" on public.progress for all to "campus-admin"
   using (campus = any ((select hasura.campuses())::text[]));
+call hasura.select_permission('public.progress', 'campus-admin', allow_aggregations => true);
 create policy "admin-campus-read-only_select" on public.progress for select to "admin-campus-read-only"
   using (campus = any ((select hasura.campuses())::text[]));
+call hasura.select_permission('public.progress', 'admin-campus-read-only', allow_aggregations => true);
 grant select, insert, update, delete on public.progress to admin;
 create policy admin_all on public.progress for all to admin using (true);
 create policy "admin-read-only_select" on public.progress for select to "admin-read-only" using (true);
+call hasura.select_permission('public.progress', 'admin-read-only', allow_aggregations => true);
 
 ----------------------------------------------------------------------------
 -- result. anonymous: grades of every row, without the row id. user: its
 -- own and those of the groups it is in. campus-admin: its campuses', all
 -- commands; admin-campus-read-only reads them. admin: all; admin-read-only
--- reads all.
+-- reads all. Every reader aggregates what it reads (grade averages).
 ----------------------------------------------------------------------------
 alter table public.result enable row level security, force row level security;
 grant select ("groupId", "objectId", "progressId", "userId", grade, campus) on public.result to anonymous;
 create policy anonymous_select on public.result for select to anonymous using (true);
+call hasura.select_permission('public.result', 'anonymous', allow_aggregations => true);
 grant select (id, "userId", "groupId", "objectId", "progressId", "eventId", grade, type, attrs, "isLast", path, campus, "createdAt", "updatedAt")
   on public.result to "user", "campus-admin", "admin-campus-read-only", "admin-read-only";
 -- The groups are collected once (array(…) is an InitPlan), so both arms are
@@ -327,38 +346,48 @@ grant select (id, "userId", "groupId", "objectId", "progressId", "eventId", grad
 create policy user_select on public.result for select to "user"
   using ("userId" = (select hasura.user_id_int())
          or "groupId" = any (array(select gu."groupId" from public.group_user gu where gu."userId" = (select hasura.user_id_int()))));
+call hasura.select_permission('public.result', 'user', allow_aggregations => true);
 grant insert ("userId", "groupId", "objectId", "progressId", "eventId", grade, type, attrs, "isLast", path, campus),
       update ("userId", "groupId", "objectId", "progressId", "eventId", grade, type, attrs, "isLast", path, campus, "updatedAt"), delete
   on public.result to "campus-admin";
 create policy "campus-admin_all" on public.result for all to "campus-admin"
   using (campus = any ((select hasura.campuses())::text[]));
+call hasura.select_permission('public.result', 'campus-admin', allow_aggregations => true);
 create policy "admin-campus-read-only_select" on public.result for select to "admin-campus-read-only"
   using (campus = any ((select hasura.campuses())::text[]));
+call hasura.select_permission('public.result', 'admin-campus-read-only', allow_aggregations => true);
 grant select, insert, update, delete on public.result to admin;
 create policy admin_all on public.result for all to admin using (true);
 create policy "admin-read-only_select" on public.result for select to "admin-read-only" using (true);
+call hasura.select_permission('public.result', 'admin-read-only', allow_aggregations => true);
 
 ----------------------------------------------------------------------------
 -- transaction. anonymous: amounts of every row, without the row id, campus
 -- or path. user: its own ledger. campus-admin: its campuses', all commands;
 -- admin-campus-read-only reads them. admin: all; admin-read-only reads all.
+-- Every reader aggregates what it reads (the xp totals of a profile).
 ----------------------------------------------------------------------------
 alter table public.transaction enable row level security, force row level security;
 grant select ("objectId", "userId", amount, type) on public.transaction to anonymous;
 create policy anonymous_select on public.transaction for select to anonymous using (true);
+call hasura.select_permission('public.transaction', 'anonymous', allow_aggregations => true);
 grant select (id, type, amount, "userId", "objectId", "eventId", attrs, path, campus, "createdAt")
   on public.transaction to "user", "campus-admin", "admin-campus-read-only", "admin-read-only";
 create policy user_select on public.transaction for select to "user" using ("userId" = (select hasura.user_id_int()));
+call hasura.select_permission('public.transaction', 'user', allow_aggregations => true);
 grant insert (type, amount, "userId", "objectId", "eventId", attrs, path, campus),
       update (type, amount, "userId", "objectId", "eventId", attrs, path, campus), delete
   on public.transaction to "campus-admin";
 create policy "campus-admin_all" on public.transaction for all to "campus-admin"
   using (campus = any ((select hasura.campuses())::text[]));
+call hasura.select_permission('public.transaction', 'campus-admin', allow_aggregations => true);
 create policy "admin-campus-read-only_select" on public.transaction for select to "admin-campus-read-only"
   using (campus = any ((select hasura.campuses())::text[]));
+call hasura.select_permission('public.transaction', 'admin-campus-read-only', allow_aggregations => true);
 grant select, insert, update, delete on public.transaction to admin;
 create policy admin_all on public.transaction for all to admin using (true);
 create policy "admin-read-only_select" on public.transaction for select to "admin-read-only" using (true);
+call hasura.select_permission('public.transaction', 'admin-read-only', allow_aggregations => true);
 
 ----------------------------------------------------------------------------
 -- match. user and admin-read-only: every one. campus-admin: its campuses',

@@ -39,6 +39,7 @@ import {
   parse,
   type DocumentNode,
   type FieldNode,
+  type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
   type FragmentDefinitionNode,
@@ -179,6 +180,17 @@ function literalLimit(field: FieldNode): number | undefined {
 const hasLimitArg = (field: FieldNode) => field.arguments?.some((a) => LIMIT_ARGS.includes(a.name.value)) ?? false;
 
 /**
+ * A list field's extension giving the most rows it ever returns (the Hasura
+ * dialect sets it from the role's declared select `limit`): the estimate
+ * counts no more items than that, whatever the client's limit.
+ */
+export const MAX_ROWS_EXTENSION = "maxRows";
+function maxRowsOf(field: GraphQLField<unknown, unknown>): number {
+  const max = field.extensions?.[MAX_ROWS_EXTENSION];
+  return typeof max === "number" ? max : Number.POSITIVE_INFINITY;
+}
+
+/**
  * Upper estimate of the rows an operation produces: a list field counts its
  * items times (1 + its children's rows). Its item count is its own limit, or
  * the limit of the object field right above it (a PostGraphile connection's
@@ -209,7 +221,7 @@ export function estimateNodes(
         const nullable = isNonNullType(def.type) ? def.type.ofType : def.type;
         const named = getNamedType(def.type);
         if (isListType(nullable)) {
-          const items = own ?? pending ?? limits.listSizeEstimate;
+          const items = Math.min(own ?? pending ?? limits.listSizeEstimate, maxRowsOf(def));
           total += items * (1 + walk(sel.selectionSet, named, undefined));
         } else {
           const childPending = hasLimitArg(sel) || own !== undefined ? (own ?? limits.listSizeEstimate) : undefined;

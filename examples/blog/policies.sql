@@ -18,11 +18,13 @@
  *
  * The roles (the walkthrough's permission matrix):
  *   anonymous  SELECT what is published: published articles, their tags,
- *              authors, tags. No writes, so its GraphQL schema has no
- *              Mutation type ("the mutation does not exist").
+ *              authors, tags; aggregates over the articles. No writes, so
+ *              its GraphQL schema has no Mutation type ("the mutation does
+ *              not exist").
  *   user       x-hasura-user-id is an author id. Reads the published
- *              articles and its own drafts; writes its own articles only;
- *              creates tags; tags its own articles.
+ *              articles and its own drafts, and aggregates over them;
+ *              writes its own articles only; creates tags; tags its own
+ *              articles.
  *   admin      everything.
  */
 
@@ -43,11 +45,14 @@ create policy admin_all on public.author for all to admin using (true);
 
 ----------------------------------------------------------------------------
 -- article. anonymous: the published ones. user: the published ones and its
--- own drafts; writes its own articles only. admin: all.
+-- own drafts; writes its own articles only. Both aggregate what they read.
+-- admin: all.
 ----------------------------------------------------------------------------
 alter table public.article enable row level security, force row level security;
 grant select (id, title, content, author_id, is_published) on public.article to anonymous;
 create policy anonymous_select on public.article for select to anonymous using (is_published);
+-- article_aggregate and author.articles_aggregate, over the rows the role reads.
+call hasura.select_permission('public.article', 'anonymous', allow_aggregations => true);
 grant select (id, title, content, author_id, is_published), insert (title, content, is_published),
       update (title, content, is_published), delete
   on public.article to "user";
@@ -61,6 +66,7 @@ create policy user_select on public.article for select to "user"
 -- author (author_id is preset on insert, not updatable). For SELECT this
 -- policy adds nothing to user_select (its own articles are among those).
 create policy user_all on public.article for all to "user" using (author_id = (select hasura.user_id_int()));
+call hasura.select_permission('public.article', 'user', allow_aggregations => true);
 grant select, insert, update, delete on public.article to admin;
 create policy admin_all on public.article for all to admin using (true);
 

@@ -23,6 +23,8 @@ export function baseCodec(codec: AnyCodec): AnyCodec {
 export const isTextType = (codec: AnyCodec) => TEXT.has(baseCodec(codec).name);
 /** Takes `avg`/`sum` and `_inc`. */
 export const isNumeric = (c: HasuraColumn) => NUMERIC.has(baseCodec(c.codec).name);
+/** Takes `avg`, `stddev*`, `var*` (Postgres has none of them for money). */
+const isStatistical = (c: HasuraColumn) => isNumeric(c) && baseCodec(c.codec).name !== "money";
 /** Takes `max`/`min`. */
 export const isOrderable = (c: HasuraColumn) => ORDERABLE.has(baseCodec(c.codec).name);
 
@@ -30,10 +32,33 @@ export const selectableColumns = (t: HasuraTable) => [...t.columns.values()].fil
 export const insertableColumns = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canInsert);
 export const updatableColumns = (t: HasuraTable) => [...t.columns.values()].filter((c) => c.canUpdate);
 
-/** Hasura's column aggregates (`t_avg_fields`, `t_max_order_by`, …), in its field order. */
-export const AGGREGATES: Record<string, { fn: SQL; takes: (c: HasuraColumn) => boolean }> = {
-  avg: { fn: sql`avg`, takes: isNumeric },
+/**
+ * Hasura's column aggregates (`t_avg_fields`, `t_max_order_by`, …), in its
+ * field order. `float`: Hasura types the result Float (the SQL result is
+ * cast to float8), whatever the column's type.
+ */
+export const AGGREGATES: Record<string, { fn: SQL; takes: (c: HasuraColumn) => boolean; float?: true }> = {
+  avg: { fn: sql`avg`, takes: isStatistical, float: true },
   max: { fn: sql`max`, takes: isOrderable },
   min: { fn: sql`min`, takes: isOrderable },
+  stddev: { fn: sql`stddev`, takes: isStatistical, float: true },
+  stddev_pop: { fn: sql`stddev_pop`, takes: isStatistical, float: true },
+  stddev_samp: { fn: sql`stddev_samp`, takes: isStatistical, float: true },
   sum: { fn: sql`sum`, takes: isNumeric },
+  var_pop: { fn: sql`var_pop`, takes: isStatistical, float: true },
+  var_samp: { fn: sql`var_samp`, takes: isStatistical, float: true },
+  variance: { fn: sql`variance`, takes: isStatistical, float: true },
 };
+
+/**
+ * Hasura's aggregate predicates in `where` (`<rel>_aggregate: {count: {predicate: {_gt: 1}}}`),
+ * in its field order: the aggregate, what its `arguments` take (`count`: any
+ * list of columns, else one column of the type), and its result's type.
+ */
+export const AGGREGATE_PREDICATES: Record<string, { fn: SQL; argument: "columns" | "bool"; result: "int" | "bool" }> = {
+  bool_and: { fn: sql`bool_and`, argument: "bool", result: "bool" },
+  bool_or: { fn: sql`bool_or`, argument: "bool", result: "bool" },
+  count: { fn: sql`count`, argument: "columns", result: "int" },
+};
+
+export const isBoolean = (c: HasuraColumn) => baseCodec(c.codec).name === "bool";

@@ -4,6 +4,7 @@
  * filterable field has: table columns (./query-plugin.ts) and scalar
  * computed fields (./function-plugin.ts).
  */
+import { TYPES } from "@dataplan/pg";
 import type { GraphQLInputFieldConfigMap, GraphQLInputType } from "graphql";
 import { baseCodec, isTextType } from "./columns.ts";
 import type { Build } from "./field-args.ts";
@@ -26,6 +27,16 @@ export function comparisonName(build: Build, codec: AnyCodec): string | null {
   return name ? `${name}_comparison_exp` : null;
 }
 
+/**
+ * Hasura's `_cast` (Postgres): a jsonb value compared as text,
+ * `{_cast: {String: {_ilike: "%x%"}}}`. Keyed by the base type, then the
+ * GraphQL name of the target type. (Hasura also casts geography and
+ * geometry into each other; PostGraphile offers no PostGIS types here.)
+ */
+export const CASTS: Record<string, Record<string, AnyCodec>> = {
+  jsonb: { String: TYPES.text },
+};
+
 export function registerComparison(build: Build, codec: AnyCodec): void {
   const name = comparisonName(build, codec);
   const registered = registeredByBuild.get(build) ?? new Set<string>();
@@ -34,6 +45,25 @@ export function registerComparison(build: Build, codec: AnyCodec): void {
   registered.add(name);
   const { GraphQLList, GraphQLNonNull, GraphQLBoolean, GraphQLString } = build.graphql;
   const base = baseCodec(codec.arrayOfCodec ?? codec);
+  const casts = codec.arrayOfCodec ? undefined : CASTS[base.name];
+  const castName = `${name.replace(/_comparison_exp$/, "")}_cast_exp`;
+  if (casts) {
+    for (const target of Object.values(casts)) registerComparison(build, target);
+    build.registerInputObjectType(
+      castName,
+      {},
+      () => ({
+        fields: () =>
+          Object.fromEntries(
+            Object.entries(casts).map(([typeName, target]) => [
+              typeName,
+              { type: build.getInputTypeByName(comparisonName(build, target)) },
+            ]),
+          ),
+      }),
+      "Hasura cast expression",
+    );
+  }
   build.registerInputObjectType(
     name,
     {},
@@ -43,6 +73,7 @@ export function registerComparison(build: Build, codec: AnyCodec): void {
         const type = build.getGraphQLTypeByPgCodec(codec, "input") as GraphQLInputType;
         const list = new GraphQLList(new GraphQLNonNull(type));
         const fields: GraphQLInputFieldConfigMap = {
+          ...(casts ? { _cast: { type: build.getInputTypeByName(castName) } } : {}),
           _eq: { type },
           _neq: { type },
           _gt: { type },

@@ -11,7 +11,8 @@
 import { listOfCodec, TYPES } from "@dataplan/pg";
 import { sql, type SQL } from "pg-sql2";
 import { HasuraError } from "../errors.ts";
-import { AGGREGATES } from "./columns.ts";
+import { AGGREGATE_PREDICATES, AGGREGATES, baseCodec, isBoolean } from "./columns.ts";
+import { CASTS } from "./comparison.ts";
 import { computedCall, computedFieldWithoutArgs, type HasuraComputedField } from "./functions.ts";
 import type { AnyCodec, HasuraColumn, HasuraRelationship, HasuraTable } from "./model.ts";
 
@@ -88,6 +89,11 @@ export function compileBoolExp(table: HasuraTable, alias: SQL, exp: BoolExp | nu
         parts.push(compileComputed(computed, alias, value as BoolExp));
         continue;
       }
+      const aggRel = aggregatePredicateRelationship(table, key);
+      if (aggRel) {
+        parts.push(compileAggregatePredicate(aggRel, alias, key, value as BoolExp));
+        continue;
+      }
       const rel = table.relationships.find((r) => r.name === key);
       if (!rel) throw new HasuraError("validation-failed", `field '${key}' not found in type: '${table.name}_bool_exp'`, 400);
       if (value === null) throw nullValue(key);
@@ -98,6 +104,54 @@ export function compileBoolExp(table: HasuraTable, alias: SQL, exp: BoolExp | nu
     }
   }
   return parts.length ? sql.parens(sql.join(parts, " and ")) : sql.true;
+}
+
+/** `<rel>_aggregate` in a `where`: an array relationship whose table the role may aggregate. */
+function aggregatePredicateRelationship(table: HasuraTable, key: string): HasuraRelationship | undefined {
+  if (!key.endsWith("_aggregate")) return undefined;
+  return table.relationships.find((r) => r.kind === "array" && `${r.name}_aggregate` === key && r.target.permissions.allowAggregations);
+}
+
+/**
+ * Hasura's aggregate predicate: `{count: {arguments, distinct, filter,
+ * predicate}}` (or `bool_and` / `bool_or`) compares one aggregate over the
+ * related rows (those the role may see, narrowed by `filter`) with
+ * `predicate`. The aggregate is a scalar subquery run as the role.
+ */
+function compileAggregatePredicate(rel: HasuraRelationship, outer: SQL, key: string, value: BoolExp): SQL {
+  if (value === null) throw nullValue(key);
+  const target = rel.target;
+  const given = Object.entries(value).filter(([, v]) => v !== undefined);
+  if (given.length !== 1) throw new HasuraError("validation-failed", "exactly one predicate should be specified", 400);
+  const [name, spec] = given[0]! as [string, BoolExp | null];
+  const signature = AGGREGATE_PREDICATES[name];
+  if (!signature) throw new HasuraError("validation-failed", `field '${name}' not found in type: '${target.name}_aggregate_bool_exp'`, 400);
+  if (spec === null) throw nullValue(name);
+  if (spec.predicate == null) {
+    throw new HasuraError(
+      "validation-failed",
+      `missing required field 'predicate' in type '${target.name}_aggregate_bool_exp_${name}'`,
+      400,
+    );
+  }
+  const inner = freshAlias(target);
+  const columns = asList(spec.arguments as string | string[] | null).map((c) => {
+    const column = target.columns.get(c);
+    const fits = signature.argument === "columns" ? column?.canSelect : column?.canSelect && isBoolean(column);
+    if (!fits) throw new HasuraError("validation-failed", `unexpected value '${c}' for the arguments of '${name}'`, 400);
+    return sql`${inner}.${sql.identifier(c)}`;
+  });
+  if (signature.argument === "bool" && columns.length !== 1) {
+    throw new HasuraError("validation-failed", `'${name}' takes one column as its arguments`, 400);
+  }
+  const distinct = spec.distinct === true ? sql`distinct ` : sql.blank;
+  // Several columns count as one row value, as count(columns:) of t_aggregate_fields does.
+  const args = columns.length === 0 ? sql`*` : sql`${distinct}${columns.length === 1 ? columns[0]! : sql`(${sql.join(columns, ", ")})`}`;
+  const aggregate = signature.result === "int" ? sql`${signature.fn}(${args})::int` : sql`${signature.fn}(${args})`;
+  const from = target.resource.from as SQL;
+  const subquery = sql`(select ${aggregate} from ${from} as ${inner} where ${joinCondition(rel, outer, inner)} and ${compileBoolExp(target, inner, spec.filter as BoolExp | null)})`;
+  const codec = signature.result === "int" ? TYPES.int : TYPES.boolean;
+  return compileComparison({ name: "predicate", codec }, subquery, spec.predicate as BoolExp);
 }
 
 function nullValue(field: string): HasuraError {
@@ -128,7 +182,9 @@ function compileComparison(column: Pick<HasuraColumn, "name" | "codec">, expr: S
     if (value === undefined) continue;
     if (value === null) throw nullValue(op);
     const codec = column.codec;
-    if (op === "_is_null") {
+    if (op === "_cast") {
+      parts.push(compileCasts(column, expr, value as BoolExp));
+    } else if (op === "_is_null") {
       parts.push(value ? sql`${expr} is null` : sql`${expr} is not null`);
     } else if (op === "_in") {
       parts.push(sql`${expr} = any(${typedList(codec, value as unknown[])})`);
@@ -144,6 +200,20 @@ function compileComparison(column: Pick<HasuraColumn, "name" | "codec">, expr: S
     } else {
       throw new HasuraError("validation-failed", `field '${op}' not found in comparison expression`, 400);
     }
+  }
+  return parts.length ? sql.parens(sql.join(parts, " and ")) : sql.true;
+}
+
+/** `_cast: {String: {…}}`: the value cast to each named type, compared as that type (comparison.ts CASTS). */
+function compileCasts(column: Pick<HasuraColumn, "name" | "codec">, expr: SQL, casts: BoolExp): SQL {
+  const base = baseCodec(column.codec).name;
+  const targets = CASTS[base] ?? {};
+  const parts: SQL[] = [];
+  for (const [typeName, ops] of Object.entries(casts)) {
+    if (ops === undefined) continue;
+    const target = Object.hasOwn(targets, typeName) ? targets[typeName] : undefined;
+    if (!target) throw new HasuraError("validation-failed", `field '${typeName}' not found in type: '${base}_cast_exp'`, 400);
+    parts.push(compileComparison({ name: typeName, codec: target }, sql`(${expr})::${target.sqlType}`, ops as BoolExp));
   }
   return parts.length ? sql.parens(sql.join(parts, " and ")) : sql.true;
 }

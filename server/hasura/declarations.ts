@@ -37,8 +37,12 @@ export interface TableDeclarations {
   noRowRule: boolean;
 }
 
-/** Keyed by `<schema>.<table>` (unquoted names). */
-export type RoleDeclarations = ReadonlyMap<string, TableDeclarations>;
+export interface RoleDeclarations {
+  /** Keyed by `<schema>.<table>` (unquoted names). */
+  tables: ReadonlyMap<string, TableDeclarations>;
+  /** What a table the role declares nothing for gets (see ADMIN_ROLE). */
+  undeclared: TableDeclarations;
+}
 
 declare global {
   namespace GraphileBuild {
@@ -61,7 +65,15 @@ const EMPTY: TableDeclarations = {
 
 /** What the role's declarations say of a table; Hasura's defaults when none. */
 export function tableDeclarations(all: RoleDeclarations | undefined, schema: string, table: string): TableDeclarations {
-  return all?.get(`${schema}.${table}`) ?? EMPTY;
+  return all?.tables.get(`${schema}.${table}`) ?? all?.undeclared ?? EMPTY;
+}
+
+export type QueryRootField = "select" | "select_by_pk" | "select_aggregate";
+
+/** Whether the role's query root has this field of the table (`select_aggregate` also needs allow_aggregations). */
+export function offersRootField(d: TableDeclarations, field: QueryRootField): boolean {
+  if (field === "select_aggregate" && !d.allowAggregations) return false;
+  return d.queryRootFields === null || d.queryRootFields.has(field);
 }
 
 // One round trip; every name comes back from the catalog, nothing is spliced in.
@@ -119,6 +131,7 @@ interface DeclarationRow {
 export const ADMIN_ROLE = "admin";
 
 function toDeclarations(rows: DeclarationRow[], role: string | undefined): RoleDeclarations {
+  const undeclared: TableDeclarations = { ...EMPTY, allowAggregations: role === ADMIN_ROLE };
   const out = new Map<string, TableDeclarations>();
   for (const row of rows) {
     const sel = row.select_permission;
@@ -126,7 +139,7 @@ function toDeclarations(rows: DeclarationRow[], role: string | undefined): RoleD
     for (const p of row.presets) presets[p.command].set(p.column, { sessionVariable: p.session_variable, value: p.value });
     out.set(`${row.schema}.${row.table}`, {
       rowLimit: sel?.row_limit ?? null,
-      allowAggregations: sel ? sel.allow_aggregations : role === ADMIN_ROLE,
+      allowAggregations: sel ? sel.allow_aggregations : undeclared.allowAggregations,
       queryRootFields: sel?.query_root_fields ? new Set(sel.query_root_fields) : null,
       subscriptionRootFields: sel?.subscription_root_fields ? new Set(sel.subscription_root_fields) : null,
       selectDeclared: !!sel,
@@ -135,7 +148,7 @@ function toDeclarations(rows: DeclarationRow[], role: string | undefined): RoleD
       noRowRule: row.no_row_rule,
     });
   }
-  return out;
+  return { tables: out, undeclared };
 }
 
 /** Gather plugin: puts the role's declarations in `build.input.hasuraDeclarations`. */

@@ -13,9 +13,12 @@ import { TYPES, type PgSelectSingleStep, type PgSelectStep } from "@dataplan/pg"
 import type { FieldArgs, Step } from "grafast";
 import type { GraphQLInputFieldConfigMap } from "graphql";
 import { sql } from "pg-sql2";
+import { MAX_ROWS_EXTENSION } from "../graphql-limits.ts";
+import { registerAggregatePredicateTypes } from "./aggregate-predicates.ts";
 import { AGGREGATES, selectableColumns } from "./columns.ts";
 import { comparisonName, registerComparison } from "./comparison.ts";
 import { asList, DIRECTIONS } from "./compile.ts";
+import { offersRootField, type QueryRootField } from "./declarations.ts";
 import { pkFields, selectArgs, type Build } from "./field-args.ts";
 import { hasuraModel, type AnyCodec, type AnyResource, type HasuraColumn, type HasuraTable } from "./model.ts";
 import { applySelectArgs } from "./select-args.ts";
@@ -25,6 +28,7 @@ function registerTableTypes(build: Build, table: HasuraTable): void {
   const t = table.name;
   const columns = selectableColumns(table).filter((c) => comparisonName(build, c.codec));
   for (const c of columns) registerComparison(build, c.codec);
+  registerAggregatePredicateTypes(build, table);
 
   build.registerInputObjectType(
     `${t}_bool_exp`,
@@ -39,7 +43,12 @@ function registerTableTypes(build: Build, table: HasuraTable): void {
           _or: { type: new GraphQLList(new GraphQLNonNull(self)) },
         };
         for (const c of columns) fields[c.name] = { type: build.getInputTypeByName(comparisonName(build, c.codec)) };
-        for (const rel of table.relationships) fields[rel.name] = { type: build.getInputTypeByName(`${rel.target.name}_bool_exp`) };
+        for (const rel of table.relationships) {
+          fields[rel.name] = { type: build.getInputTypeByName(`${rel.target.name}_bool_exp`) };
+          if (rel.kind === "array" && rel.target.permissions.allowAggregations) {
+            fields[`${rel.name}_aggregate`] = { type: build.getInputTypeByName(`${rel.target.name}_aggregate_bool_exp`) };
+          }
+        }
         return fields;
       },
     }),
@@ -114,17 +123,17 @@ function registerTableTypes(build: Build, table: HasuraTable): void {
         fields: () =>
           Object.fromEntries(
             cols.map((c) => {
-              const sqlFn = AGGREGATES[op]!.fn;
+              const { fn: sqlFn, float } = AGGREGATES[op]!;
               // Hasura: sum, max and min have the column's own scalar (`Int` for an integer column, not bigint).
-              const outCodec = op === "avg" ? TYPES.float : c.codec;
-              const type = op === "avg" ? GraphQLFloat : build.getGraphQLTypeByPgCodec(outCodec, "output");
+              const outCodec = float ? TYPES.float : c.codec;
+              const type = float ? GraphQLFloat : build.getGraphQLTypeByPgCodec(outCodec, "output");
               return [
                 c.name,
                 {
                   type,
                   plan: ($agg: PgSelectSingleStep<AnyResource>) =>
                     $agg.select(
-                      sql`${sqlFn}(${$agg.getClassStep().alias}.${sql.identifier(c.name)})${op === "avg" ? sql`::float8` : sql.blank}`,
+                      sql`${sqlFn}(${$agg.getClassStep().alias}.${sql.identifier(c.name)})${float ? sql`::float8` : sql.blank}`,
                       outCodec,
                     ),
                 },
@@ -195,12 +204,19 @@ function registerTableTypes(build: Build, table: HasuraTable): void {
         },
         nodes: {
           type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(build.getTypeByName(t)))),
+          extensions: maxRows(table),
           plan: ($select: PgSelectStep<AnyResource>) => $select,
         },
       }),
     }),
     "Hasura aggregate",
   );
+}
+
+/** The declared select `limit`, for the document's row estimate (server/graphql-limits.ts). */
+function maxRows(table: HasuraTable): Record<string, number> | undefined {
+  const limit = table.permissions.rowLimit;
+  return limit == null ? undefined : { [MAX_ROWS_EXTENSION]: limit };
 }
 
 function evalArg(fieldArgs: FieldArgs, name: string): unknown {
@@ -263,20 +279,26 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
             const type = b.getTypeByName(table.name);
             if (!type) continue;
             const t = table.name;
-            added[t] = {
-              description: `fetch data from the table: "${t}"`,
-              type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(type))),
-              args: selectArgs(b, table),
-              plan: listPlan(table),
-            };
-            added[`${t}_aggregate`] = {
-              description: `fetch aggregated fields from the table: "${t}"`,
-              type: new GraphQLNonNull(b.getTypeByName(`${t}_aggregate`)),
-              args: selectArgs(b, table),
-              plan: listPlan(table),
-            };
+            const offers = (field: QueryRootField) => offersRootField(table.permissions, field);
+            if (offers("select")) {
+              added[t] = {
+                description: `fetch data from the table: "${t}"`,
+                type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(type))),
+                extensions: maxRows(table),
+                args: selectArgs(b, table),
+                plan: listPlan(table),
+              };
+            }
+            if (offers("select_aggregate")) {
+              added[`${t}_aggregate`] = {
+                description: `fetch aggregated fields from the table: "${t}"`,
+                type: new GraphQLNonNull(b.getTypeByName(`${t}_aggregate`)),
+                args: selectArgs(b, table),
+                plan: listPlan(table),
+              };
+            }
             const pk = table.pk;
-            if (pk) {
+            if (pk && offers("select_by_pk")) {
               added[`${t}_by_pk`] = {
                 description: `fetch data from the table: "${t}" using primary key columns`,
                 type,
@@ -320,15 +342,19 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
               added[rel.name] = {
                 description: "An array relationship",
                 type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(targetType))),
+                extensions: maxRows(rel.target),
                 args: selectArgs(b, rel.target),
                 plan: relPlan,
               };
-              added[`${rel.name}_aggregate`] = {
-                description: "An aggregate relationship",
-                type: new GraphQLNonNull(b.getTypeByName(`${rel.target.name}_aggregate`)),
-                args: selectArgs(b, rel.target),
-                plan: relPlan,
-              };
+              // Hasura: only where the related table allows the role aggregations.
+              if (rel.target.permissions.allowAggregations) {
+                added[`${rel.name}_aggregate`] = {
+                  description: "An aggregate relationship",
+                  type: new GraphQLNonNull(b.getTypeByName(`${rel.target.name}_aggregate`)),
+                  args: selectArgs(b, rel.target),
+                  plan: relPlan,
+                };
+              }
             }
           }
           return b.extend(fields, added, `Hasura relationships of ${table.name}`);

@@ -77,13 +77,32 @@ export function selectArgsApplier(
         ),
     true,
   );
-  const $first = lambda($args.limit, nonNegative, true);
+  const rowLimit = table.permissions.rowLimit;
+  const $first = rowLimit == null ? lambda($args.limit, nonNegative, true) : lambda($args.limit, capAt(rowLimit), true);
   const $offset = lambda($args.offset, nonNegative, true);
   return ($select) => {
     $select.apply($apply);
     $select.setFirst($first);
     $select.setOffset($offset);
   };
+}
+
+/**
+ * The role's select `limit` (sql/permissions.sql): the most rows one
+ * selection returns, whatever the client asks. As in Hasura it bounds the
+ * rows (and an aggregate's `nodes`), not what an aggregate counts: the
+ * aggregate's own clone ignores `first` (./query-plugin.ts), so `count`
+ * stays the count of every row the role may see.
+ */
+const capsByLimit = new Map<number, (limit: unknown) => number>();
+function capAt(rowLimit: number): (limit: unknown) => number {
+  let cap = capsByLimit.get(rowLimit);
+  if (!cap) {
+    // One function per limit value: grafast deduplicates lambda steps by their callback.
+    cap = (limit: unknown) => Math.min(nonNegative(limit) ?? rowLimit, rowLimit);
+    capsByLimit.set(rowLimit, cap);
+  }
+  return cap;
 }
 
 function applyToQuery(qb: PgSelectQueryBuilder, table: HasuraTable, args: SelectArgs, from: () => SQL): void {

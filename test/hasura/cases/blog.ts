@@ -482,6 +482,33 @@ export const blogCases: ConformanceCase[] = [
     },
   },
   {
+    // user 1 reads articles 1 and 3 of author 1, article 2 of author 2, none of author 3.
+    name: "aggregate predicate in where counts the articles the role reads",
+    role: "user",
+    session: ADA,
+    query: "{ author(where: {articles_aggregate: {count: {predicate: {_gt: 1}}}}, order_by: {id: asc}) { id } }",
+    expect: { data: { author: ids(1) } },
+  },
+  {
+    name: "aggregate predicate as anonymous: one published article each at most",
+    role: "anonymous",
+    query: "{ author(where: {articles_aggregate: {count: {predicate: {_gt: 1}}}}) { id } }",
+    expect: { data: { author: [] } },
+  },
+  {
+    name: "aggregate predicates bool_and and bool_or, as admin: authors with a draft, of drafts only",
+    role: "admin",
+    query:
+      "{ a: author(where: {articles_aggregate: {bool_and: {arguments: is_published, predicate: {_eq: false}}}}, order_by: {id: asc}) { id } b: author(where: {articles_aggregate: {bool_or: {arguments: is_published, predicate: {_eq: false}}}}, order_by: {id: asc}) { id } }",
+    expect: { data: { a: ids(1, 3), b: ids(3) } },
+  },
+  {
+    name: "no aggregate of a table without a declaration (tag, anonymous)",
+    role: "anonymous",
+    query: "{ tag_aggregate { aggregate { count } } }",
+    expect: { errorCode: "validation-failed", message: "field 'tag_aggregate' not found in type: 'query_root'" },
+  },
+  {
     name: "array relationship aggregate with where, as admin",
     role: "admin",
     query: "{ author_by_pk(id: 1) { articles_aggregate(where: {is_published: {_eq: false}}) { aggregate { count } nodes { id } } } }",

@@ -328,6 +328,33 @@ export const schoolCases: ConformanceCase[] = [
     expect: { data: { user_by_pk: { login: "alice", transactions_aggregate: { aggregate: { count: 2, sum: { amount: 5200 } } } } } },
   },
   {
+    // xp of alice: 5000 and 200 (mean 2600, deviations ±2400).
+    name: "user: variance and stddev_pop of its own xp",
+    role: "user",
+    session: ALICE,
+    query:
+      '{ transaction_aggregate(where: {type: {_eq: "xp"}}) { aggregate { var_pop { amount } var_samp { amount } variance { amount } stddev_pop { amount } } } }',
+    expect: {
+      data: {
+        transaction_aggregate: {
+          aggregate: {
+            var_pop: { amount: 5760000 },
+            var_samp: { amount: 11520000 },
+            variance: { amount: 11520000 },
+            stddev_pop: { amount: 2400 },
+          },
+        },
+      },
+    },
+  },
+  {
+    name: "user: no aggregate where none is declared (object)",
+    role: "user",
+    session: ALICE,
+    query: "{ object_aggregate { aggregate { count } } }",
+    expect: { errorCode: "validation-failed", message: "field 'object_aggregate' not found in type: 'query_root'" },
+  },
+  {
     name: "user: array relationship results on its own account",
     role: "user",
     session: BOB,
@@ -536,6 +563,27 @@ export const schoolCases: ConformanceCase[] = [
     session: BOTH,
     query: "{ user_aggregate { aggregate { count } } }",
     expect: { data: { user_aggregate: { aggregate: { count: 4 } } } },
+  },
+  {
+    // Visible to madere: objects 1-5 and their madere transactions (object 2's
+    // third, campus pyc, is hidden): two each for objects 2 and 3.
+    name: "campus-admin {madere}: aggregate predicate counts the related rows it sees",
+    role: "campus-admin",
+    session: MADERE,
+    query: "{ object(where: {transactions_aggregate: {count: {predicate: {_gte: 2}}}}, order_by: {id: asc}) { id } }",
+    expect: { data: { object: ids(2, 3) } },
+  },
+  {
+    name: "admin: aggregate predicate over every transaction",
+    role: "admin",
+    query: "{ object(where: {transactions_aggregate: {count: {predicate: {_gte: 3}}}}, order_by: {id: asc}) { id } }",
+    expect: { data: { object: ids(2) } },
+  },
+  {
+    name: "anonymous: _cast of a jsonb column to String",
+    role: "anonymous",
+    query: '{ object(where: {childAttr: {_cast: {String: {_like: "%exerciseType%"}}}}, order_by: {id: asc}) { id } }',
+    expect: { data: { object: ids(4, 8) } },
   },
   {
     name: "campus-admin {madere}: ledger aggregates of its campus",

@@ -37,6 +37,8 @@ export interface HasuraRelationship {
   localColumns: string[];
   remoteColumns: string[];
   target: HasuraTable;
+  /** The foreign key is the target's (array, or a one-to-one back): a nested insert writes the target after this row. */
+  isReferencee: boolean;
   /** Non-null in the schema: the related row is sure to exist and be visible (isNonNull). */
   nonNull: boolean;
 }
@@ -185,6 +187,7 @@ export function hasuraModel(build: BuildLike): HasuraModel {
         localColumns: local,
         remoteColumns: remote,
         target,
+        isReferencee: !!relation.isReferencee,
         nonNull: isNonNull(table, target, relation, local),
       });
     }

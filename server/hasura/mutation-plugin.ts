@@ -23,6 +23,8 @@ import { asList, compileBoolExp, typedValue, type BoolExp } from "./compile.ts";
 import { pkFields, type Build } from "./field-args.ts";
 import { hasuraModel, type AnyResource, type HasuraConstraint, type HasuraTable } from "./model.ts";
 import { conflictConstraints, conflictUpdateColumns, incColumns, presetAssignments } from "./mutation-columns.ts";
+import { hasNestedInput, insertTree, nestedInsertFields, registerNestedInsertTypes } from "./nested-insert.ts";
+import { jsonbAssignments, registerUpdateOperatorTypes, updateOperatorArgs } from "./update-operators.ts";
 import { registerWriteOnlyTypes } from "./write-only.ts";
 
 type Row = Record<string, unknown>;
@@ -148,7 +150,7 @@ function visibleWhere(table: HasuraTable, constraint: HasuraConstraint, where: B
   return sql`exists (select 1 from ${table.resource.from as SQL} as ${VISIBLE} where ${sameRow} and ${compileBoolExp(table, VISIBLE, where)})`;
 }
 
-function updateStatement(table: HasuraTable, field: string, where: SQL, set: Row | null, inc: Row | null): SQL | null {
+function updateStatement(table: HasuraTable, field: string, where: SQL, set: Row | null, inc: Row | null, ops: Row): SQL | null {
   const assignments: SQL[] = [];
   if (set) {
     checkColumns(table, set, (c) => c.canUpdate, `${table.name}_set_input`);
@@ -174,6 +176,8 @@ function updateStatement(table: HasuraTable, field: string, where: SQL, set: Row
         assignments.push(sql`${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)} + ${typedValue(table.columns.get(c)!.codec, v)}`);
     }
   }
+  const setOrInc = [set, inc].flatMap((o) => (o ? Object.keys(o).filter((c) => o[c] !== undefined) : []));
+  assignments.push(...jsonbAssignments(table, ALIAS, ops, setOrInc, field));
   assignments.push(...presetAssignments(table, assignments.length === 0));
   // Nothing to set and no preset: Hasura answers affected_rows 0 without running it.
   if (!assignments.length) return null;
@@ -185,6 +189,20 @@ function pkWhere(table: HasuraTable, values: Row): SQL {
     table.pk!.map((c) => sql`${ALIAS}.${sql.identifier(c)} = ${typedValue(table.columns.get(c)!.codec, values[c])}`),
     " and ",
   );
+}
+
+/**
+ * `objects` with their nested rows (./nested-insert.ts) when any names a
+ * relationship; else one INSERT statement.
+ */
+function insertRows(table: HasuraTable, $args: Step<Row>, field: string, one: boolean): Step<MutationResult> {
+  return sideEffectWithPgClientTransaction(table.resource.executor, $args, (client, args) => {
+    const objects = one ? [args.object as Row] : asList(args.objects as Row | Row[]);
+    const onConflict = (args.on_conflict as Row) ?? null;
+    if (!hasNestedInput(table, objects)) return run(client, table, insertStatement(table, objects, onConflict));
+    const path = `$.selectionSet.${field}.args.${one ? "object" : "objects"}`;
+    return insertTree(client, conflictClause, table, objects, onConflict, path, !one);
+  }) as Step<MutationResult>;
 }
 
 function mutate(table: HasuraTable, $args: Step<Row>, statement: (args: Row) => SQL | null): Step<MutationResult> {
@@ -212,9 +230,13 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
     build.registerInputObjectType(
       `${t}_insert_input`,
       {},
-      () => ({ description: `input type for inserting data into table "${t}"`, fields: inputFields(insertableColumns(table)) }),
+      () => ({
+        description: `input type for inserting data into table "${t}"`,
+        fields: () => ({ ...inputFields(insertableColumns(table))(), ...nestedInsertFields(build, table) }),
+      }),
       "Hasura insert_input",
     );
+    registerNestedInsertTypes(build, table);
     const constraints = conflictConstraints(table);
     if (constraints.length) {
       build.registerEnumType(
@@ -271,6 +293,7 @@ function registerMutationTypes(build: Build, table: HasuraTable): void {
         () => ({ description: `input type for updating data in table "${t}"`, fields: inputFields(updatableColumns(table)) }),
         "Hasura set_input",
       );
+    registerUpdateOperatorTypes(build, table);
     const numeric = incColumns(table);
     if (numeric.length) {
       build.registerInputObjectType(
@@ -362,10 +385,7 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
                 objects: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(insertInput))) },
                 ...(onConflict ? { on_conflict: { type: onConflict } } : {}),
               },
-              plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                mutate(table, fieldArgs.getRaw() as Step<Row>, (args) =>
-                  insertStatement(table, asList(args.objects as Row | Row[]), (args.on_conflict as Row) ?? null),
-                ),
+              plan: (_$root: Step, fieldArgs: FieldArgs) => insertRows(table, fieldArgs.getRaw() as Step<Row>, `insert_${t}`, false),
             };
             // It returns the row: not for a role that cannot select the table.
             if (table.canSelect)
@@ -374,18 +394,17 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
                 type: rowType,
                 args: { object: { type: new GraphQLNonNull(insertInput) }, ...(onConflict ? { on_conflict: { type: onConflict } } : {}) },
                 plan: (_$root: Step, fieldArgs: FieldArgs) =>
-                  returnedRows(
-                    table,
-                    mutate(table, fieldArgs.getRaw() as Step<Row>, (args) =>
-                      insertStatement(table, [args.object as Row], (args.on_conflict as Row) ?? null),
-                    ),
-                  ).single(),
+                  returnedRows(table, insertRows(table, fieldArgs.getRaw() as Step<Row>, `insert_${t}_one`, true)).single(),
               };
           }
           if (table.canUpdate && (updatableColumns(table).length || table.permissions.presets.update.size)) {
             const setInput = b.getTypeByName(`${t}_set_input`);
             const incInput = b.getTypeByName(`${t}_inc_input`);
-            const ops = { ...(setInput ? { _set: { type: setInput } } : {}), ...(incInput ? { _inc: { type: incInput } } : {}) };
+            const ops = {
+              ...(setInput ? { _set: { type: setInput } } : {}),
+              ...(incInput ? { _inc: { type: incInput } } : {}),
+              ...updateOperatorArgs(b, table),
+            };
             added[`update_${t}`] = {
               description: `update data of the table: "${t}"`,
               type: response,
@@ -398,7 +417,39 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
                     compileBoolExp(table, ALIAS, args.where as BoolExp),
                     (args._set as Row) ?? null,
                     (args._inc as Row) ?? null,
+                    args,
                   ),
+                ),
+            };
+            added[`update_${t}_many`] = {
+              description: `update multiples rows of table: "${t}"`,
+              type: new GraphQLList(response),
+              args: {
+                updates: {
+                  type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(b.getTypeByName(`${t}_updates`)))),
+                  description: "updates to execute, in order",
+                },
+              },
+              // One statement per entry, in order, in the request's transaction.
+              plan: (_$root: Step, fieldArgs: FieldArgs) =>
+                sideEffectWithPgClientTransaction(
+                  table.resource.executor,
+                  fieldArgs.getRaw("updates") as Step<Row[]>,
+                  async (client, updates) => {
+                    const results: MutationResult[] = [];
+                    for (const u of asList(updates)) {
+                      const statement = updateStatement(
+                        table,
+                        `update_${t}_many`,
+                        compileBoolExp(table, ALIAS, u.where as BoolExp),
+                        (u._set as Row) ?? null,
+                        (u._inc as Row) ?? null,
+                        u,
+                      );
+                      results.push(await run(client, table, statement));
+                    }
+                    return results;
+                  },
                 ),
             };
             if (table.pk) {
@@ -416,6 +467,7 @@ export const HasuraMutationPlugin: GraphileConfig.Plugin = {
                         pkWhere(table, args.pk_columns as Row),
                         (args._set as Row) ?? null,
                         (args._inc as Row) ?? null,
+                        args,
                       ),
                     ),
                   ).single(),

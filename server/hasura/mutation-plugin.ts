@@ -196,12 +196,13 @@ function pkWhere(table: HasuraTable, values: Row): SQL {
  * relationship; else one INSERT statement.
  */
 function insertRows(table: HasuraTable, $args: Step<Row>, field: string, one: boolean): Step<MutationResult> {
-  return sideEffectWithPgClientTransaction(table.resource.executor, $args, (client, args) => {
+  return sideEffectWithPgClientTransaction(table.resource.executor, $args, async (client, args) => {
     const objects = one ? [args.object as Row] : asList(args.objects as Row | Row[]);
     const onConflict = (args.on_conflict as Row) ?? null;
     if (!hasNestedInput(table, objects)) return run(client, table, insertStatement(table, objects, onConflict));
     const path = `$.selectionSet.${field}.args.${one ? "object" : "objects"}`;
-    return insertTree(client, conflictClause, table, objects, onConflict, path, !one);
+    const tree = await insertTree(client, conflictClause, table, objects, onConflict, path, !one);
+    return { affected_rows: tree.affected_rows, rows: decode(table, tree.rows) };
   }) as Step<MutationResult>;
 }
 

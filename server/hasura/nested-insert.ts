@@ -36,7 +36,7 @@ type Row = Record<string, unknown>;
 
 export interface InsertOutcome {
   affected_rows: number;
-  /** The mutation's own rows, decoded like PostGraphile's (for `returning`). */
+  /** The mutation's own rows as Postgres returned them: the role's readable columns, as text. */
   rows: Row[];
 }
 
@@ -152,7 +152,7 @@ export async function insertTree(
 ): Promise<InsertOutcome> {
   const returning = table.canSelect ? selectableColumns(table).map((c) => c.name) : [];
   const written = await insertMany({ client, conflict }, table, objects, onConflict, new Map(), returning, path, list);
-  return { affected_rows: written.affected, rows: written.rows.map((row) => decode(table, row)) };
+  return { affected_rows: written.affected, rows: written.rows };
 }
 
 async function insertMany(
@@ -347,13 +347,4 @@ async function execute(ctx: Context, statement: SQL, path: string): Promise<Writ
     }
     throw e;
   }
-}
-
-function decode(table: HasuraTable, row: Row): Row {
-  const record: Row = {};
-  for (const [name, column] of table.columns) {
-    const raw = row[name];
-    record[name] = raw == null ? null : column.codec.fromPg(raw as string);
-  }
-  return record;
 }

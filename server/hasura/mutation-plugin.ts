@@ -23,7 +23,7 @@ import { asList, compileBoolExp, typedValue, type BoolExp } from "./compile.ts";
 import { pkFields, type Build } from "./field-args.ts";
 import { hasuraModel, type AnyResource, type HasuraConstraint, type HasuraTable } from "./model.ts";
 import { conflictConstraints, conflictUpdateColumns, incColumns, presetAssignments } from "./mutation-columns.ts";
-import { hasNestedInput, insertTree, nestedInsertFields, registerNestedInsertTypes } from "./nested-insert.ts";
+import { hasNestedInput, insertInto, insertTree, nestedInsertFields, registerNestedInsertTypes } from "./nested-insert.ts";
 import { jsonbAssignments, registerUpdateOperatorTypes, updateOperatorArgs } from "./update-operators.ts";
 import { registerWriteOnlyTypes } from "./write-only.ts";
 
@@ -82,24 +82,7 @@ function insertStatement(table: HasuraTable, objects: Row[], onConflict: Row | n
   if (!objects.length) throw new HasuraError("validation-failed", "objects must not be empty", 400);
   for (const o of objects) checkColumns(table, o, (c) => c.canInsert, `${table.name}_insert_input`);
   const columns = [...new Set(objects.flatMap((o) => Object.keys(o).filter((k) => o[k] !== undefined)))];
-  const target = sql`${table.resource.from as SQL} as ${ALIAS}`;
-  let statement: SQL;
-  if (columns.length === 0) {
-    statement = sql`insert into ${target} default values`;
-    if (objects.length > 1) throw new HasuraError("validation-failed", "cannot insert several rows without any column", 400);
-  } else {
-    const rows = objects.map(
-      (o) =>
-        sql`(${sql.join(
-          columns.map((c) => (o[c] === undefined ? sql`default` : typedValue(table.columns.get(c)!.codec, o[c]))),
-          ", ",
-        )})`,
-    );
-    statement = sql`insert into ${target} (${sql.join(
-      columns.map((c) => sql.identifier(c)),
-      ", ",
-    )}) values ${sql.join(rows, ", ")}`;
-  }
+  let statement = insertInto(table, objects, columns);
   if (onConflict) statement = sql`${statement}${conflictClause(table, onConflict)}`;
   return sql`${statement}${returning(table)}`;
 }

@@ -294,7 +294,32 @@ function keyValue(table: HasuraTable, column: string, raw: unknown): SQL {
   return raw == null ? sql.null : sql`${sql.value(String(raw))}::${table.columns.get(column)!.codec.sqlType}`;
 }
 
-/** INSERT of `objects`' `given` columns (checked) and the `fixed` ones, RETURNING `returning` as text. */
+/**
+ * `insert into <table> as t (…) values …` of `objects`' `given` columns
+ * (checked by the caller) and the `fixed` ones (same SQL in every row); a
+ * column an object lacks is `default`. The plain insert uses it too.
+ */
+export function insertInto(table: HasuraTable, objects: Row[], given: string[], fixed: ReadonlyMap<string, SQL> = new Map()): SQL {
+  const columns = [...given, ...fixed.keys()];
+  const target = sql`${table.resource.from as SQL} as ${ALIAS}`;
+  if (columns.length === 0) {
+    if (objects.length > 1) throw new HasuraError("validation-failed", "cannot insert several rows without any column", 400);
+    return sql`insert into ${target} default values`;
+  }
+  const rows = objects.map(
+    (o) =>
+      sql`(${sql.join(
+        columns.map((c) => fixed.get(c) ?? (o[c] === undefined ? sql`default` : typedValue(table.columns.get(c)!.codec, o[c]))),
+        ", ",
+      )})`,
+  );
+  return sql`insert into ${target} (${sql.join(
+    columns.map((c) => sql.identifier(c)),
+    ", ",
+  )}) values ${sql.join(rows, ", ")}`;
+}
+
+/** The INSERT with `on_conflict`, RETURNING `returning` as text. */
 function insertSql(
   ctx: Context,
   table: HasuraTable,
@@ -304,25 +329,7 @@ function insertSql(
   onConflict: Row | null,
   returning: string[],
 ): SQL {
-  const columns = [...given, ...fixed.keys()];
-  const target = sql`${table.resource.from as SQL} as ${ALIAS}`;
-  let statement: SQL;
-  if (columns.length === 0) {
-    if (objects.length > 1) throw new HasuraError("validation-failed", "cannot insert several rows without any column", 400);
-    statement = sql`insert into ${target} default values`;
-  } else {
-    const rows = objects.map(
-      (o) =>
-        sql`(${sql.join(
-          columns.map((c) => fixed.get(c) ?? (o[c] === undefined ? sql`default` : typedValue(table.columns.get(c)!.codec, o[c]))),
-          ", ",
-        )})`,
-    );
-    statement = sql`insert into ${target} (${sql.join(
-      columns.map((c) => sql.identifier(c)),
-      ", ",
-    )}) values ${sql.join(rows, ", ")}`;
-  }
+  let statement = insertInto(table, objects, given, fixed);
   if (onConflict) statement = sql`${statement}${ctx.conflict(table, onConflict)}`;
   if (!returning.length) return statement;
   return sql`${statement} returning ${sql.join(

@@ -27,6 +27,7 @@
  *     that skips the row a relationship needs (object and array).
  */
 import t from "tap";
+import { TYPE_REF, typeText, type TypeRef } from "../helpers/graphql-types.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { ADMIN, SECURED } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
@@ -49,16 +50,7 @@ async function gql(headers: Record<string, string>, query: string, variables?: R
   return (await srv.gql(query, { headers, path: V1, variables })).body;
 }
 
-const INPUT_FIELDS = `query($name: String!) { __type(name: $name) { inputFields { name type { ...T } } } }
-fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }`;
-
-interface TypeRef {
-  kind: string;
-  name: string | null;
-  ofType: TypeRef | null;
-}
-const typeText = (t: TypeRef): string =>
-  t.kind === "NON_NULL" ? `${typeText(t.ofType!)}!` : t.kind === "LIST" ? `[${typeText(t.ofType!)}]` : t.name!;
+const INPUT_FIELDS = `query($name: String!) { __type(name: $name) { inputFields { name type { ...T } } } } ${TYPE_REF}`;
 
 /** The input type's fields as `name: type` (SDL notation). */
 async function inputFields(headers: Record<string, string>, name: string): Promise<Record<string, string>> {

@@ -19,6 +19,7 @@
  *  5. An entry that fails rolls back the ones before it.
  */
 import t from "tap";
+import { TYPE_REF, typeText, type TypeRef } from "../helpers/graphql-types.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { ADMIN, SECURED } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
@@ -54,22 +55,13 @@ async function docData(id: number): Promise<unknown> {
   return (await db.asRoot<{ data: unknown }>(`select data from public.doc where id = $1`, [id]))[0]!.data;
 }
 
-interface TypeRef {
-  kind: string;
-  name: string | null;
-  ofType: TypeRef | null;
-}
-const typeText = (t: TypeRef): string =>
-  t.kind === "NON_NULL" ? `${typeText(t.ofType!)}!` : t.kind === "LIST" ? `[${typeText(t.ofType!)}]` : t.name!;
-const T = `fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }`;
-
 t.test("schema", async (t) => {
   const body = await gql(`{
     __schema { mutationType { fields { name type { ...T } args { name type { ...T } } } } }
     updates: __type(name: "doc_updates") { inputFields { name type { ...T } } }
     append: __type(name: "doc_append_input") { inputFields { name type { ...T } } }
     deleteAtPath: __type(name: "doc_delete_at_path_input") { inputFields { name type { ...T } } }
-  } ${T}`);
+  } ${TYPE_REF}`);
   const fields = new Map<string, { type: TypeRef; args: { name: string; type: TypeRef }[] }>(
     body.data.__schema.mutationType.fields.map((f: any) => [f.name, f]),
   );

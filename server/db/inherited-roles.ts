@@ -206,8 +206,14 @@ async function loadFacts(client: pg.ClientBase, schema: string, appRoles: string
   const { rows: parentRows } = await client.query<{ role: string; parents: string[] }>(PARENTS_SQL, [appRoles]);
   if (parentRows.length === 0) return null;
   const parents = new Map(parentRows.map((r) => [r.role, r.parents]));
+  // Parents that inherit in turn (application roles or not): the role gets their union too, so they are checked as well.
+  for (let next = parentRows; next.length; ) {
+    const frontier = [...new Set(next.flatMap((r) => r.parents))].filter((p) => !parents.has(p));
+    next = frontier.length ? (await client.query<{ role: string; parents: string[] }>(PARENTS_SQL, [frontier])).rows : [];
+    for (const r of next) parents.set(r.role, r.parents);
+  }
   const inherited = [...parents.keys()];
-  const allParents = [...new Set(parentRows.flatMap((r) => r.parents))];
+  const allParents = [...new Set([...parents.values()].flat())];
   const everyone = [...new Set([...inherited, ...allParents])];
 
   const { rows: tableRows } = await client.query<TableRow & { oid: string }>(TABLES_SQL, [schema]);
@@ -338,7 +344,7 @@ export async function checkInheritedRoles(
   opts: { schema: string; appRoles: string[] },
 ): Promise<InheritedRoleFinding[]> {
   const facts = await loadFacts(client, opts.schema, opts.appRoles);
-  return facts ? findingsOf(facts) : [];
+  return facts ? findingsOf(facts, new Set(opts.appRoles)) : [];
 }
 
 /** checkInheritedRoles in its own read-only transaction. */
@@ -364,117 +370,162 @@ function readsOf(p: PolicyRow): string[] {
   return own.test(`${p.qual ?? ""} ${p.with_check ?? ""}`) ? [...p.reads, p.table] : p.reads;
 }
 
-function findingsOf(facts: Facts): InheritedRoleFinding[] {
+/**
+ * The findings of every application role with parents: its own, then those of
+ * each parent that inherits in turn (at any depth), which reach it through
+ * membership whether that parent is an application role, a refused one or
+ * none.
+ */
+function findingsOf(facts: Facts, appRoles: ReadonlySet<string>): InheritedRoleFinding[] {
+  const byRole = new Map([...facts.parents.keys()].map((role) => [role, roleFindings(facts, role)]));
   const out: InheritedRoleFinding[] = [];
+  for (const role of [...facts.parents.keys()].filter((r) => appRoles.has(r)).sort()) {
+    const parents = facts.parents.get(role)!;
+    out.push(...byRole.get(role)!);
+    for (const ancestor of inheritingAncestors(facts, role)) {
+      const via = `through "${ancestor}" (parents ${facts.parents
+        .get(ancestor)!
+        .map((p) => `"${p}"`)
+        .join(", ")}), which it inherits`;
+      for (const f of byRole.get(ancestor)!) out.push({ ...f, role, parents, reason: `${via}: ${f.reason}` });
+    }
+  }
+  return out;
+}
+
+/** The role's parents, theirs and so on, that have parents themselves. */
+function inheritingAncestors(facts: Facts, role: string): string[] {
+  const seen = new Set<string>();
+  const visit = (r: string) => {
+    for (const p of facts.parents.get(r) ?? []) {
+      if (facts.parents.has(p) && !seen.has(p)) {
+        seen.add(p);
+        visit(p);
+      }
+    }
+  };
+  visit(role);
+  return [...seen].sort();
+}
+
+/** One role's findings, as if it were the only inherited role. */
+function roleFindings(facts: Facts, role: string): InheritedRoleFinding[] {
+  const out: InheritedRoleFinding[] = [];
+  const parents = facts.parents.get(role)!;
   const schemaTables = [...facts.tables.values()].filter((t) => t.exposed);
-  for (const [role, parents] of facts.parents) {
-    const sources = sourcesOf(role, facts);
-    const find = (table: string, command: Command | null, reason: string) => out.push({ role, parents, table, command, reason });
-    for (const t of schemaTables) {
-      const policies = t.rls ? facts.policies.filter((p) => p.table === t.table) : [];
-      for (const command of COMMANDS) {
-        const forCommand = policies.filter((p) => POLCMD[p.cmd]?.includes(command));
-        const rules = (s: Source) =>
+  const sources = sourcesOf(role, facts);
+  const find = (table: string, command: Command | null, reason: string) => out.push({ role, parents, table, command, reason });
+  for (const t of schemaTables) {
+    const policies = t.rls ? facts.policies.filter((p) => p.table === t.table) : [];
+    for (const command of COMMANDS) {
+      const forCommand = policies.filter((p) => POLCMD[p.cmd]?.includes(command));
+      // As a set: a parent inheriting one rule from two of its own parents has it once (OR and AND are idempotent).
+      const rules = (s: Source) => [
+        ...new Set(
           forCommand
             .filter((p) => s.applies(p))
             .map((p) => ruleText(p, command))
-            .sort();
-        const holding = sources.filter((s) => columnsFor(s, t.table, command).length > 0 || forCommand.some((p) => s.names(p)));
-        const ownSource = holding.find((s) => s.own);
-        if (ownSource && holding.length > 1) {
-          find(
-            t.table,
-            command,
-            `it has ${command} grants or policies of its own where its parents (${holding
-              .filter((s) => !s.own)
-              .map((s) => s.name)
-              .join(
-                ", ",
-              )}) also have ${command}: Postgres would allow either, Hasura only its own. Give the role no ${command} of its own on this table, or no parents that have it`,
-          );
-          continue;
-        }
-        if (holding.length < 2) continue;
-        const restrictive = holding.map((s) => rules(s).filter((r) => r.startsWith("restrictive")));
-        if (!sameList(restrictive)) {
-          find(
-            t.table,
-            command,
-            `restrictive ${command} policies differ between its parents: Postgres would apply each parent's to the rows of the others too`,
-          );
-          continue;
-        }
-        const columns = holding.map((s) => columnsFor(s, t.table, command));
-        const rowRules = holding.map(rules);
-        if (command === "select") {
-          // A security-invoker view's rows are its tables' for the role: not a rule that can be compared.
-          if (!t.invoker && sameList(rowRules)) continue;
-          // Hasura shows a column on the rows of the parents that have it; Postgres on every row. The same
-          // when every parent has it, or when one that has it sees every row (no row rule).
-          const allRows = (i: number) =>
-            !t.invoker && (!t.rls || (rowRules[i]!.includes("permissive using (true)") && !restrictive[i]!.length));
-          const union = [...new Set(columns.flat())];
-          if (union.every((c) => columns.every((cs) => cs.includes(c)) || columns.some((cs, i) => cs.includes(c) && allRows(i)))) continue;
-          find(
-            t.table,
-            command,
-            `its parents read different columns (${holding.map((s, i) => `${s.name}: ${show(columns[i]!)}`).join("; ")}) under different row rules: Postgres would show every parent's columns on the rows any parent may see (Hasura answers null there). Give the parents the same columns or the same policies`,
-          );
-          continue;
-        }
-        // Hasura inherits a mutation permission only when every parent holding it has the same one.
-        const differs: string[] = [];
-        if (!sameList(columns)) differs.push(`${command} columns (${holding.map((s, i) => `${s.name}: ${show(columns[i]!)}`).join("; ")})`);
-        if (!sameList(rowRules)) differs.push(`${command} policies`);
-        const key = (s: Source) => `${s.name}|${t.table}|${command}`;
-        if (!sameList(holding.map((s) => [facts.presets.get(key(s)) ?? ""])))
-          differs.push(`presets (${holding.map((s) => `${s.name}: ${facts.presets.get(key(s)) || "none"}`).join("; ")})`);
-        if (!sameList(holding.map((s) => [String(facts.backendOnly.has(key(s)))])))
-          differs.push(`backend_only (${holding.map((s) => `${s.name}: ${facts.backendOnly.has(key(s))}`).join("; ")})`);
-        if (differs.length)
-          find(
-            t.table,
-            command,
-            `its parents' ${command} permissions differ in ${differs.join(", ")}: Hasura inherits a mutation only where every parent holding it agrees, Postgres would allow any parent's. Make them the same, or leave ${command} to one parent`,
-          );
+            .sort(),
+        ),
+      ];
+      const holding = sources.filter((s) => columnsFor(s, t.table, command).length > 0 || forCommand.some((p) => s.names(p)));
+      const ownSource = holding.find((s) => s.own);
+      if (ownSource && holding.length > 1) {
+        find(
+          t.table,
+          command,
+          `it has ${command} grants or policies of its own where its parents (${holding
+            .filter((s) => !s.own)
+            .map((s) => s.name)
+            .join(
+              ", ",
+            )}) also have ${command}: Postgres would allow either, Hasura only its own. Give the role no ${command} of its own on this table, or no parents that have it`,
+        );
+        continue;
       }
+      if (holding.length < 2) continue;
+      const restrictive = holding.map((s) => rules(s).filter((r) => r.startsWith("restrictive")));
+      if (!sameList(restrictive)) {
+        find(
+          t.table,
+          command,
+          `restrictive ${command} policies differ between its parents: Postgres would apply each parent's to the rows of the others too`,
+        );
+        continue;
+      }
+      const columns = holding.map((s) => columnsFor(s, t.table, command));
+      const rowRules = holding.map(rules);
+      if (command === "select") {
+        // A security-invoker view's rows are its tables' for the role: not a rule that can be compared.
+        if (!t.invoker && sameList(rowRules)) continue;
+        // Hasura shows a column on the rows of the parents that have it; Postgres on every row. The same
+        // when every parent has it, or when one that has it sees every row (no row rule).
+        const allRows = (i: number) =>
+          !t.invoker && (!t.rls || (rowRules[i]!.includes("permissive using (true)") && !restrictive[i]!.length));
+        const union = [...new Set(columns.flat())];
+        if (union.every((c) => columns.every((cs) => cs.includes(c)) || columns.some((cs, i) => cs.includes(c) && allRows(i)))) continue;
+        find(
+          t.table,
+          command,
+          `its parents read different columns (${holding.map((s, i) => `${s.name}: ${show(columns[i]!)}`).join("; ")}) under different row rules: Postgres would show every parent's columns on the rows any parent may see (Hasura answers null there). Give the parents the same columns or the same policies`,
+        );
+        continue;
+      }
+      // Hasura inherits a mutation permission only when every parent holding it has the same one.
+      const differs: string[] = [];
+      if (!sameList(columns)) differs.push(`${command} columns (${holding.map((s, i) => `${s.name}: ${show(columns[i]!)}`).join("; ")})`);
+      if (!sameList(rowRules)) differs.push(`${command} policies`);
+      const key = (s: Source) => `${s.name}|${t.table}|${command}`;
+      if (!sameList(holding.map((s) => [facts.presets.get(key(s)) ?? ""])))
+        differs.push(`presets (${holding.map((s) => `${s.name}: ${facts.presets.get(key(s)) || "none"}`).join("; ")})`);
+      if (!sameList(holding.map((s) => [String(facts.backendOnly.has(key(s)))])))
+        differs.push(`backend_only (${holding.map((s) => `${s.name}: ${facts.backendOnly.has(key(s))}`).join("; ")})`);
+      if (differs.length)
+        find(
+          t.table,
+          command,
+          `its parents' ${command} permissions differ in ${differs.join(", ")}: Hasura inherits a mutation only where every parent holding it agrees, Postgres would allow any parent's. Make them the same, or leave ${command} to one parent`,
+        );
+    }
 
-      // A policy that reads another table reads it as this role: through the union of the sources' rows.
-      for (const p of policies) {
-        const users = sources.filter((s) => s.applies(p));
-        if (users.length === 0) continue;
-        const nonPublic = users.some((s) => s.names(p));
-        if (!nonPublic) continue;
-        const byName = users.map((s) => s.name).join(", ");
-        if (ROLE_NAME.test(`${p.qual ?? ""} ${p.with_check ?? ""}`)) {
-          find(t.table, null, `policy ${p.name} (of ${byName}) reads the role's name, which is "${role}" when "${role}" runs it`);
-        }
-        if (p.functions.length) {
+    // A policy that reads another table reads it as this role: through the union of the sources' rows.
+    for (const p of policies) {
+      const users = sources.filter((s) => s.applies(p));
+      if (users.length === 0) continue;
+      const nonPublic = users.some((s) => s.names(p));
+      if (!nonPublic) continue;
+      const byName = users.map((s) => s.name).join(", ");
+      if (ROLE_NAME.test(`${p.qual ?? ""} ${p.with_check ?? ""}`)) {
+        find(t.table, null, `policy ${p.name} (of ${byName}) reads the role's name, which is "${role}" when "${role}" runs it`);
+      }
+      if (p.functions.length) {
+        find(
+          t.table,
+          null,
+          `policy ${p.name} (of ${byName}) calls ${p.functions.join(", ")}, which runs as "${role}" and may read other rows than as its parent`,
+        );
+      }
+      for (const read of readsOf(p)) {
+        const u = facts.tables.get(read);
+        const readPolicies = u?.rls ? facts.policies.filter((q) => q.table === read && POLCMD[q.cmd]?.includes("select")) : [];
+        const involved = sources.filter(
+          (s) => users.includes(s) || columnsFor(s, read, "select").length > 0 || readPolicies.some((q) => s.names(q)),
+        );
+        const view = (s: Source) =>
+          `${columnsFor(s, read, "select").length > 0}|${[
+            ...new Set(
+              readPolicies
+                .filter((q) => s.applies(q))
+                .map((q) => ruleText(q, "select"))
+                .sort(),
+            ),
+          ].join("\u0000")}`;
+        if (involved.length > 1 && new Set(involved.map(view)).size > 1) {
           find(
             t.table,
             null,
-            `policy ${p.name} (of ${byName}) calls ${p.functions.join(", ")}, which runs as "${role}" and may read other rows than as its parent`,
+            `policy ${p.name} (of ${byName}) reads ${read}, whose rows differ between ${involved.map((s) => s.name).join(", ")}: run as "${role}" it would read all of their rows, not only its parent's`,
           );
-        }
-        for (const read of readsOf(p)) {
-          const u = facts.tables.get(read);
-          const readPolicies = u?.rls ? facts.policies.filter((q) => q.table === read && POLCMD[q.cmd]?.includes("select")) : [];
-          const involved = sources.filter(
-            (s) => users.includes(s) || columnsFor(s, read, "select").length > 0 || readPolicies.some((q) => s.names(q)),
-          );
-          const view = (s: Source) =>
-            `${columnsFor(s, read, "select").length > 0}|${readPolicies
-              .filter((q) => s.applies(q))
-              .map((q) => ruleText(q, "select"))
-              .sort()
-              .join("\u0000")}`;
-          if (involved.length > 1 && new Set(involved.map(view)).size > 1) {
-            find(
-              t.table,
-              null,
-              `policy ${p.name} (of ${byName}) reads ${read}, whose rows differ between ${involved.map((s) => s.name).join(", ")}: run as "${role}" it would read all of their rows, not only its parent's`,
-            );
-          }
         }
       }
     }

@@ -21,6 +21,7 @@ import t, { type Test } from "tap";
 import { describeFinding, InheritedRoleError } from "../../server/db/inherited-roles.ts";
 import { describeStartupError } from "../../server/startup-errors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/pg.ts";
+import { TEST_ROLES } from "../helpers/projects.ts";
 import { createFixtureRoles } from "../helpers/roles.ts";
 import { sortRows } from "../helpers/rows.ts";
 import { ADMIN, ADMIN_SECRET_ENV } from "../helpers/secured.ts";
@@ -264,4 +265,38 @@ t.test("a definition broken while the server runs drops the role from the allow-
   t.ok(srv.app.appRoles.has(roles.reader), "its parents are still served");
   const res = await srv.gql("{ article { id } }", { path: V1, headers: as(roles.editor) });
   t.equal(res.body.errors?.[0]?.extensions?.code, "access-denied");
+});
+
+t.test("a parent that inherits in turn: a rule it has from two parents counts once; its differences reach the role", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  // both = tier + guest, tier = free + trial: the same rows (published), guest with one more column.
+  const { free, trial, tier, guest, both } = await createFixtureRoles(t, db, ["free", "trial", "tier", "guest", "both"], {
+    tier: ["free", "trial"],
+    both: ["tier", "guest"],
+  });
+  await db.asOwner(`
+    grant select (id, title) on public.article to "${free}", "${trial}";
+    create policy fx_free on public.article for select to "${free}" using (is_published);
+    create policy fx_trial on public.article for select to "${trial}" using (is_published);
+    grant select (id, title, author_id) on public.article to "${guest}";
+    create policy fx_guest on public.article for select to "${guest}" using (is_published)`);
+  const lint = await runCli("lint-policies", [], db, "blog");
+  t.equal(lint.code, 0, `accepted (tier's rule is guest's); output:\n${lint.output}`);
+
+  // trial now reads content on drafts: tier would show it on published rows too. Refused for `both`,
+  // which gets tier's union through membership, even once tier is no application role.
+  await db.asOwner(`
+    grant select (content) on public.article to "${trial}";
+    drop policy fx_trial on public.article;
+    create policy fx_trial on public.article for select to "${trial}" using (not is_published)`);
+  await db.asRoot(`revoke "${tier}" from ${TEST_ROLES.authenticator.name}`);
+  const refused = await runCli("lint-policies", [], db, "blog");
+  t.equal(refused.code, 1);
+  t.match(
+    refused.stdout,
+    new RegExp(
+      `inherited_role_differs\t"${both}" on public.article\tparents ${guest}, ${tier}: through "${tier}" \\(parents "${free}", "${trial}"\\), which it inherits: its parents read different columns`,
+    ),
+  );
+  t.notMatch(refused.stdout, `"${tier}" on`, "tier itself is no application role");
 });

@@ -88,6 +88,8 @@ export const errors = {
   // Errors Postgres raised (server/to-hasura-error.ts maps SQLSTATEs to these; `pg` is Postgres' message)
   sessionVariableMissing: (pg: string) => E("not-found", pg), // HA404, sql/session.sql
   checkViolation: () => E("permission-error", "Check constraint violation. insert/update check constraint failed"), // RLS WITH CHECK
+  /** An insert's (or upsert's) RLS WITH CHECK: Hasura checks inserts in its own statement, with its own words. */
+  insertCheckViolation: () => E("permission-error", "check constraint of an insert/update permission has failed"),
   permissionDenied: (pg: string) => E("permission-error", pg),
   uniquenessViolation: (pg: string) => E("constraint-violation", `Uniqueness violation. ${pg}`),
   foreignKeyViolation: (pg: string) => E("constraint-violation", `Foreign key violation. ${pg}`),

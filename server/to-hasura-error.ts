@@ -57,6 +57,17 @@ export function toHasuraError(thrown: unknown, ctx: ErrorContext | undefined): H
  * `connectionTimeoutMillis`: every pooled connection stayed busy, or a new
  * one could not be opened in time.
  */
+/**
+ * A missing session variable as Hasura words it in a mutation: it plans a
+ * query, checking every variable first (`missing session variables: "x"`),
+ * but fills a mutation's values one by one (`missing session variable: "x"`).
+ * Postgres (sql/session.sql) raises the query's wording.
+ */
+export function inMutation(e: HasuraError): HasuraError {
+  const m = e.code === "not-found" ? /^missing session variables: ("[^"]*")$/.exec(e.message) : null;
+  return m ? new HasuraError(e.code, `missing session variable: ${m[1]}`, e.statusCode, e.path, e.headers) : e;
+}
+
 function poolTimeoutError(e: Error, waitMs: number): HasuraError | null {
   if (e.message === "timeout exceeded when trying to connect") return errors.poolExhausted(waitMs);
   if (e.message === "Connection terminated due to connection timeout") return errors.databaseUnavailable();
@@ -125,9 +136,11 @@ function fromGraphQLError(error: GraphQLError, ctx: ErrorContext | undefined): H
   if (mapped && (mapped.code === "constraint-violation" || mapped.code === "permission-error") && !(original instanceof HasuraError)) {
     const field = error.path?.length === 1 ? String(error.path[0]) : null;
     if (field?.startsWith("insert_")) {
+      // Hasura words a failed insert check unlike an update's (its withCheckPermission).
+      const message = mapped.message === errors.checkViolation().message ? errors.insertCheckViolation().message : mapped.message;
       return new HasuraError(
         mapped.code,
-        mapped.message,
+        message,
         mapped.statusCode,
         `$.selectionSet.${field}.args.${field.endsWith("_one") ? "object" : "objects"}`,
       );

@@ -17,7 +17,7 @@ import { LRUCache } from "lru-cache";
 import { errors, type HasuraError } from "../errors.ts";
 import { checkGraphQLRequest, selectOperation } from "../graphql-request.ts";
 import { DOCUMENT_CACHE, introspectionField, nodesError, type Parsed as LimitedParse, type QueryLimits } from "../graphql-limits.ts";
-import { toHasuraError, validationError, type ErrorContext } from "../to-hasura-error.ts";
+import { inMutation, toHasuraError, validationError, type ErrorContext } from "../to-hasura-error.ts";
 
 export interface HasuraResult {
   status: number;
@@ -142,7 +142,8 @@ async function runOne(body: unknown, opts: RunOptions): Promise<HasuraResult> {
   const { data, errors: failed } = result as { data?: unknown; errors?: readonly GraphQLError[] };
   if (failed?.length) {
     // Hasura answers errors without partial data; the first error decides the status.
-    const mapped = failed.map((e) => toHasuraError(e, opts.errorContext) ?? errors.databaseQueryError());
+    const asHasura = (e: GraphQLError) => toHasuraError(e, opts.errorContext) ?? errors.databaseQueryError();
+    const mapped = failed.map((e) => (operation.operation === "mutation" ? inMutation(asHasura(e)) : asHasura(e)));
     for (let i = 0; i < mapped.length; i++) if (mapped[i]!.statusCode >= 500) opts.log(failed[i]!.originalError ?? failed[i]);
     return { status: mapped[0]!.statusCode, body: { errors: mapped.map(entryOf) } };
   }

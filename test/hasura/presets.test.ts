@@ -127,7 +127,7 @@ t.test("column presets", async (t) => {
       path: V1,
       headers: { ...ADMIN, "x-hasura-role": "user" },
     });
-    errorOf(t, missing, "not-found", 'missing session variables: "x-hasura-user-id"', "a preset's session variable is required");
+    errorOf(t, missing, "not-found", 'missing session variable: "x-hasura-user-id"', "a preset's session variable is required");
   });
 
   t.test("update with no _set or _inc assigns the update presets", async (t) => {

@@ -78,16 +78,17 @@ function checkColumns(
   }
 }
 
-function insertStatement(table: HasuraTable, objects: Row[], onConflict: Row | null): SQL {
+function insertStatement(table: HasuraTable, objects: Row[], onConflict: Row | null, conflictPath?: string): SQL {
   if (!objects.length) throw new HasuraError("validation-failed", "objects must not be empty", 400);
   for (const o of objects) checkColumns(table, o, (c) => c.canInsert, `${table.name}_insert_input`);
   const columns = [...new Set(objects.flatMap((o) => Object.keys(o).filter((k) => o[k] !== undefined)))];
   let statement = insertInto(table, objects, columns);
-  if (onConflict) statement = sql`${statement}${conflictClause(table, onConflict)}`;
+  if (onConflict) statement = sql`${statement}${conflictClause(table, onConflict, conflictPath)}`;
   return sql`${statement}${returning(table)}`;
 }
 
-function conflictClause(table: HasuraTable, onConflict: Row): SQL {
+/** `path`: where the client's `on_conflict` is, for Hasura's error paths. */
+function conflictClause(table: HasuraTable, onConflict: Row, path?: string): SQL {
   const constraint = conflictConstraints(table).find((c) => c.name === onConflict.constraint);
   if (!constraint)
     throw new HasuraError(
@@ -98,6 +99,8 @@ function conflictClause(table: HasuraTable, onConflict: Row): SQL {
   const columns = (onConflict.update_columns as string[] | undefined) ?? [];
   if (columns.length === 0) return sql` on conflict on constraint ${sql.identifier(constraint.name)} do nothing`;
   for (const c of columns) {
+    // The enum's placeholder when nothing is updatable (Hasura's answer and path).
+    if (c === "_PLACEHOLDER") throw new HasuraError("validation-failed", "erroneous column name", 400, path);
     if (!conflictUpdateColumns(table).some((u) => u.name === c))
       throw new HasuraError("validation-failed", `unexpected value '${c}' for enum: '${table.name}_update_column'`, 400);
   }
@@ -182,7 +185,8 @@ function insertRows(table: HasuraTable, $args: Step<Row>, field: string, one: bo
   return sideEffectWithPgClientTransaction(table.resource.executor, $args, async (client, args) => {
     const objects = one ? [args.object as Row] : asList(args.objects as Row | Row[]);
     const onConflict = (args.on_conflict as Row) ?? null;
-    if (!hasNestedInput(table, objects)) return run(client, table, insertStatement(table, objects, onConflict));
+    if (!hasNestedInput(table, objects))
+      return run(client, table, insertStatement(table, objects, onConflict, `$.selectionSet.${field}.args.on_conflict`));
     const path = `$.selectionSet.${field}.args.${one ? "object" : "objects"}`;
     const tree = await insertTree(client, conflictClause, table, objects, onConflict, path, !one);
     return { affected_rows: tree.affected_rows, rows: decode(table, tree.rows) };

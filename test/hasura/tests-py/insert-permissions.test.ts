@@ -84,9 +84,6 @@ const cases: CaseFile[] = [
   },
   {
     file: "article_on_conflict_restricted_role.yaml",
-    known:
-      "update_columns: [_PLACEHOLDER] answers the enum error `unexpected value '_PLACEHOLDER' for enum: 'article_update_column'` at `$` " +
-      "where Hasura answers `erroneous column name` at `$.selectionSet.insert_article.args.on_conflict` (server/hasura/mutation-plugin.ts conflictClause)",
     requests: [
       {
         description: "restricted (no update column) upserts with update_columns []",

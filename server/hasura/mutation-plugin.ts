@@ -107,33 +107,38 @@ function conflictClause(table: HasuraTable, onConflict: Row, path?: string): SQL
   return sql` on conflict on constraint ${sql.identifier(constraint.name)} do update set ${sql.join(
     columns.map((c) => sql`${sql.identifier(c)} = excluded.${sql.identifier(c)}`),
     ", ",
-  )}${onConflict.where ? sql` where ${visibleWhere(table, constraint, onConflict.where as BoolExp)}` : sql.blank}`;
+  )} where ${updatableWhere(table, constraint, (onConflict.where as BoolExp | undefined) ?? null)}`;
 }
 
 /**
- * The client's `on_conflict.where`, evaluated only if the role can see the
- * conflicting row. Postgres evaluates DO UPDATE's WHERE on that row before
- * its RLS check (ExecOnConflictUpdate), so the bare condition would read a
- * row the role cannot see, one bit per request (an error when it matches,
- * a skip when not), and could raise errors that depend on its values.
- * Here it runs inside a sub-select over the same table as the role: the
- * SELECT policies filter first (security-barrier quals; only leakproof,
- * error-free operators may run before them), the key picks the conflicting
- * row, and a hidden row is skipped, as Hasura skips a row outside its update
- * filter. The row is found by its primary key when the role can read it
- * (never null), else by the conflict constraint's columns, which Postgres
- * requires the role to read for any DO UPDATE. Not by ctid: under column
- * grants the role cannot read it. The sub-select sees the row as the
- * statement's snapshot does: one committed concurrently after the statement
- * began is skipped, never read unchecked.
+ * DO UPDATE touches the conflicting row only if the role may see and update
+ * it, and only if the client's `on_conflict.where` holds there: otherwise
+ * the row is skipped, as Hasura skips a row outside its update filter.
+ * Postgres alone would raise an RLS error for a conflicting row that fails
+ * the SELECT or UPDATE policy. The test is a sub-select over the same table
+ * as the role, `FOR UPDATE` so that the UPDATE policies' USING applies as
+ * well as the SELECT ones (the row is already locked by this statement).
+ *
+ * Postgres evaluates DO UPDATE's WHERE on that row before its RLS check
+ * (ExecOnConflictUpdate), so a bare client condition would read a row the
+ * role cannot see, one bit per request (an error when it matches, a skip
+ * when not), and could raise errors that depend on its values. Inside the
+ * sub-select the policies filter first (security-barrier quals; only
+ * leakproof, error-free operators may run before them). The row is found by
+ * its primary key when the role can read it (never null), else by the
+ * conflict constraint's columns, which Postgres requires the role to read for
+ * any ON CONFLICT. Not by ctid: under column grants the role cannot read it.
+ * The sub-select sees the row as the statement's snapshot does: one committed
+ * concurrently after the statement began is skipped, never read unchecked.
  */
-function visibleWhere(table: HasuraTable, constraint: HasuraConstraint, where: BoolExp): SQL {
+function updatableWhere(table: HasuraTable, constraint: HasuraConstraint, where: BoolExp | null): SQL {
   const key = table.pk ?? constraint.columns;
   const sameRow = sql.join(
     key.map((c) => sql`${VISIBLE}.${sql.identifier(c)} = ${ALIAS}.${sql.identifier(c)}`),
     " and ",
   );
-  return sql`exists (select 1 from ${table.resource.from as SQL} as ${VISIBLE} where ${sameRow} and ${compileBoolExp(table, VISIBLE, where)})`;
+  const condition = where ? sql` and ${compileBoolExp(table, VISIBLE, where)}` : sql.blank;
+  return sql`exists (select 1 from ${table.resource.from as SQL} as ${VISIBLE} where ${sameRow}${condition} for update)`;
 }
 
 function updateStatement(table: HasuraTable, field: string, where: SQL, set: Row | null, inc: Row | null, ops: Row): SQL | null {

@@ -25,7 +25,7 @@
 import type { PgClient } from "@dataplan/pg";
 import type { GraphQLInputFieldConfigMap } from "graphql";
 import { sql, type SQL } from "pg-sql2";
-import { HasuraError } from "../errors.ts";
+import { errors, HasuraError } from "../errors.ts";
 import { toHasuraError } from "../to-hasura-error.ts";
 import { insertableColumns, selectableColumns } from "./columns.ts";
 import { typedValue } from "./compile.ts";
@@ -350,7 +350,9 @@ async function execute(ctx: Context, statement: SQL, path: string): Promise<Writ
   } catch (e) {
     const mapped = e instanceof HasuraError ? null : toHasuraError(e, undefined);
     if (mapped && (mapped.code === "constraint-violation" || mapped.code === "permission-error")) {
-      throw new HasuraError(mapped.code, mapped.message, mapped.statusCode, path);
+      // Hasura words a failed insert check unlike an update's (its withCheckPermission).
+      const message = mapped.message === errors.checkViolation().message ? errors.insertCheckViolation().message : mapped.message;
+      throw new HasuraError(mapped.code, message, mapped.statusCode, path);
     }
     throw e;
   }

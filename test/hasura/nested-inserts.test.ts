@@ -208,7 +208,7 @@ t.test("user: a nested row failing its table's WITH CHECK rolls back the whole m
   t.same(body, {
     errors: [
       {
-        message: "Check constraint violation. insert/update check constraint failed",
+        message: "check constraint of an insert/update permission has failed",
         extensions: { path: "$.selectionSet.insert_tag.args.objects[0].article_tags.data", code: "permission-error" },
       },
     ],

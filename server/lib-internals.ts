@@ -76,3 +76,12 @@ export function grafservDigest(request: FastifyRequest, requestContext: Partial<
 
 export { getSettings } from "graphile-migrate/dist/commands/_common.js";
 export { clearAllPools } from "graphile-migrate/dist/pgReal.js";
+
+// graphile-migrate: how `commit` writes a committed migration (headers, body,
+// the sha1 chain it checks on `migrate`) and names its file, for
+// server/import/migrations.ts: the importer's files must hash exactly as the
+// library verifies them, so it calls the library rather than restating it.
+
+export { calculateHash } from "graphile-migrate/dist/hash.js";
+export { parseMigrationText, serializeMigration } from "graphile-migrate/dist/migration.js";
+export { sluggify } from "graphile-migrate/dist/sluggify.js";

@@ -12,7 +12,18 @@ import path from "node:path";
 import pg from "pg";
 import t from "tap";
 import { REPO_ROOT } from "../../server/config.ts";
-import { clearAllPools, connectionOf, getSettings, grafservDigest, PgQuery, prepareValue } from "../../server/lib-internals.ts";
+import {
+  calculateHash,
+  clearAllPools,
+  connectionOf,
+  getSettings,
+  grafservDigest,
+  PgQuery,
+  parseMigrationText,
+  prepareValue,
+  serializeMigration,
+  sluggify,
+} from "../../server/lib-internals.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 
 const PINNED = ["pg", "postgraphile", "grafserv", "grafast", "@dataplan/pg", "pg-sql2", "graphile-migrate"];
@@ -103,4 +114,12 @@ t.test("graphile-migrate: its .gmrc reader and pool cleanup from dist/", async (
   const settings = (await getSettings({ configFile: path.join(REPO_ROOT, ".gmrc") })) as Record<string, unknown>;
   t.ok(settings && typeof settings === "object", "dist/commands/_common.js getSettings reads the project's .gmrc");
   t.ok(Array.isArray(settings.afterAllMigrations) || settings.afterAllMigrations === undefined, "with its settings");
+});
+
+t.test("graphile-migrate: commit's hash, serialisation and slug from dist/ (server/import/migrations.ts)", async (t) => {
+  const file = path.join(REPO_ROOT, "migrations/committed/000001-application-roles-and-the-user-table.sql");
+  const { headers, body } = parseMigrationText(file, readFileSync(file, "utf8"));
+  t.equal(calculateHash(body, null), headers.Hash, "dist/hash.js calculateHash reproduces this project's own committed hash");
+  t.equal(serializeMigration(body, { Previous: "-", Hash: headers.Hash!, Message: headers.Message! }), readFileSync(file, "utf8"));
+  t.equal(sluggify("Application roles and the user table"), "application-roles-and-the-user-table", "dist/sluggify.js names the file");
 });

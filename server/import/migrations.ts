@@ -1,0 +1,297 @@
+/**
+ * A Hasura project's migrations → this project's graphile-migrate committed
+ * migrations (issue 14).
+ *
+ * Hasura layouts read, in numeric version order (versions are Unix timestamps
+ * in ms or ns, so "999_x" comes before "1000_y"):
+ *   config v3  migrations/<db>/<version>_<name>/up.sql (and up.yaml)
+ *   config v2  migrations/<version>_<name>/up.sql (and up.yaml)
+ *   config v1  migrations/<version>_<name>.up.sql / .up.yaml
+ * An up.yaml's `run_sql` steps (also inside `bulk`) are translated in order;
+ * its metadata steps (track_table, create_*_permission, …) are not, and each
+ * is named in the notes: the metadata import carries the final metadata.
+ * down.* files are ignored: graphile-migrate is forward-only.
+ *
+ * The first generated migration creates the application roles (the roles
+ * the metadata's permissions name) as NOLOGIN roles granted to the
+ * authenticator, as migrations/committed/000001-… does for this project.
+ *
+ * Headers, file names and the `--! Previous`/`--! Hash` chain come from
+ * graphile-migrate's own functions (server/lib-internals.ts), so `migrate`
+ * accepts exactly what `commit` would have written. Nothing is written here:
+ * the caller writes `files` under the output project directory.
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { calculateHash, parseMigrationText, serializeMigration, sluggify } from "../lib-internals.ts";
+
+export interface ImportedFile {
+  /** Relative to the output project directory. */
+  path: string;
+  content: string;
+}
+
+export interface MigrationsImport {
+  files: ImportedFile[];
+  notes: string[];
+}
+
+export interface MigrationsImportOptions {
+  /** Every role the metadata's permissions name (inherited roles included). */
+  roles: string[];
+  /** Config v3: the database (metadata source) whose migrations to import; default: the only one, else `default`. */
+  database?: string;
+}
+
+interface HasuraVersion {
+  version: bigint;
+  name: string;
+  /** A version folder holding both: up.yaml's run_sql first, then up.sql (our order; Hasura projects rarely have both). */
+  up: { kind: "sql" | "yaml"; where: string }[];
+  down: string[];
+}
+
+const VERSION_DIR = /^(\d+)_(.+)$/;
+const VERSION_FILE = /^(\d+)_(.+)\.(up|down)\.(sql|yaml)$/;
+/**
+ * Postgres refuses `public`, `none` and `pg_…` as role names (`role name "…"
+ * is reserved`); the CURRENT_USER-like names would be creatable quoted but
+ * read as the keyword wherever a hand-written GRANT leaves them unquoted.
+ */
+const RESERVED_ROLES = new Set(["public", "none", "current_user", "session_user", "current_role"]);
+
+export async function importHasuraMigrations(hasuraDir: string, opts: MigrationsImportOptions): Promise<MigrationsImport> {
+  const notes: string[] = [];
+  const bodies: { message: string; body: string }[] = [];
+
+  const roles = [...new Set(opts.roles)];
+  if (roles.length > 0) bodies.push({ message: "Application roles (Hasura permissions)", body: rolesMigration(roles) });
+  else notes.push("No role is named by a permission: no application-roles migration generated.");
+
+  const migrationsRel = await migrationsDirectory(hasuraDir);
+  const versions = await findVersions(hasuraDir, migrationsRel, opts.database, notes);
+  const downs: string[] = [];
+  for (const v of versions) {
+    downs.push(...v.down);
+    const label = `${v.version}_${v.name}`;
+    const parts: string[] = [];
+    for (const up of v.up) {
+      const text = await readFile(path.join(hasuraDir, up.where), "utf8");
+      if (up.kind === "sql") {
+        if (text.trim() !== "") parts.push(`-- Hasura migration ${label}: ${up.where}\n\n${text.trim()}`);
+      } else {
+        const sqls = runSqlSteps(parseYaml(text), up.where, notes);
+        for (const [i, s] of sqls.entries()) parts.push(`-- Hasura migration ${label}: ${up.where}, run_sql step ${i + 1}\n\n${s.trim()}`);
+      }
+    }
+    if (parts.length === 0) {
+      notes.push(`Skipped Hasura migration ${label} (${v.up.map((u) => u.where).join(", ") || "no up file"}): nothing to run.`);
+      continue;
+    }
+    const body = parts.join("\n\n");
+    warnAboutBody(label, body, notes);
+    bodies.push({ message: messageFor(v), body });
+  }
+  if (downs.length > 0) {
+    notes.push(
+      `${downs.length} down migration(s) ignored: graphile-migrate is forward-only (a committed migration is never undone; ` +
+        `a change is undone by a new migration): ${downs.join(", ")}.`,
+    );
+  }
+  return { files: commitChain(bodies), notes };
+}
+
+/** graphile-migrate `commit`'s own serialisation, numbering and hash chain, checked by parsing each file back. */
+function commitChain(bodies: { message: string; body: string }[]): ImportedFile[] {
+  const files: ImportedFile[] = [];
+  let previous: string | null = null;
+  bodies.forEach(({ message, body }, i) => {
+    const hash = calculateHash(body, previous);
+    const content = serializeMigration(body, { Previous: previous ?? "-", Hash: hash, Message: message });
+    const filename = `${String(i + 1).padStart(6, "0")}-${sluggify(message)}.sql`;
+    const parsed = parseMigrationText(filename, content);
+    if (calculateHash(parsed.body, previous) !== hash)
+      throw new Error(`internal: ${filename} would not hash as graphile-migrate checks it`);
+    files.push({ path: `migrations/committed/${filename}`, content });
+    previous = hash;
+  });
+  return files;
+}
+
+/** graphile-migrate refuses control characters and messages over 512 characters. */
+function messageFor(v: HasuraVersion): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+  return `Hasura ${v.version}_${v.name}`.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 512);
+}
+
+/** config.yaml's `migrations_directory` (relative to the project), else `migrations`. */
+async function migrationsDirectory(hasuraDir: string): Promise<string> {
+  const text = await readFile(path.join(hasuraDir, "config.yaml"), "utf8").catch((e: NodeJS.ErrnoException) =>
+    e.code === "ENOENT" ? null : Promise.reject(e),
+  );
+  const configured = text ? (parseYaml(text) as { migrations_directory?: unknown } | null)?.migrations_directory : undefined;
+  return typeof configured === "string" && configured !== "" ? path.normalize(configured) : "migrations";
+}
+
+async function listDir(dir: string): Promise<string[] | null> {
+  return readdir(dir).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? null : Promise.reject(e)));
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return (await stat(p)).isDirectory();
+}
+
+async function findVersions(
+  hasuraDir: string,
+  migrationsRel: string,
+  database: string | undefined,
+  notes: string[],
+): Promise<HasuraVersion[]> {
+  const top = await listDir(path.join(hasuraDir, migrationsRel));
+  if (top === null) {
+    notes.push(`No Hasura migrations folder (${migrationsRel}/): only the application roles are migrated.`);
+    return [];
+  }
+  const databases: string[] = [];
+  for (const entry of top) {
+    if (!entry.startsWith(".") && !VERSION_DIR.test(entry) && (await isDir(path.join(hasuraDir, migrationsRel, entry))))
+      databases.push(entry);
+  }
+  databases.sort();
+  if (databases.length === 0) return readVersions(hasuraDir, migrationsRel, top, notes); // config v1/v2
+  // config v3: one folder per database.
+  const chosen = database ?? (databases.length === 1 ? databases[0]! : databases.includes("default") ? "default" : undefined);
+  if (chosen === undefined || !databases.includes(chosen)) {
+    throw new Error(
+      `${migrationsRel}/: migrations of ${databases.length} databases (${databases.join(", ")}); ` +
+        (chosen === undefined ? "say which one to import" : `none for database "${chosen}"`),
+    );
+  }
+  for (const other of databases.filter((d) => d !== chosen)) {
+    notes.push(`Not translated: migrations of database "${other}" (${path.join(migrationsRel, other)}/): only "${chosen}" is imported.`);
+  }
+  for (const entry of top.filter((e) => !e.startsWith(".") && !databases.includes(e)).sort()) {
+    notes.push(`Ignored: ${path.join(migrationsRel, entry)} sits beside the database folders of a config v3 project.`);
+  }
+  const dbRel = path.join(migrationsRel, chosen);
+  return readVersions(hasuraDir, dbRel, (await listDir(path.join(hasuraDir, dbRel)))!, notes);
+}
+
+/** The versions in one folder: `<version>_<name>/` folders and `<version>_<name>.{up,down}.{sql,yaml}` files. */
+async function readVersions(hasuraDir: string, dirRel: string, entries: string[], notes: string[]): Promise<HasuraVersion[]> {
+  const versions = new Map<bigint, HasuraVersion>();
+  for (const entry of [...entries].sort()) {
+    if (entry.startsWith(".")) continue;
+    const rel = path.join(dirRel, entry);
+    const full = path.join(hasuraDir, rel);
+    if (await isDir(full)) {
+      const m = VERSION_DIR.exec(entry);
+      if (!m) {
+        notes.push(`Ignored: ${rel}/ is not a Hasura migration folder.`);
+        continue;
+      }
+      const v = versionOf(versions, BigInt(m[1]!), m[2]!, rel);
+      for (const f of (await listDir(full))!.sort()) {
+        if (f === "up.yaml" || f === "up.sql") v.up.push({ kind: f === "up.sql" ? "sql" : "yaml", where: path.join(rel, f) });
+        else if (f === "down.yaml" || f === "down.sql") v.down.push(path.join(rel, f));
+        else if (!f.startsWith(".")) notes.push(`Ignored: ${path.join(rel, f)} is not a Hasura migration file.`);
+      }
+      continue;
+    }
+    const m = VERSION_FILE.exec(entry);
+    if (!m) {
+      notes.push(`Ignored: ${rel} is not a Hasura migration file.`);
+      continue;
+    }
+    const v = versionOf(versions, BigInt(m[1]!), m[2]!, rel);
+    if (m[3] === "down") v.down.push(rel);
+    else v.up.push({ kind: m[4] === "sql" ? "sql" : "yaml", where: rel });
+  }
+  for (const v of versions.values()) v.up.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "yaml" ? -1 : 1));
+  return [...versions.values()].sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+}
+
+function versionOf(versions: Map<bigint, HasuraVersion>, version: bigint, name: string, where: string): HasuraVersion {
+  const v = versions.get(version) ?? { version, name, up: [], down: [] };
+  versions.set(version, v);
+  if (v.name !== name) throw new Error(`${where}: Hasura migration version ${version} is used twice (names "${v.name}" and "${name}")`);
+  return v;
+}
+
+/** The SQL of an up.yaml's run_sql steps (bulk steps flattened), each other step named in the notes. */
+function runSqlSteps(doc: unknown, where: string, notes: string[]): string[] {
+  if (doc == null) return [];
+  if (!Array.isArray(doc)) throw new Error(`${where}: expected a list of steps ({type, args}), found ${typeof doc}`);
+  const out: string[] = [];
+  const visit = (steps: unknown[], at: string) => {
+    steps.forEach((step, i) => {
+      const here = `${at}[${i}]`;
+      const s = step as { type?: unknown; args?: unknown } | null;
+      if (typeof s !== "object" || s === null || typeof s.type !== "string")
+        throw new Error(`${where}: ${here} is not a step ({type, args})`);
+      if (s.type === "run_sql") {
+        const sql = (s.args as { sql?: unknown } | undefined)?.sql;
+        if (typeof sql !== "string") throw new Error(`${where}: ${here}.args.sql must be a string`);
+        if (sql.trim() !== "") out.push(sql);
+      } else if (s.type === "bulk" && Array.isArray(s.args)) {
+        visit(s.args, `${here}.args`);
+      } else {
+        notes.push(
+          `Not translated: ${where} ${here} step "${s.type}" (a metadata step; the imported metadata carries the final metadata).`,
+        );
+      }
+    });
+  };
+  visit(doc, "$");
+  return out;
+}
+
+/** Things in imported SQL that behave differently under graphile-migrate. */
+function warnAboutBody(label: string, body: string, notes: string[]): void {
+  const placeholder = /:DATABASE_(?:OWNER|AUTHENTICATOR|NAME)\b/.exec(body);
+  if (placeholder) notes.push(`Hasura migration ${label}: contains ${placeholder[0]}, which graphile-migrate replaces as a placeholder.`);
+  if (/\bset\s+(?:session\s+)?search_path\b|set_config\s*\(\s*'search_path'\s*,[^)]*,\s*false\s*\)/i.test(body)) {
+    notes.push(
+      `Hasura migration ${label}: sets search_path for the session; graphile-migrate runs the following migrations on the same connection.`,
+    );
+  }
+}
+
+function rolesMigration(roles: string[]): string {
+  for (const r of roles) {
+    const problem =
+      r === ""
+        ? "is empty"
+        : RESERVED_ROLES.has(r) || r.startsWith("pg_")
+          ? "is reserved in PostgreSQL"
+          : Buffer.byteLength(r) > 63
+            ? "is longer than PostgreSQL's 63-byte identifiers"
+            : /:DATABASE_/.test(r)
+              ? "looks like a graphile-migrate placeholder"
+              : null;
+    if (problem) throw new Error(`Hasura role "${r}" cannot be a PostgreSQL role: its name ${problem}; rename it in the metadata`);
+  }
+  let tag = "$roles$";
+  for (let n = 1; roles.some((r) => r.includes(tag)); n++) tag = `$roles${n}$`;
+  const list = roles.map((r) => `'${r.replaceAll("'", "''")}'`).join(", ");
+  return `/*
+ * The Hasura roles the imported permissions name, as NOLOGIN roles granted to
+ * the authenticator (roles are cluster-wide: created only if missing). None
+ * is BYPASSRLS: the server switches to one of them per transaction and
+ * Postgres enforces the grants and policies of policies.sql.
+ */
+do ${tag}
+declare
+  r text;
+begin
+  foreach r in array array[${list}] loop
+    if not exists (select 1 from pg_catalog.pg_roles where rolname = r) then
+      execute format('create role %I nologin nosuperuser nobypassrls', r);
+    end if;
+    execute format('grant %I to %I', r, ':DATABASE_AUTHENTICATOR');
+  end loop;
+end
+${tag};
+`;
+}

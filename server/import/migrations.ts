@@ -52,8 +52,8 @@ interface HasuraVersion {
   down: string[];
 }
 
-const VERSION_DIR = /^(\d+)_(.+)$/;
-const VERSION_FILE = /^(\d+)_(.+)\.(up|down)\.(sql|yaml)$/;
+const VERSION_DIR = /^(\d+)_(.+)$/s;
+const VERSION_FILE = /^(\d+)_(.+)\.(up|down)\.(sql|yaml)$/s;
 /**
  * Postgres refuses `public`, `none` and `pg_…` as role names (`role name "…"
  * is reserved`); the CURRENT_USER-like names would be creatable quoted but
@@ -74,15 +74,16 @@ export async function importHasuraMigrations(hasuraDir: string, opts: Migrations
   const downs: string[] = [];
   for (const v of versions) {
     downs.push(...v.down);
-    const label = `${v.version}_${v.name}`;
+    const label = oneLine(`${v.version}_${v.name}`);
     const parts: string[] = [];
     for (const up of v.up) {
       const text = await readFile(path.join(hasuraDir, up.where), "utf8");
       if (up.kind === "sql") {
-        if (text.trim() !== "") parts.push(`-- Hasura migration ${label}: ${up.where}\n\n${text.trim()}`);
+        if (text.trim() !== "") parts.push(`-- Hasura migration ${label}: ${oneLine(up.where)}\n\n${text.trim()}`);
       } else {
         const sqls = runSqlSteps(parseYaml(text), up.where, notes);
-        for (const [i, s] of sqls.entries()) parts.push(`-- Hasura migration ${label}: ${up.where}, run_sql step ${i + 1}\n\n${s.trim()}`);
+        for (const [i, s] of sqls.entries())
+          parts.push(`-- Hasura migration ${label}: ${oneLine(up.where)}, run_sql step ${i + 1}\n\n${s.trim()}`);
       }
     }
     if (parts.length === 0) {
@@ -121,8 +122,13 @@ function commitChain(bodies: { message: string; body: string }[]): ImportedFile[
 
 /** graphile-migrate refuses control characters and messages over 512 characters. */
 function messageFor(v: HasuraVersion): string {
+  return oneLine(`Hasura ${v.version}_${v.name}`).slice(0, 512);
+}
+
+/** A file name inside a `--` comment or a header: no line breaks or other control characters. */
+function oneLine(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
-  return `Hasura ${v.version}_${v.name}`.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 512);
+  return text.replace(/[\u0000-\u001f\u007f]+/g, " ");
 }
 
 /** config.yaml's `migrations_directory` (relative to the project), else `migrations`. */
@@ -251,6 +257,12 @@ function runSqlSteps(doc: unknown, where: string, notes: string[]): string[] {
 function warnAboutBody(label: string, body: string, notes: string[]): void {
   const placeholder = /:DATABASE_(?:OWNER|AUTHENTICATOR|NAME)\b/.exec(body);
   if (placeholder) notes.push(`Hasura migration ${label}: contains ${placeholder[0]}, which graphile-migrate replaces as a placeholder.`);
+  for (const m of body.matchAll(/\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?("(?:[^"]|"")+"|[\w$]+)/gi)) {
+    notes.push(
+      `Hasura migration ${label}: creates extension ${m[1]}; the database owner may create only trusted extensions, ` +
+        "so create it beforehand as a superuser if it is not (graphile-migrate runs migrations as the owner).",
+    );
+  }
   if (/\bset\s+(?:session\s+)?search_path\b|set_config\s*\(\s*'search_path'\s*,[^)]*,\s*false\s*\)/i.test(body)) {
     notes.push(
       `Hasura migration ${label}: sets search_path for the session; graphile-migrate runs the following migrations on the same connection.`,

@@ -187,7 +187,7 @@ t.test("config v2 folders and v1-era .up.sql / .up.yaml files", async (t) => {
   t.equal((await db.asRoot("select 1 from pg_indexes where indexname = 'shop_order_item_idx'")).length, 1, "the bulk run_sql ran");
 });
 
-t.test("refusals: reserved role names, a version used twice, several databases without a choice", async (t) => {
+t.test("refusals (reserved role names, a version used twice, several databases without a choice) and extension notes", async (t) => {
   for (const role of ["public", "none", "pg_reader", "x".repeat(64)]) {
     await t.rejects(
       importHasuraMigrations(path.join(FIXTURES, "hasura-v2"), { roles: [role] }),
@@ -201,6 +201,27 @@ t.test("refusals: reserved role names, a version used twice, several databases w
   await writeFile(path.join(dir, "migrations/1_a/up.sql"), "select 1;");
   await writeFile(path.join(dir, "migrations/1_b.up.sql"), "select 2;");
   await t.rejects(importHasuraMigrations(dir, { roles: [] }), /version 1 is used twice/, "a version used twice");
+
+  await rm(path.join(dir, "migrations/1_b.up.sql"));
+  await writeFile(
+    path.join(dir, "migrations/1_a/up.sql"),
+    'CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;\ncreate extension "uuid-ossp";',
+  );
+  const ext = await importHasuraMigrations(dir, { roles: [] });
+  t.same(
+    ext.notes.filter((n) => n.includes("creates extension")).map((n) => n.split(";")[0]),
+    ["Hasura migration 1_a: creates extension pgcrypto", 'Hasura migration 1_a: creates extension "uuid-ossp"'],
+    "each extension a migration creates is named (the owner may create only trusted ones)",
+  );
+
+  await mkdir(path.join(dir, "migrations/2_two\nlines"));
+  await writeFile(path.join(dir, "migrations/2_two\nlines/up.sql"), "select 2;");
+  const odd = (await importHasuraMigrations(dir, { roles: [] })).files[1]!.content;
+  t.match(
+    odd,
+    /^--! Message: Hasura 2_two lines\n[\s\S]*^-- Hasura migration 2_two lines: migrations\/2_two lines\/up\.sql\n/m,
+    "a line break in a name stays out of the SQL",
+  );
 
   const multi = await mkdtemp(path.join(os.tmpdir(), "hasura-import-"));
   t.teardown(() => rm(multi, { recursive: true, force: true }));

@@ -81,7 +81,7 @@ export async function importHasuraMigrations(hasuraDir: string, opts: Migrations
       if (up.kind === "sql") {
         if (text.trim() !== "") parts.push(`-- Hasura migration ${label}: ${oneLine(up.where)}\n\n${text.trim()}`);
       } else {
-        const sqls = runSqlSteps(parseYaml(text), up.where, notes);
+        const sqls = runSqlSteps(yamlOf(text, up.where), up.where, notes);
         for (const [i, s] of sqls.entries())
           parts.push(`-- Hasura migration ${label}: ${oneLine(up.where)}, run_sql step ${i + 1}\n\n${s.trim()}`);
       }
@@ -120,6 +120,14 @@ function commitChain(bodies: { message: string; body: string }[]): ImportedFile[
   return files;
 }
 
+function yamlOf(text: string, where: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    throw new Error(`${where}: not valid YAML: ${(e as Error).message}`);
+  }
+}
+
 /** graphile-migrate refuses control characters and messages over 512 characters. */
 function messageFor(v: HasuraVersion): string {
   return oneLine(`Hasura ${v.version}_${v.name}`).slice(0, 512);
@@ -136,7 +144,7 @@ async function migrationsDirectory(hasuraDir: string): Promise<string> {
   const text = await readFile(path.join(hasuraDir, "config.yaml"), "utf8").catch((e: NodeJS.ErrnoException) =>
     e.code === "ENOENT" ? null : Promise.reject(e),
   );
-  const configured = text ? (parseYaml(text) as { migrations_directory?: unknown } | null)?.migrations_directory : undefined;
+  const configured = text ? (yamlOf(text, "config.yaml") as { migrations_directory?: unknown } | null)?.migrations_directory : undefined;
   return typeof configured === "string" && configured !== "" ? path.normalize(configured) : "migrations";
 }
 

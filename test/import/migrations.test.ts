@@ -223,6 +223,13 @@ t.test("refusals (reserved role names, a version used twice, several databases w
     "a line break in a name stays out of the SQL",
   );
 
+  await writeFile(path.join(dir, "migrations/3_broken.up.yaml"), "- type: run_sql\n  args: {sql: [unclosed\n");
+  await t.rejects(
+    importHasuraMigrations(dir, { roles: [] }),
+    /migrations\/3_broken\.up\.yaml: not valid YAML/,
+    "a broken up.yaml is named",
+  );
+
   const multi = await mkdtemp(path.join(os.tmpdir(), "hasura-import-"));
   t.teardown(() => rm(multi, { recursive: true, force: true }));
   for (const db of ["one", "two"]) {

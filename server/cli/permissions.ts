@@ -7,6 +7,12 @@
  *                   with FILE: exit 0 and one line when equal, else a
  *                   diff (- expected, + live) per table and exit 1
  *   --write FILE    regenerate FILE
+ *   --compare-hasura DIR
+ *                   compare with a Hasura project's metadata (DIR: the
+ *                   project, its metadata/ or an export file; relative to
+ *                   the working directory) per table × role × command: none /
+ *                   all rows / some rows, columns, declarations; each
+ *                   difference on a line, exit 1 on any
  *
  * FILE is relative to PROJECT_DIR (the repository root by default), e.g.
  * `PROJECT_DIR=examples/blog npm run permissions -- --check policies.expected.md`.
@@ -16,11 +22,13 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadCatalog } from "../db/permissions/catalog.ts";
 import { diffDocuments } from "../db/permissions/check.ts";
+import { compareWithHasura, loadTableColumns } from "../db/permissions/hasura-compare.ts";
 import { renderDocument, renderMatrix, renderTable } from "../db/permissions/markdown.ts";
+import { loadHasuraMetadata } from "../import/metadata.ts";
 import { matrixOf } from "../db/permissions/matrix.ts";
 import { runCli, withCliDatabase } from "./db-client.ts";
 
-const USAGE = "usage: npm run permissions [-- --table T | --check FILE | --write FILE] [--schema S]";
+const USAGE = "usage: npm run permissions [-- --table T | --check FILE | --write FILE | --compare-hasura DIR] [--schema S]";
 
 await runCli(async () => {
   const { values } = parseArgs({
@@ -28,16 +36,31 @@ await runCli(async () => {
       table: { type: "string" },
       check: { type: "string" },
       write: { type: "string" },
+      "compare-hasura": { type: "string" },
       schema: { type: "string", default: "public" },
     },
   });
-  if ([values.table, values.check, values.write].filter((v) => v !== undefined).length > 1) {
+  const compare = values["compare-hasura"];
+  if ([values.table, values.check, values.write, compare].filter((v) => v !== undefined).length > 1) {
     console.error(USAGE);
     return 2;
   }
+  // Read first: a metadata error (file and JSON path) needs no database.
+  const metadata = compare === undefined ? undefined : loadHasuraMetadata(compare);
   return withCliDatabase(async (client, config, authenticator) => {
     const schema = values.schema!;
     const catalog = await loadCatalog(client, { schema, authenticator });
+    if (metadata !== undefined) {
+      const differences = compareWithHasura(catalog, await loadTableColumns(client, schema), metadata);
+      if (differences.length === 0) {
+        console.log(`permissions match the Hasura metadata of ${compare} (schema ${schema})`);
+        return 0;
+      }
+      console.log(`permissions differ from the Hasura metadata of ${compare} (schema ${schema}):`);
+      for (const d of differences) console.log(`  ${d}`);
+      console.log(`${differences.length} difference${differences.length === 1 ? "" : "s"}`);
+      return 1;
+    }
     if (values.table !== undefined) {
       process.stdout.write(renderTable(catalog, values.table));
       return 0;

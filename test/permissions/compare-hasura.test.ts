@@ -7,9 +7,15 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import pg from "pg";
 import t from "tap";
 import { REPO_ROOT } from "../../server/config.ts";
+import { loadCatalog } from "../../server/db/permissions/catalog.ts";
+import { compareWithHasura, loadTableColumns } from "../../server/db/permissions/hasura-compare.ts";
+import { loadHasuraMetadata } from "../../server/import/metadata.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
+import { TEST_ROLES } from "../helpers/projects.ts";
+import { createFixtureRoles } from "../helpers/roles.ts";
 import { runCli } from "./cli.ts";
 
 const BLOG_HASURA = path.join(REPO_ROOT, "examples/blog/hasura");
@@ -110,4 +116,41 @@ t.test("a malformed metadata file is named before any database work", async (t) 
   const res = await runCli("permissions", ["--compare-hasura", path.join(dir, "export.json")], db, "blog");
   t.equal(res.code, 1);
   t.equal(res.stderr, "error: export.json: $.sources[0].tabels: unknown key\n");
+});
+
+t.test("inherited roles: a role without its own permission is compared with its parents' combined", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  const roles = await createFixtureRoles(t, db, ["reader", "drafts", "editor"], { editor: ["reader", "drafts"] });
+  const { reader, drafts, editor } = roles;
+  await db.asOwner(`
+    grant select (id, title, author_id, is_published) on public.article to "${reader}";
+    create policy fx_reader_select on public.article for select to "${reader}" using (is_published);
+    grant select (id, title, content) on public.article to "${drafts}";
+    create policy fx_drafts_select on public.article for select to "${drafts}" using (not is_published);`);
+  const base = loadHasuraMetadata(BLOG_HASURA);
+  const article = base.tables.find((x) => x.table.name === "article")!;
+  const selectOf = (columns: string[], filter: Record<string, unknown>) => ({
+    columns,
+    computedFields: [],
+    filter,
+    allowAggregations: false,
+  });
+  article.select.set(reader, selectOf(["id", "title", "author_id", "is_published"], { is_published: { _eq: true } }));
+  article.select.set(drafts, selectOf(["id", "title", "content"], { is_published: { _eq: false } }));
+  base.inheritedRoles.push({ roleName: editor, roleSet: [reader, drafts] });
+
+  const client = new pg.Client({ connectionString: db.ownerUrl });
+  await client.connect();
+  t.teardown(() => client.end());
+  const catalog = await loadCatalog(client, { schema: "public", authenticator: TEST_ROLES.authenticator.name });
+  const columns = await loadTableColumns(client, "public");
+  t.same(compareWithHasura(catalog, columns, base), [], "editor = reader + drafts: the union of their columns, some rows");
+
+  // editor's own permission replaces what it inherits (Hasura): PostgreSQL membership still ORs the parents in.
+  article.select.set(editor, selectOf(["id", "title"], {}));
+  t.same(compareWithHasura(catalog, columns, base), [`public.article ${editor} select: Hasura all rows, PostgreSQL some rows`]);
+  article.select.set(editor, selectOf(["id", "title"], { id: { _gt: 0 } }));
+  t.same(compareWithHasura(catalog, columns, base), [
+    `public.article ${editor} select columns: only in PostgreSQL: content, author_id, is_published`,
+  ]);
 });

@@ -150,9 +150,11 @@ function hasuraNotes(md: HasuraMetadata, schema: string): ReturnType<typeof note
   return notesOf({ declarations, presets });
 }
 
-function listDiff(hasura: string[], live: string[]): string {
-  const onlyH = hasura.filter((c) => !live.includes(c));
-  const onlyL = live.filter((c) => !hasura.includes(c));
+/** Columns on one side only, each list in table order. */
+function listDiff(hasura: string[], live: string[], order: string[]): string {
+  const byOrder = (a: string, b: string) => order.indexOf(a) - order.indexOf(b);
+  const onlyH = hasura.filter((c) => !live.includes(c)).sort(byOrder);
+  const onlyL = live.filter((c) => !hasura.includes(c)).sort(byOrder);
   return [onlyH.length ? `only in Hasura: ${onlyH.join(", ")}` : "", onlyL.length ? `only in PostgreSQL: ${onlyL.join(", ")}` : ""]
     .filter(Boolean)
     .join("; ");
@@ -188,7 +190,7 @@ export function compareWithHasura(cat: PermissionCatalog, columnsOf: Record<stri
         if (h.rows === "none") continue;
         if (cmd !== "D") {
           const all = columnsOf[table] ?? [];
-          const d = listDiff(h.columns ?? all, liveColumns(cat, table, role, cmd) ?? all);
+          const d = listDiff(h.columns ?? all, liveColumns(cat, table, role, cmd) ?? all, all);
           if (d) out.push(`${where} columns: ${d}`);
         }
         // Declarations of an inherited role without its own permission are combined in the catalog; compared where declared.

@@ -319,7 +319,7 @@ const cases: CaseFile[] = [
   },
   {
     file: "resident_5_modifies_resident_6_upsert.yaml",
-        requests: [
+    requests: [
       {
         description: "resident 5 upserts onto resident 6's name",
         status: 200,
@@ -354,7 +354,7 @@ const cases: CaseFile[] = [
   },
   {
     file: "blog_on_conflict_update_preset.yaml",
-        requests: [
+    requests: [
       {
         description: "user 2 upserts author 1's blog (update presets)",
         status: 200,

@@ -1,0 +1,117 @@
+/**
+ * The live schema as the Hasura importer needs it (issue 14): tables and
+ * views with their columns' SQL types, primary keys and foreign keys, read
+ * with one catalog query. Types are `format_type(atttypid, NULL)` read with
+ * an empty search_path, so every non-catalog type is schema-qualified (the
+ * generated helpers run with `search_path = ''`) and no typmod is kept: a
+ * cast to `character varying(5)` would silently truncate a session
+ * variable before comparing it; Hasura casts to the bare type too.
+ */
+import type pg from "pg";
+
+import type { QualifiedTable } from "./metadata.ts";
+
+export type { QualifiedTable };
+
+export interface CatalogColumn {
+  name: string;
+  /** SQL type name for casts, e.g. `integer`, `text[]`, `public.mood`. */
+  type: string;
+  notNull: boolean;
+}
+
+export interface CatalogForeignKey {
+  name: string;
+  columns: string[];
+  references: QualifiedTable;
+  referencedColumns: string[];
+}
+
+export interface CatalogTable extends QualifiedTable {
+  kind: "table" | "view" | "materialized view" | "foreign table";
+  columns: Map<string, CatalogColumn>;
+  primaryKey: string[];
+  foreignKeys: CatalogForeignKey[];
+}
+
+export interface CatalogModel {
+  tables: Map<string, CatalogTable>;
+}
+
+export const tableKey = (t: QualifiedTable): string => JSON.stringify([t.schema, t.name]);
+
+export function findTable(catalog: CatalogModel, t: QualifiedTable): CatalogTable | undefined {
+  return catalog.tables.get(tableKey(t));
+}
+
+const CATALOG_SQL = `
+select n.nspname as schema, c.relname as name, c.relkind as kind,
+  (select coalesce(json_agg(json_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, null),
+                                              'notNull', a.attnotnull) order by a.attnum), '[]')
+     from pg_catalog.pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
+  (select coalesce(json_agg(a.attname order by k.ord), '[]')
+     from pg_catalog.pg_constraint p cross join unnest(p.conkey) with ordinality k(attnum, ord)
+     join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum
+    where p.conrelid = c.oid and p.contype = 'p') as primary_key,
+  (select coalesce(json_agg(json_build_object(
+            'name', f.conname, 'schema', fn.nspname, 'table', fc.relname,
+            'columns', (select json_agg(a.attname order by k.ord) from unnest(f.conkey) with ordinality k(attnum, ord)
+                          join pg_catalog.pg_attribute a on a.attrelid = f.conrelid and a.attnum = k.attnum),
+            'referencedColumns', (select json_agg(a.attname order by k.ord) from unnest(f.confkey) with ordinality k(attnum, ord)
+                          join pg_catalog.pg_attribute a on a.attrelid = f.confrelid and a.attnum = k.attnum))
+            order by f.conname), '[]')
+     from pg_catalog.pg_constraint f join pg_catalog.pg_class fc on fc.oid = f.confrelid
+     join pg_catalog.pg_namespace fn on fn.oid = fc.relnamespace
+    where f.conrelid = c.oid and f.contype = 'f') as foreign_keys
+from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+where c.relkind in ('r', 'p', 'v', 'm', 'f') and n.nspname not in ('pg_catalog', 'information_schema')
+  and n.nspname !~ '^pg_(toast|temp_)'
+`;
+
+const KINDS: Record<string, CatalogTable["kind"]> = {
+  r: "table",
+  p: "table",
+  v: "view",
+  m: "materialized view",
+  f: "foreign table",
+};
+
+interface Row {
+  schema: string;
+  name: string;
+  kind: string;
+  columns: CatalogColumn[];
+  primary_key: string[];
+  foreign_keys: { name: string; schema: string; table: string; columns: string[]; referencedColumns: string[] }[];
+}
+
+/** Reads the model in its own transaction (search_path emptied locally for format_type). */
+export async function loadCatalog(client: pg.ClientBase): Promise<CatalogModel> {
+  await client.query("begin read only");
+  try {
+    await client.query("set local search_path = ''");
+    const { rows } = await client.query<Row>(CATALOG_SQL);
+    await client.query("commit");
+    const tables = new Map<string, CatalogTable>();
+    for (const r of rows) {
+      const t: CatalogTable = {
+        schema: r.schema,
+        name: r.name,
+        kind: KINDS[r.kind]!,
+        columns: new Map(r.columns.map((c) => [c.name, c])),
+        primaryKey: r.primary_key,
+        foreignKeys: r.foreign_keys.map((f) => ({
+          name: f.name,
+          columns: f.columns,
+          references: { schema: f.schema, name: f.table },
+          referencedColumns: f.referencedColumns,
+        })),
+      };
+      tables.set(tableKey(t), t);
+    }
+    return { tables };
+  } catch (e) {
+    await client.query("rollback").catch(() => {});
+    throw e;
+  }
+}

@@ -50,6 +50,11 @@ select 'policy_for_unknown_role', format('%I on %I.%I', p.policyname, p.schemana
 from pg_catalog.pg_policies p cross join lateral unnest(p.roles) r
 where p.schemaname = $1
   and r::text <> all ($2::text[])
+  -- Not the Hasura importer's rule reader (server/import/bool-exp.ts): a NOLOGIN
+  -- role owning SECURITY DEFINER helpers, reading rows through `hasura_rules_read`.
+  and not (p.policyname = 'hasura_rules_read' and p.cmd = 'SELECT' and p.qual = 'true'
+           and exists (select 1 from pg_catalog.pg_roles g join pg_catalog.pg_proc f on f.proowner = g.oid
+                       where g.rolname = r and not g.rolcanlogin and f.prosecdef))
 
 union all
 -- 4. SECURITY DEFINER functions without a fixed search_path (any non-system

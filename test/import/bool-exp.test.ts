@@ -17,6 +17,7 @@ import { quoteIdent, quoteLiteral } from "../../server/import/sql-quote.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { TEST_ROLES } from "../helpers/projects.ts";
 import { createFixtureRoles } from "../helpers/roles.ts";
+import { runCli } from "../permissions/cli.ts";
 
 const HOSTILE = "it's \\ $rule$ $$ \"'); drop table public.fx_author; --";
 const WEIRD_TABLE = `fx weird"'; --`;
@@ -479,4 +480,11 @@ t.test("quoteIdent and quoteLiteral agree with PostgreSQL's quote_ident and quot
   const [ident] = await db.asRoot<{ n: string }>(`select ${quoteLiteral(HOSTILE)} as ${quoteIdent(HOSTILE)}`);
   t.equal(Object.keys(ident!)[0], HOSTILE, "a hostile identifier names exactly itself");
   t.equal(Object.values(ident!)[0], HOSTILE, "a hostile literal is exactly itself");
+});
+
+t.test("npm run lint:policies: the reader's policies are not 'for an unknown role'", async (t) => {
+  await apply("fx_article", { author: { name: { _eq: "ann" } }, _exists: { _table: "fx_comment", _where: {} } });
+  const res = await runCli("lint-policies", [], db, "blog");
+  t.notMatch(res.output, /hasura_rules_read/, `no finding on the reader's policies:\n${res.output}`);
+  t.equal(res.code, 0, `clean: ${res.output}`);
 });

@@ -402,6 +402,7 @@ const TABLE_KEYS = [
   "delete_permissions",
   "event_triggers",
   "apollo_federation_config",
+  "logical_model",
 ] as const;
 
 const TABLE_CONFIGURATION_KEYS = ["custom_name", "custom_root_fields", "custom_column_names", "column_config", "comment"] as const;
@@ -419,6 +420,7 @@ function table(raw: unknown, rawCtx: Ctx, u: Collector): TableMetadata {
   }
   if (t.is_enum === true) u.add("enum table", tname, at(ctx, "is_enum"));
   else bool(t.is_enum, at(ctx, "is_enum"), false);
+  if (!isEmpty(t.logical_model)) u.add("logical model of a table", tname, at(ctx, "logical_model"));
   if (!isEmpty(t.apollo_federation_config)) u.add("Apollo federation", tname, at(ctx, "apollo_federation_config"));
   arr(t.remote_relationships, at(ctx, "remote_relationships")).forEach((r, i) => {
     const c = at(at(ctx, "remote_relationships"), i);

@@ -349,6 +349,7 @@ t.test("untranslated items are listed with their places", async (t) => {
         },
       ],
       configuration: { custom_name: "post", comment: "a post" },
+      logical_model: "article_model",
     })}`,
   );
 
@@ -376,6 +377,11 @@ t.test("untranslated items are listed with their places", async (t) => {
         kind: "remote relationship",
         name: "public.article.country",
         where: "metadata/databases/default/tables/public_article.yaml: $.remote_relationships[0]",
+      },
+      {
+        kind: "logical model of a table",
+        name: "public.article",
+        where: "metadata/databases/default/tables/public_article.yaml: $.logical_model",
       },
       { kind: "query collection", name: "allowed-queries", where: "metadata/query_collections.yaml: $[0]" },
       { kind: "remote schema", name: "countries", where: "metadata/remote_schemas.yaml: $[0]" },

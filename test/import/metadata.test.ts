@@ -6,7 +6,7 @@
  * unknown key or a malformed file is an error naming the file and the JSON
  * path; untranslated items are listed with their places.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import t, { type Test } from "tap";
@@ -192,6 +192,16 @@ t.test("the same metadata as one export file (v3 and v2, JSON and YAML) loads to
       `${name}: $.${name.includes("v3") ? "sources[0].tables[3]" : "tables[3]"}`,
     );
   }
+  // A config v2 metadata directory: tables.yaml and functions.yaml at its root.
+  const v2dir = path.join(dir, "v2-project");
+  mkdirSync(path.join(v2dir, "metadata"), { recursive: true });
+  writeFileSync(path.join(v2dir, "metadata/version.yaml"), "version: 2\n");
+  writeFileSync(path.join(v2dir, "metadata/tables.yaml"), stringify(blogTables()));
+  writeFileSync(path.join(v2dir, "metadata/functions.yaml"), "[]\n");
+  writeFileSync(path.join(v2dir, "metadata/actions.yaml"), "actions: []\ncustom_types: {}\n");
+  const v2m = loadHasuraMetadata(v2dir);
+  t.same(comparable(v2m), fromDir, "config v2 directory equals the directory");
+  t.equal(v2m.tables[1].where, "metadata/tables.yaml: $[1]");
   // The metadata directory itself (not its project) is accepted too, with the same file names in messages.
   t.same(comparable(loadHasuraMetadata(META)), fromDir, "metadata/ given directly");
 });

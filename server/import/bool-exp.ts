@@ -46,8 +46,8 @@ export interface RuleHelper {
   argTypes: string[];
   /** The SELECT the function returns (a boolean), $1… its arguments. */
   body: string;
-  /** What the function reads, for the reader role's grants and policies. */
-  reads: { table: QualifiedTable; columns: string[] }[];
+  /** What the function reads, for the reader role's grants and policies (a table gets one, a view cannot). */
+  reads: { table: QualifiedTable; kind: CatalogTable["kind"]; columns: string[] }[];
   roles: string[];
 }
 
@@ -70,7 +70,7 @@ const FALSE = atom("false");
 
 interface HelperBuild {
   params: { column: string; type: string }[];
-  reads: Map<string, { table: QualifiedTable; columns: Set<string> }>;
+  reads: Map<string, { table: QualifiedTable; kind: CatalogTable["kind"]; columns: Set<string> }>;
   aliases: number;
 }
 
@@ -256,7 +256,7 @@ class Translator {
       const key = tableKey(t);
       let r = helper.reads.get(key);
       if (!r) {
-        r = { table: { schema: t.schema, name: t.name }, columns: new Set() };
+        r = { table: { schema: t.schema, name: t.name }, kind: t.kind, columns: new Set() };
         helper.reads.set(key, r);
       }
       return r.columns;
@@ -308,7 +308,7 @@ class Translator {
         name,
         argTypes,
         body,
-        reads: [...build.reads.values()].map((r) => ({ table: r.table, columns: [...r.columns].sort() })),
+        reads: [...build.reads.values()].map((r) => ({ table: r.table, kind: r.kind, columns: [...r.columns].sort() })),
         roles: role ? [role] : [],
       });
     }
@@ -346,6 +346,7 @@ class Translator {
         return atom(`${lhs} ${COMPARE[op]} ${this.value(value, type, path)}`);
       case "_in":
       case "_nin": {
+        if (type.endsWith("[]")) this.fail(path, `${op} on an array column (${type}) is not translated`);
         const any = `${lhs} = any (${this.array(value, type, path)})`;
         return atom(op === "_in" ? any : `not (${any})`);
       }
@@ -354,7 +355,7 @@ class Translator {
         return atom(`${lhs} is ${value ? "" : "not "}null`);
       case "_contains":
       case "_contained_in":
-        if (!isJson) this.fail(path, `${op} works only on jsonb columns (this one is ${type})`);
+        if (!isJson && !type.endsWith("[]")) this.fail(path, `${op} works only on jsonb and array columns (this one is ${type})`);
         return atom(`${lhs} ${op === "_contains" ? "@>" : "<@"} ${this.value(value, type, path)}`);
       case "_has_key":
         if (!isJson) this.fail(path, `${op} works only on jsonb columns (this one is ${type})`);
@@ -400,6 +401,10 @@ class Translator {
       return quoteLiteral(value);
     }
     if (typeof value === "number" || typeof value === "boolean") return quoteLiteral(String(value));
+    // An array column's value: array[…] of its element type (the caller casts the whole).
+    if (Array.isArray(value) && type.endsWith("[]")) {
+      return `array[${value.map((v, i) => this.literal(v, type.slice(0, -2), `${path}[${i}]`)).join(", ")}]`;
+    }
     if (type === "jsonb" || type === "json") return quoteLiteral(JSON.stringify(value));
     this.fail(path, `a ${Array.isArray(value) ? "list" : "JSON object"} is not a value of type ${type}`);
   }
@@ -464,23 +469,25 @@ export function helpersDdl(helpers: readonly RuleHelper[], opts: HelpersDdlOptio
   const roles = [...new Set(helpers.flatMap((h) => h.roles))].sort();
   if (roles.length) out.push(`grant usage on schema ${schema} to ${roles.map(quoteIdent).join(", ")};`);
 
-  const reads = new Map<string, { table: QualifiedTable; columns: Set<string> }>();
+  const reads = new Map<string, { table: QualifiedTable; kind: CatalogTable["kind"]; columns: Set<string> }>();
   for (const h of helpers) {
     for (const r of h.reads) {
       const key = tableKey(r.table);
-      const entry = reads.get(key) ?? { table: r.table, columns: new Set<string>() };
+      const entry = reads.get(key) ?? { table: r.table, kind: r.kind, columns: new Set<string>() };
       for (const c of r.columns) entry.columns.add(c);
       reads.set(key, entry);
     }
   }
   const schemas = [...new Set([...reads.values()].map((r) => r.table.schema))].sort();
   for (const s of schemas) out.push(`grant usage on schema ${quoteIdent(s)} to ${reader};`);
-  for (const { table, columns } of reads.values()) {
+  for (const { table, kind, columns } of reads.values()) {
     const t = quoteQualified(table);
     // An EXISTS over a table reads no column of it when nothing is compared.
     if (columns.size) out.push(`grant select (${[...columns].sort().map(quoteIdent).join(", ")}) on ${t} to ${reader};`);
     else out.push(`grant select on ${t} to ${reader};`);
-    out.push(`create policy hasura_rules_read on ${t} for select to ${reader} using (true);`);
+    if (kind === "table") out.push(`create policy hasura_rules_read on ${t} for select to ${reader} using (true);`);
+    // A view has no policies: it reads its tables as its owner, or (security_invoker) as the reader, under their RLS.
+    else out.push(`-- ${t} is a ${kind}: the reader sees what it shows, with no policy of its own.`);
   }
 
   const seen = new Map<string, RuleHelper>();

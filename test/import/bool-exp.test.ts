@@ -38,7 +38,7 @@ await db.asOwner(`
   create table public.fx_author (id integer primary key, name text not null, secret boolean not null default false);
   create table public.fx_article (
     id integer primary key, author_id integer references public.fx_author (id), title text not null,
-    code varchar(5), score numeric, tags jsonb, note text, reviewer_id integer);
+    code varchar(5), score numeric, tags jsonb, note text, reviewer_id integer, labels text[]);
   create table public.fx_comment (id integer primary key, article_id integer not null references public.fx_article (id), body text not null);
   create table public.${quoteIdent(WEIRD_TABLE)} (
     id integer primary key, ${quoteIdent(WEIRD_COL)} text, ${quoteIdent(WEIRD_FK)} integer references public.fx_author (id));
@@ -58,6 +58,7 @@ await db.asRoot(
      (4, 2, $1, 'Z', null, null, 'x', null),
      (5, 3, 'Third 123', 'q', 5, '{"a": 1}', 'm', 1),
      (6, null, 'orphan', null, 1, '{"b": 5}', null, 3);
+   update public.fx_article set labels = case id when 1 then '{x}'::text[] when 2 then '{x,y}' when 3 then '{y,z}' when 5 then '{}' end;
    insert into public.fx_comment values (1, 1, 'ok good'), (2, 3, 'GOOD one'), (3, 3, 'meh'), (4, 5, 'fine ok');
    insert into public.${quoteIdent(WEIRD_TABLE)} values (1, $1, 3), (2, 'plain', 1), (3, null, null);`.replace(/\$1/g, () =>
     quoteLiteral(HOSTILE),
@@ -98,6 +99,7 @@ const SESSION = {
   "x-hasura-allowed-ids": "{1,3}",
   "x-hasura-keys": '["a","c"]',
   "x-hasura-title": HOSTILE,
+  "x-hasura-labels": "{y}",
 };
 
 /** Rows of `table` the role sees, in one transaction as the server runs a request. */
@@ -208,6 +210,10 @@ const CASES: Case[] = [
     exp: { tags: { _has_keys_any: "X-Hasura-Keys" } },
     where: "a.tags ?| array['a', 'c']",
   },
+  { name: "_contains on an array column", exp: { labels: { _contains: ["x"] } }, where: "a.labels @> array['x']" },
+  { name: "_contained_in on an array column", exp: { labels: { _contained_in: ["x", "y"] } }, where: "a.labels <@ array['x', 'y']" },
+  { name: "_eq with an array value", exp: { labels: { _eq: ["x", "y"] } }, where: "a.labels = array['x', 'y']" },
+  { name: "_contains with an array session variable", exp: { labels: { _contains: "X-Hasura-Labels" } }, where: "a.labels @> array['y']" },
   { name: "_ceq", exp: { reviewer_id: { _ceq: "author_id" } }, where: "a.reviewer_id = a.author_id" },
   { name: "_cne [col]", exp: { reviewer_id: { _cne: ["author_id"] } }, where: "a.reviewer_id <> a.author_id" },
   {

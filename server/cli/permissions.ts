@@ -22,7 +22,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadCatalog } from "../db/permissions/catalog.ts";
 import { diffDocuments } from "../db/permissions/check.ts";
-import { compareWithHasura, loadTableColumns } from "../db/permissions/hasura-compare.ts";
+import { compareWithHasura, loadTableColumns, otherSchemas } from "../db/permissions/hasura-compare.ts";
 import { renderDocument, renderMatrix, renderTable } from "../db/permissions/markdown.ts";
 import { loadHasuraMetadata } from "../import/metadata.ts";
 import { matrixOf } from "../db/permissions/matrix.ts";
@@ -52,6 +52,8 @@ await runCli(async () => {
     const catalog = await loadCatalog(client, { schema, authenticator });
     if (metadata !== undefined) {
       const differences = compareWithHasura(catalog, await loadTableColumns(client, schema), metadata);
+      const others = otherSchemas(metadata, schema);
+      if (others.length > 0) console.error(`not compared: the metadata's tables in ${others.join(", ")} (run again with --schema)`);
       if (differences.length === 0) {
         console.log(`permissions match the Hasura metadata of ${compare} (schema ${schema})`);
         return 0;

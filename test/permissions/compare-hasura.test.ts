@@ -154,3 +154,16 @@ t.test("inherited roles: a role without its own permission is compared with its 
     `public.article ${editor} select columns: only in PostgreSQL: content, author_id, is_published`,
   ]);
 });
+
+t.test("tables of other schemas are named as not compared", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  const dir = mkdtempSync(path.join(tmpdir(), "compare-hasura-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(BLOG_HASURA, dir, { recursive: true });
+  const tables = path.join(dir, "metadata/databases/default/tables");
+  writeFileSync(path.join(tables, "audit_log.yaml"), "table:\n  schema: audit\n  name: log\n");
+  writeFileSync(path.join(tables, "tables.yaml"), `${readFileSync(path.join(tables, "tables.yaml"), "utf8")}- "!include audit_log.yaml"\n`);
+  const res = await runCli("permissions", ["--compare-hasura", dir], db, "blog");
+  t.equal(res.code, 0, `exit 0 (public matches); output:\n${res.output}`);
+  t.equal(res.stderr, "not compared: the metadata's tables in audit (run again with --schema)\n");
+});

@@ -205,3 +205,8 @@ export function compareWithHasura(cat: PermissionCatalog, columnsOf: Record<stri
   }
   return out;
 }
+
+/** The metadata's schemas other than the compared one (one schema per run, as the matrix). */
+export function otherSchemas(md: HasuraMetadata, schema: string): string[] {
+  return [...new Set(md.tables.map((t) => t.table.schema).filter((s) => s !== schema))].sort();
+}

@@ -4,8 +4,11 @@
  * removed from the function's parameters, so neither dialect offers it as a
  * GraphQL argument, and every call fills it with `hasura.session()` (the
  * session variables of the transaction, lower-case names: sql/session.sql),
- * as Hasura's `session_argument` does. An argument of that name with another
- * type stays an ordinary argument.
+ * as Hasura's `session_argument` does. A function whose `hasura_session`
+ * has another type (text, say) is not offered at all, in either dialect:
+ * the server cannot fill it (Hasura's session argument is json), and as an
+ * ordinary argument the client would write what the function takes for its
+ * session (../hasura/functions.ts skips it too).
  */
 import type { PgSelectArgumentDigest } from "@dataplan/pg";
 import { sql, type SQL } from "pg-sql2";
@@ -19,6 +22,9 @@ const SESSION: Record<string, SQL> = {
 };
 
 type From = (...args: PgSelectArgumentDigest[]) => SQL;
+
+const asList = (behavior: string | string[] | undefined): string[] =>
+  behavior === undefined ? [] : Array.isArray(behavior) ? behavior : [behavior];
 
 /**
  * The call with the session inserted where the function declares it: as a
@@ -46,12 +52,18 @@ export const SessionArgumentPlugin: GraphileConfig.Plugin = {
         const options = event.resourceOptions as {
           parameters?: readonly { name: string | null; codec: { name: string } }[];
           from?: unknown;
+          extensions?: { tags?: { behavior?: string | string[] } & Record<string, unknown> } & Record<string, unknown>;
         };
         const parameters = options.parameters;
         if (!parameters || typeof options.from !== "function") return;
-        const position = parameters.findIndex((p) => p.name === SESSION_ARGUMENT && SESSION[p.codec.name]);
+        const position = parameters.findIndex((p) => p.name === SESSION_ARGUMENT);
         if (position < 0) return;
-        const value = SESSION[parameters[position]!.codec.name]!;
+        const value = SESSION[parameters[position]!.codec.name];
+        if (!value) {
+          const tags = { ...options.extensions?.tags, behavior: [...asList(options.extensions?.tags?.behavior), "-*"] };
+          options.extensions = { ...options.extensions, tags };
+          return;
+        }
         options.parameters = parameters.filter((_, i) => i !== position);
         options.from = withSessionArgument(options.from as From, position, value);
       },

@@ -9,12 +9,14 @@
  * - computed fields: STABLE/IMMUTABLE, one argument of a table's row type,
  *   returning a scalar or `setof <table>`.
  *
- * A `hasura_session` argument is already gone from the parameters
- * (server/graphile/SessionArgumentPlugin.ts): the calls fill it. Like
+ * A json/jsonb `hasura_session` argument is already gone from the parameters
+ * (server/graphile/SessionArgumentPlugin.ts): the calls fill it; a function
+ * still declaring one (of another type) is not offered. Like
  * ./model.ts this is an identifier allow-list: function names come from the
  * registry, argument values go as bind parameters.
  */
 import type { SQL } from "pg-sql2";
+import { SESSION_ARGUMENT } from "../graphile/SessionArgumentPlugin.ts";
 import { hasuraModel, type AnyCodec, type AnyResource, type HasuraTable } from "./model.ts";
 
 export interface HasuraFunctionArg {
@@ -105,6 +107,8 @@ export function hasuraFunctions(build: BuildLike): HasuraFunctions {
     const parameters = resource.parameters as Parameter[] | undefined;
     if (!parameters || resource.isVirtual || resource.isList || !resource.extensions?.pg) continue;
     if (resource.extensions?.canExecute === false) continue;
+    // A hasura_session the server could not fill (../graphile/SessionArgumentPlugin.ts) is never a client argument.
+    if (parameters.some((p) => p.name === SESSION_ARGUMENT)) continue;
     const rowIndexes = parameters.flatMap((p, i) => (model.byCodec.has(p.codec) ? [i] : []));
     const returned = model.byCodec.get(resource.codec);
     if (rowIndexes.length === 0) {

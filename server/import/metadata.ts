@@ -509,9 +509,13 @@ function readSource(raw: unknown, ctx: Ctx, u: Collector): SourceOut | null {
   }
   for (const k of ["customization", "health_check", "query_tags"] as const)
     u.addSetting(`database ${k.replace("_", " ")}`, s[k], at(ctx, k));
-  for (const k of ["logical_models", "native_queries", "stored_procedures"] as const) {
+  for (const [k, kind, nameKey] of [
+    ["logical_models", "logical model", "name"],
+    ["native_queries", "native query", "root_field_name"],
+    ["stored_procedures", "stored procedure", "stored_procedure"],
+  ] as const) {
     const d = deref(s[k], at(ctx, k));
-    u.addList(k.replace("_", " ").replace(/s$/, ""), d.value, d.ctx, k === "native_queries" ? "root_field_name" : "name");
+    u.addList(kind, d.value, d.ctx, nameKey);
   }
   const tl = deref(s.tables, at(ctx, "tables"));
   const fl = deref(s.functions, at(ctx, "functions"));

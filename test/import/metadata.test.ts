@@ -363,6 +363,17 @@ t.test("untranslated items are listed with their places", async (t) => {
     })}`,
   );
 
+  const databases = path.join(meta, "databases/databases.yaml");
+  writeFileSync(
+    databases,
+    readFileSync(databases, "utf8").replace(
+      "  kind: postgres\n",
+      `  kind: postgres\n${stringify({ native_queries: [{ root_field_name: "article_stats", code: "select 1", returns: "stats" }] })
+        .trimEnd()
+        .replace(/^/gm, "  ")}\n`,
+    ),
+  );
+
   const m = loadHasuraMetadata(dir);
   t.same(m.inheritedRoles, [{ roleName: "editor", roleSet: ["user", "anonymous"] }], "inherited roles are translated, not listed");
   t.same(
@@ -393,6 +404,7 @@ t.test("untranslated items are listed with their places", async (t) => {
         name: "public.article",
         where: "metadata/databases/default/tables/public_article.yaml: $.logical_model",
       },
+      { kind: "native query", name: "article_stats", where: "metadata/databases/databases.yaml: $[0].native_queries[0]" },
       { kind: "query collection", name: "allowed-queries", where: "metadata/query_collections.yaml: $[0]" },
       { kind: "remote schema", name: "countries", where: "metadata/remote_schemas.yaml: $[0]" },
       { kind: "REST endpoint", name: "articles", where: "metadata/rest_endpoints.yaml: $[0]" },

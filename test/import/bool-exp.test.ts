@@ -35,10 +35,11 @@ t.teardown(async () => {
 await db.asOwner(readerRoleSql(reader));
 
 await db.asOwner(`
+  create type public.fx_mood as enum ('happy', 'sad', 'it''s');
   create table public.fx_author (id integer primary key, name text not null, secret boolean not null default false);
   create table public.fx_article (
     id integer primary key, author_id integer references public.fx_author (id), title text not null,
-    code varchar(5), score numeric, tags jsonb, note text, reviewer_id integer, labels text[]);
+    code varchar(5), score numeric, tags jsonb, note text, reviewer_id integer, labels text[], mood public.fx_mood);
   create table public.fx_comment (id integer primary key, article_id integer not null references public.fx_article (id), body text not null);
   create table public.${quoteIdent(WEIRD_TABLE)} (
     id integer primary key, ${quoteIdent(WEIRD_COL)} text, ${quoteIdent(WEIRD_FK)} integer references public.fx_author (id));
@@ -59,6 +60,7 @@ await db.asRoot(
      (5, 3, 'Third 123', 'q', 5, '{"a": 1}', 'm', 1),
      (6, null, 'orphan', null, 1, '{"b": 5}', null, 3);
    update public.fx_article set labels = case id when 1 then '{x}'::text[] when 2 then '{x,y}' when 3 then '{y,z}' when 5 then '{}' end;
+   update public.fx_article set mood = case when id in (1, 4) then 'happy'::public.fx_mood when id = 2 then 'it''s' when id = 3 then 'sad' end;
    insert into public.fx_comment values (1, 1, 'ok good'), (2, 3, 'GOOD one'), (3, 3, 'meh'), (4, 5, 'fine ok');
    insert into public.${quoteIdent(WEIRD_TABLE)} values (1, $1, 3), (2, 'plain', 1), (3, null, null);`.replace(/\$1/g, () =>
     quoteLiteral(HOSTILE),
@@ -100,6 +102,7 @@ const SESSION = {
   "x-hasura-keys": '["a","c"]',
   "x-hasura-title": HOSTILE,
   "x-hasura-labels": "{y}",
+  "x-hasura-moods": JSON.stringify(["sad", "it's"]),
 };
 
 /** Rows of `table` the role sees, in one transaction as the server runs a request. */
@@ -214,6 +217,13 @@ const CASES: Case[] = [
   { name: "_contained_in on an array column", exp: { labels: { _contained_in: ["x", "y"] } }, where: "a.labels <@ array['x', 'y']" },
   { name: "_eq with an array value", exp: { labels: { _eq: ["x", "y"] } }, where: "a.labels = array['x', 'y']" },
   { name: "_contains with an array session variable", exp: { labels: { _contains: "X-Hasura-Labels" } }, where: "a.labels @> array['y']" },
+  { name: "an enum column (the cast names its schema)", exp: { mood: { _eq: "happy" } }, where: "a.mood = 'happy'" },
+  {
+    name: "an enum column, _in an array session variable",
+    exp: { mood: { _in: "X-Hasura-Moods" } },
+    where: "a.mood in ('sad', 'it''s')",
+    sqlMatches: /::public\.fx_mood\[\]/,
+  },
   { name: "_ceq", exp: { reviewer_id: { _ceq: "author_id" } }, where: "a.reviewer_id = a.author_id" },
   { name: "_cne [col]", exp: { reviewer_id: { _cne: ["author_id"] } }, where: "a.reviewer_id <> a.author_id" },
   {
@@ -420,6 +430,19 @@ t.test("the helpers: SECURITY DEFINER, stable, search_path '', owned by the read
     ],
     "the reader reads only the columns the rules compare",
   );
+});
+
+t.test("the catalog: types for casts are schema-qualified and carry no typmod; keys", async (t) => {
+  const article = model.tables.get(JSON.stringify(["public", "fx_article"]))!;
+  t.equal(article.kind, "table");
+  t.equal(article.columns.get("mood")?.type, "public.fx_mood", "a user type is qualified");
+  t.equal(article.columns.get("code")?.type, "character varying", "varchar(5) casts as varchar: no silent truncation");
+  t.equal(article.columns.get("labels")?.type, "text[]");
+  t.same(article.primaryKey, ["id"]);
+  t.same(article.foreignKeys, [
+    { name: "fx_article_author_id_fkey", columns: ["author_id"], references: fx("fx_author"), referencedColumns: ["id"] },
+  ]);
+  t.equal(article.columns.get("title")?.notNull, true);
 });
 
 t.test("errors name the place and the problem", async (t) => {

@@ -148,7 +148,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     warmSchemas: opts.warmSchemas ?? false,
     queryLimits,
     errorContext,
-    responseLimits: { maxRows: config.limits.maxResponseRows, maxBytes: config.limits.maxResponseBytes },
+    responseLimits: {
+      maxRows: config.limits.maxResponseRows,
+      maxBytes: config.limits.maxResponseBytes,
+      maxMs: config.limits.operationTimeoutMs,
+    },
     statementTimeoutMs: config.limits.statementTimeoutMs,
     preparedStatements: config.database.preparedStatements,
   });

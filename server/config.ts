@@ -53,6 +53,8 @@ export interface LimitsConfig {
   listSizeEstimate: number;
   /** Postgres statement_timeout of every request (a role's own `alter role … set statement_timeout` wins). */
   statementTimeoutMs: number;
+  /** How long after it began an operation may still start a statement (0: no bound). */
+  operationTimeoutMs: number;
   /** Rows and bytes Postgres may send for one request before it is aborted. */
   maxResponseRows: number;
   maxResponseBytes: number;
@@ -163,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxQueryNodes: int(env, "HASURA_GRAPHQL_MAX_QUERY_NODES", 500_000, 1, Number.MAX_SAFE_INTEGER),
       listSizeEstimate: int(env, "HASURA_GRAPHQL_LIST_SIZE_ESTIMATE", 100, 1, 1_000_000),
       statementTimeoutMs: int(env, "HASURA_GRAPHQL_STATEMENT_TIMEOUT_MS", 30_000, 0, 86_400_000),
+      operationTimeoutMs: int(env, "HASURA_GRAPHQL_OPERATION_TIMEOUT_MS", 60_000, 0, 86_400_000),
       maxResponseRows: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_ROWS", 100_000, 1, Number.MAX_SAFE_INTEGER),
       maxResponseBytes: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_BYTES", 64 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
       maxBatchSize: int(env, "HASURA_GRAPHQL_MAX_BATCH_SIZE", 20, 1, 10_000),

@@ -99,6 +99,9 @@ export const errors = {
   checkConstraintViolation: (pg: string) => E("permission-error", `Check constraint violation. ${pg}`),
   serializationFailure: () => E("concurrent-update", "serialization failure due to concurrent update"),
   statementTimeout: () => E("timeout", "the query was cancelled: statement timeout"),
+  /** A request whose statements went on past HASURA_GRAPHQL_OPERATION_TIMEOUT_MS (server/graphile/pipelined-adaptor.ts). */
+  operationTimeout: (maxMs: number) =>
+    E("timeout", `the operation was stopped: it ran longer than the limit of ${maxMs} ms (its writes are rolled back)`),
   constraintError: (pg: string) => E("constraint-error", pg),
   dataException: (pg: string) => E("data-exception", pg),
 

@@ -89,6 +89,8 @@ function lastResult(res: PgResult | PgResult[]): PgResult {
 
 function run(client: pg.PoolClient, leading: Leading[], opts: PgClientQuery): Promise<PgResult> {
   const connection = connectionOf(client);
+  const late = overTime(connection as Metered);
+  if (late) return Promise.reject(late);
   const name = opts.name;
   const steps = leading.map((l) => ({ ...l, parse: !l.name || connection.parsedStatements[l.name] !== l.text }));
   const leadingParses = steps.filter((l) => l.parse).length;
@@ -231,6 +233,8 @@ interface Budget {
   rows: number;
   /** Bytes received on connections it has released. */
   bytes: number;
+  /** When the request's execution began (Date.now()). */
+  started: number;
   limits: ResponseLimits | null;
   /** Why the request was cut off, once it was. */
   aborted?: Error;
@@ -239,6 +243,15 @@ interface Budget {
 export interface ResponseLimits {
   maxRows: number;
   maxBytes: number;
+  /**
+   * How long after its execution began the request may still start a
+   * statement (0: no bound). Its fields' statements are bounded by the
+   * document's limits, but update_t_many's entries and a nested insert's
+   * groups are one statement each, as many as the input holds: each is
+   * bounded by statement_timeout, this bounds them together. A statement
+   * already running is not cut (statement_timeout ends it).
+   */
+  maxMs?: number;
 }
 
 /**
@@ -250,7 +263,7 @@ const budgets = new WeakMap<object, Budget>();
 
 /** Meter what Postgres sends for the request these settings belong to. */
 export function meterRequest(pgSettings: object): void {
-  budgets.set(pgSettings, { rows: 0, bytes: 0, limits: null });
+  budgets.set(pgSettings, { rows: 0, bytes: 0, started: Date.now(), limits: null });
 }
 
 /**
@@ -284,6 +297,18 @@ function poll(): void {
     if (!budget?.limits || budget.aborted) continue;
     if (received(connection, budget) > budget.limits.maxBytes) abort(budget, errors.responseTooLarge(`${budget.limits.maxBytes} bytes`));
   }
+}
+
+/**
+ * A statement the request may no longer start: its time is up. Refused,
+ * not aborted: the connection stays healthy and the transaction is rolled
+ * back as after any failed statement.
+ */
+function overTime(connection: Metered): Error | undefined {
+  const budget = connection[BUDGET];
+  const maxMs = budget?.limits?.maxMs;
+  if (!maxMs || Date.now() - budget.started <= maxMs) return undefined;
+  return errors.operationTimeout(maxMs);
 }
 
 /** Rows are counted per statement result (its bytes are already bounded while it arrives). */

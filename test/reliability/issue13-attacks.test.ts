@@ -18,7 +18,9 @@
  *  - side channels: computed fields, aggregate predicates, `_cast`,
  *    function arguments and jsonb update operators that would raise an
  *    error (or answer differently) only if they ran on a hidden row;
- *  - cost: nested inserts cannot nest without bound.
+ *  - cost: update_t_many entries and nested-insert statements, which grow
+ *    with the input rather than the document, stop at
+ *    HASURA_GRAPHQL_OPERATION_TIMEOUT_MS; nesting is bounded.
  *
  * What held and what was fixed is in README "Hardening".
  */
@@ -620,6 +622,87 @@ t.test("side channels: nothing a client sends runs on a hidden row", async (t) =
 
   t.strictSame(await hiddenNotes(), hidden, "the hidden rows are unchanged");
   await db.asRoot(`update public.note set title = 'mine-' || id, data = '[1, 2]', status = 'new', edited_by = null where id <= 5`);
+});
+
+/*
+ * Cost. A document's limits (depth, fields, object fields, row estimate)
+ * bound how many statements its fields make, and statement_timeout bounds
+ * each; but update_t_many runs one statement per entry and a nested insert
+ * one per object with relationships, as many as the input holds (a 1 MB
+ * body: ~20,000 entries, each up to a statement timeout). The operation's
+ * time bound stops them.
+ */
+const SLOW = `
+  create function public.note_nap(n public.note) returns boolean language sql stable as $$ select pg_sleep(0.05) is not null $$;
+  grant execute on function public.note_nap(public.note) to "user";
+  create function public.nap() returns trigger language plpgsql as $$ begin perform pg_sleep(0.02); return new; end $$;
+  create trigger nap before insert on public.team for each row execute function public.nap();
+`;
+
+t.test("cost: statements that grow with the input stop at HASURA_GRAPHQL_OPERATION_TIMEOUT_MS", async (t) => {
+  const slowDb = await fixture(t, SLOW);
+  const LIMIT_MS = 1000;
+  const slow = await startServer(t, { db: slowDb, env: { ...SECURED_JWT, HASURA_GRAPHQL_OPERATION_TIMEOUT_MS: String(LIMIT_MS) } });
+  const run = async (query: string, variables?: Record<string, unknown>) => {
+    const started = Date.now();
+    const res = await slow.gql(query, { path: V1, headers: U1, variables });
+    return { res, ms: Date.now() - started };
+  };
+  const stopped = (what: string, { res, ms }: { res: GqlResponse; ms: number }) => {
+    t.equal(res.body.errors?.[0]?.extensions?.code, "timeout", `${what}: timeout (${JSON.stringify(res.body).slice(0, 200)})`);
+    t.match(res.body.errors?.[0]?.message, /1000 ms/, `${what}: the message names the limit`);
+    t.notOk(res.body.data, `${what}: no data`);
+    // Each entry takes 50 ms: 100 of them would take 5 s.
+    t.ok(ms < LIMIT_MS + 1500, `${what}: stopped after ${ms} ms`);
+  };
+  const state = () =>
+    slowDb.asRoot("select (select secret from public.note where id = 1) as secret, (select count(*)::int from public.team) as teams");
+  const before = await state();
+
+  const entries = Array.from({ length: 100 }, () => ({ where: { id: { _eq: 1 }, nap: { _eq: true } }, _inc: { secret: 1 } }));
+  stopped(
+    "update_note_many, 100 slow entries",
+    await run("mutation ($u: [note_updates!]!) { update_note_many(updates: $u) { affected_rows } }", { u: entries }),
+  );
+  const teams = Array.from({ length: 100 }, (_, i) => ({ name: `slow-${i}`, notes: { data: [{ title: "x" }] } }));
+  stopped(
+    "nested insert, 100 slow parents",
+    await run("mutation ($o: [team_insert_input!]!) { insert_team(objects: $o) { affected_rows } }", { o: teams }),
+  );
+  const aliases = Array.from(
+    { length: 40 },
+    (_, i) => `a${i}: update_note(where: {id: {_eq: 1}, nap: {_eq: true}}, _inc: {secret: 1}) { affected_rows }`,
+  );
+  stopped("40 aliased slow updates", await run(`mutation { ${aliases.join(" ")} }`));
+  t.strictSame(await state(), before, "everything was rolled back");
+
+  // Within the bound, the same requests work.
+  const few = await run("mutation ($u: [note_updates!]!) { update_note_many(updates: $u) { affected_rows } }", { u: entries.slice(0, 3) });
+  t.strictSame(
+    few.res.body,
+    { data: { update_note_many: [{ affected_rows: 1 }, { affected_rows: 1 }, { affected_rows: 1 }] } },
+    "3 entries",
+  );
+  const fewTeams = await run("mutation ($o: [team_insert_input!]!) { insert_team(objects: $o) { affected_rows } }", {
+    o: teams.slice(0, 3),
+  });
+  t.strictSame(fewTeams.res.body, { data: { insert_team: { affected_rows: 6 } } }, "3 nested parents");
+  // Each operation of a batch has its own bound.
+  const batch = await fetch(slow.url + V1, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...U1 },
+    body: JSON.stringify(
+      Array.from({ length: 3 }, () => ({
+        query: "mutation ($u: [note_updates!]!) { update_note_many(updates: $u) { affected_rows } }",
+        variables: { u: entries.slice(0, 12) },
+      })),
+    ),
+  });
+  const answers = (await batch.json()) as GqlResponse["body"][];
+  t.ok(
+    answers.every((a) => a.data?.update_note_many?.length === 12),
+    `a batch of three 600 ms operations: each within its own bound (${JSON.stringify(answers).slice(0, 200)})`,
+  );
 });
 
 t.test("cost: nested inserts cannot nest without bound", async (t) => {

@@ -465,6 +465,14 @@ t.test("errors name the place and the problem", async (t) => {
   );
   t.throws(() => translateBoolExp({ title: { _eq: "a\u0000b" } }, fx("fx_article"), opts), /filter\.title\._eq: value contains a NUL/);
   t.throws(() => translateBoolExp({ nope: 1 }, fx("fx_article"), opts), ImportError, "an ImportError, as the loader's");
+  t.throws(
+    () =>
+      translateBoolExp({ rank: { _gt: 1 } }, fx("fx_article"), {
+        ...opts,
+        computedFields: () => [{ name: "rank", function: fx("fx_article_rank") }],
+      }),
+    /filter\.rank: computed field "rank" in a permission is not translated yet/,
+  );
 });
 
 t.test("quoteIdent and quoteLiteral agree with PostgreSQL's quote_ident and quote_literal", async (t) => {

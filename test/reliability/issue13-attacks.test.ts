@@ -330,6 +330,23 @@ t.test("presets: a hostile session value is a bound value (a cast error or store
   await db.asRoot("update public.note set title = 'mine-4', edited_by = null, status = 'new' where id = 4");
 });
 
+t.test("presets: with a JWT, client headers are not session variables, for a preset or a function", async (t) => {
+  const before = await notes("id = 4");
+  const token = { authorization: `Bearer ${await sign(hasuraClaims("user", { "x-hasura-user-id": "1" }))}` };
+  const forged = { ...token, [EDITOR]: "mallory", "x-hasura-user-id": "2" };
+  const res = await ask(`mutation { update_note(where: {id: {_eq: 4}}, _set: {title: "h"}) { affected_rows } }`, forged);
+  refused(t, res, "not-found", /missing session variable: "x-hasura-editor"/, "the editor header is not the preset's variable");
+  t.strictSame(await notes("id = 4"), before, "nothing written");
+  const own = await ask(`{ note(limit: 1) { owner_id viewer } }`, forged);
+  t.strictSame(
+    dataOf(t, own, "JWT with forged headers").note,
+    [{ owner_id: 1, viewer: "1" }],
+    "the claims decide, in rows and hasura_session",
+  );
+  const pg = await ask(`{ allNotes(first: 1) { nodes { ownerId viewer } } }`, forged, PG);
+  t.strictSame(pg.body, { data: { allNotes: { nodes: [{ ownerId: 1, viewer: "1" }] } } }, "/graphql: the same");
+});
+
 t.test("hasura_session is never a client argument, in either dialect", async (t) => {
   const forged = JSON.stringify({ "x-hasura-user-id": "2", "x-hasura-role": "user" });
   for (const [what, query] of [
@@ -516,6 +533,18 @@ t.test("select limit: no selection of note returns more than its 2 rows", async 
   const page = dataOf(t, await ask(`{ note(offset: 4, order_by: {id: asc}) { id } note_aggregate { aggregate { count } } }`), "page");
   t.strictSame(page, { note: [{ id: 5 }], note_aggregate: { aggregate: { count: 5 } } });
   await db.asRoot("update public.note set edited_by = null, status = 'new' where id <= 5");
+});
+
+t.test("allow_aggregations: a table declared without them is aggregated nowhere in the Hasura dialect", async (t) => {
+  // note_audit has no select declaration for user: Hasura's default, no aggregates.
+  for (const query of [
+    `{ note_audit_aggregate { aggregate { count } } }`,
+    `{ note { note_audits_aggregate { aggregate { count } } } }`,
+    `{ note { note_audits_aggregate { nodes { id } } } }`,
+    `{ note(where: {note_audits_aggregate: {count: {predicate: {_gt: 0}}}}) { id } }`,
+  ]) {
+    refused(t, await ask(query), "validation-failed", /aggregate/, query);
+  }
 });
 
 /**

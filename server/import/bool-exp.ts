@@ -458,6 +458,9 @@ export interface HelpersDdlOptions {
  * policies anyone can see in pg_policies. It is NOLOGIN, never granted to the
  * authenticator (the runtime connection cannot become it) and only owns the
  * helpers; an application role gets EXECUTE on the helpers its policies call.
+ * Calling one directly answers the rule's yes/no for keys of the caller's
+ * choosing (not only its visible rows): no row data, but more than Hasura
+ * lets a client probe; the matrix of what the role reads is unchanged.
  */
 export function helpersDdl(helpers: readonly RuleHelper[], opts: HelpersDdlOptions): string {
   const schema = quoteIdent(opts.rulesSchema ?? DEFAULT_RULES_SCHEMA);

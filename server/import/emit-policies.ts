@@ -12,7 +12,7 @@
  * with a comment in the file and returned in `notes` (place and reason).
  */
 import { type CatalogModel, type CatalogTable, findTable } from "./catalog.ts";
-import { helpersDdl, type RuleHelper, translateBoolExp } from "./bool-exp.ts";
+import { helpersDdl, type RuleHelper, readerRoleSql, translateBoolExp } from "./bool-exp.ts";
 import type { BoolExp, HasuraMetadata, QualifiedTable, TableMetadata } from "./metadata.ts";
 import { quoteIdent, quoteLiteral, quoteQualified } from "./sql-quote.ts";
 
@@ -70,10 +70,7 @@ export function emitPolicies(md: HasuraMetadata, opts: EmitOptions): EmittedPoli
   };
   const computedFields = (q: QualifiedTable) => byKey.get(JSON.stringify([q.schema, q.name]))?.computedFields ?? [];
 
-  const roleSet = new Set<string>([HASURA_ADMIN]);
-  for (const t of md.tables) for (const m of [t.select, t.insert, t.update, t.delete]) for (const r of m.keys()) roleSet.add(r);
-  for (const r of md.inheritedRoles) roleSet.add(r.roleName);
-  const roles = [...roleSet].sort((a, b) => (a === HASURA_ADMIN ? 1 : b === HASURA_ADMIN ? -1 : a < b ? -1 : a > b ? 1 : 0));
+  const roles = rolesOf(md);
   for (const r of md.inheritedRoles)
     notes.push({
       where: `inherited_roles ${r.roleName}`,
@@ -312,7 +309,10 @@ export function emitPolicies(md: HasuraMetadata, opts: EmitOptions): EmittedPoli
   for (const s of [...schemas].sort())
     out.push(`call hasura.reset_app_privileges(${quoteLiteral(s)}, array[${roles.map(quoteLiteral).join(", ")}]);`);
   out.push("");
-  if (helpers.length) out.push(helpersDdl(helpers, { reader }));
+  if (helpers.length) {
+    out.push("-- The helpers' owner: NOLOGIN, never granted to the authenticator (created once; roles are cluster-wide).");
+    out.push(readerRoleSql(reader), helpersDdl(helpers, { reader }));
+  }
   for (const [s, rs] of [...inserters].sort()) {
     out.push("-- The sequences, for the roles that insert.");
     out.push(`grant usage on all sequences in schema ${quoteIdent(s)} to ${[...rs].map(quoteIdent).join(", ")};`);
@@ -325,6 +325,17 @@ export function emitPolicies(md: HasuraMetadata, opts: EmitOptions): EmittedPoli
   out.push("", "-- Tell running servers (npm run dev) to rebuild their GraphQL schemas.");
   out.push(`notify postgraphile_watch, '{"type":"manual","source":"policies.sql"}';`, "");
   return { sql: out.join("\n"), roles, helpers, notes, counts };
+}
+
+/** The application roles: every role a permission names, inherited roles, and Hasura's implicit admin (last). */
+export function rolesOf(md: HasuraMetadata): string[] {
+  const roleSet = new Set<string>([HASURA_ADMIN]);
+  for (const t of md.tables) for (const m of [t.select, t.insert, t.update, t.delete]) for (const r of m.keys()) roleSet.add(r);
+  for (const r of md.inheritedRoles) {
+    roleSet.add(r.roleName);
+    for (const p of r.roleSet) roleSet.add(p);
+  }
+  return [...roleSet].sort((a, b) => (a === HASURA_ADMIN ? 1 : b === HASURA_ADMIN ? -1 : a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Text for inside a block comment: one line, no comment end. */

@@ -24,6 +24,7 @@ import { quoteIdent } from "../../server/import/sql-quote.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { TEST_ROLES } from "../helpers/projects.ts";
 import { startServer } from "../helpers/server.ts";
+import { runCli } from "../permissions/cli.ts";
 import { as, sameRows } from "../policies/helpers.ts";
 
 const BLOG = path.join(REPO_ROOT, "examples/blog");
@@ -94,6 +95,11 @@ t.test("the matrix is the hand-written one; --compare-hasura is clean", async (t
       "the generated policies (and the rule reader's), not the hand-written ones, are in place",
     );
   });
+});
+
+t.test("npm run lint:policies is clean on the generated policies", async (t) => {
+  const res = await runCli("lint-policies", [], db, "blog");
+  t.equal(res.code, 0, `clean: ${res.output}`);
 });
 
 t.test("HTTP: the blog's rules hold under the generated policies", async (t) => {

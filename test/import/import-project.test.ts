@@ -82,7 +82,10 @@ t.test("IMPORT.md: counts and every untranslated item with its place", async (t)
   t.match(report, "- tables: 4 of 4 tracked");
   t.match(report, "- roles: anonymous, user, admin");
   const md = loadHasuraMetadata(hasura);
-  t.ok(md.untranslated.some((u) => u.name === "nightly_digest"), "the fixture has an untranslated item");
+  t.ok(
+    md.untranslated.some((u) => u.name === "nightly_digest"),
+    "the fixture has an untranslated item",
+  );
   for (const u of md.untranslated) t.match(report, `${u.kind} \`${u.name}\`: ${u.where}`, `${u.kind} ${u.name} listed`);
   t.match(report, "No difference.");
 });

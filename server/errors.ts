@@ -100,8 +100,7 @@ export const errors = {
   serializationFailure: () => E("concurrent-update", "serialization failure due to concurrent update"),
   statementTimeout: () => E("timeout", "the query was cancelled: statement timeout"),
   /** A request whose statements went on past HASURA_GRAPHQL_OPERATION_TIMEOUT_MS (server/graphile/pipelined-adaptor.ts). */
-  operationTimeout: (maxMs: number) =>
-    E("timeout", `the operation was stopped: it ran longer than the limit of ${maxMs} ms (its writes are rolled back)`),
+  operationTimeout: (maxMs: number) => E("timeout", `the operation was stopped: it ran longer than the limit of ${maxMs} ms`),
   constraintError: (pg: string) => E("constraint-error", pg),
   dataException: (pg: string) => E("data-exception", pg),
 

@@ -666,6 +666,8 @@ const SLOW = `
   grant execute on function public.note_nap(public.note) to "user";
   create function public.nap() returns trigger language plpgsql as $$ begin perform pg_sleep(0.02); return new; end $$;
   create trigger nap before insert on public.team for each row execute function public.nap();
+  create function public.long_nap() returns trigger language plpgsql as $$ begin perform pg_sleep(0.05); return new; end $$;
+  create trigger nap before insert on public.note_audit for each row execute function public.long_nap();
 `;
 
 t.test("cost: statements that grow with the input stop at HASURA_GRAPHQL_OPERATION_TIMEOUT_MS", async (t) => {
@@ -704,6 +706,20 @@ t.test("cost: statements that grow with the input stop at HASURA_GRAPHQL_OPERATI
   );
   stopped("40 aliased slow updates", await run(`mutation { ${aliases.join(" ")} }`));
   t.strictSame(await state(), before, "everything was rolled back");
+
+  // /graphql: PostGraphile commits each mutation field on its own; the fields past the bound do not run.
+  const creates = Array.from(
+    { length: 30 },
+    (_, i) => `a${i}: createNoteAudit(input: {noteAudit: {noteId: 1, what: "slow"}}) { clientMutationId }`,
+  );
+  const started = Date.now();
+  const pg = await slow.gql(`mutation { ${creates.join(" ")} }`, { headers: { ...U1, [BACKEND]: "true" } });
+  const ms = Date.now() - started;
+  const codes = new Set((pg.body.errors ?? []).map((e: { extensions?: { code?: string } }) => e.extensions?.code));
+  t.strictSame([...codes], ["timeout"], `/graphql: the fields past the bound fail with timeout (${JSON.stringify(pg.body).slice(-200)})`);
+  t.ok(ms < LIMIT_MS + 1500, `/graphql: stopped after ${ms} ms`);
+  const written = (await slowDb.asRoot("select count(*)::int as n from public.note_audit"))[0]!.n;
+  t.ok(written > 0 && written < 30, `/graphql: the fields before the bound are written (${written} of 30)`);
 
   // Within the bound, the same requests work.
   const few = await run("mutation ($u: [note_updates!]!) { update_note_many(updates: $u) { affected_rows } }", { u: entries.slice(0, 3) });

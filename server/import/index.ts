@@ -17,9 +17,9 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { statSync } from "node:fs";
 import path from "node:path";
-import pg from "pg";
 import { REPO_ROOT } from "../config.ts";
 import { migrateProject } from "../db/migrate.ts";
+import { withClient } from "../db/with-client.ts";
 import { loadCatalog as loadPermissionCatalog } from "../db/permissions/catalog.ts";
 import { compareWithHasura, loadTableColumns } from "../db/permissions/hasura-compare.ts";
 import { renderDocument } from "../db/permissions/markdown.ts";
@@ -65,16 +65,6 @@ function gmrc(outDir: string, withPolicies: boolean): string {
     `${policies}}`,
     "",
   ].join("\n");
-}
-
-async function withClient<R>(url: string, fn: (c: pg.Client) => Promise<R>): Promise<R> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 export async function importHasuraProject(hasuraDir: string, outDir: string, opts: ImportOptions): Promise<ImportResult> {

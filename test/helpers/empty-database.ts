@@ -5,8 +5,8 @@
  * after the root step; dropped in teardown.
  */
 import { randomBytes } from "node:crypto";
-import pg from "pg";
-import { clusterUrl, superuserUrl } from "./pg.ts";
+import type pg from "pg";
+import { clusterUrl, query, superuserUrl } from "./pg.ts";
 import { TEST_ROLES } from "./projects.ts";
 
 export interface EmptyDatabase {
@@ -14,16 +14,6 @@ export interface EmptyDatabase {
   ownerUrl: string;
   rootUrl: string;
   asRoot<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<R[]>;
-}
-
-async function query<R extends pg.QueryResultRow>(url: string, sql: string, values?: unknown[]): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 export async function createEmptyDatabase(t: { teardown(fn: () => unknown): void }): Promise<EmptyDatabase> {

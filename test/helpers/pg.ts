@@ -3,7 +3,8 @@
  * a clone of a migrated template, dropped in teardown.
  */
 import { randomBytes } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
+import { withClient } from "../../server/db/with-client.ts";
 import { PROJECTS, TEST_ROLES, type ProjectName } from "./projects.ts";
 
 export interface TestDatabase {
@@ -32,14 +33,9 @@ export function clusterUrl(user: string, password: string, database: string): st
 
 export const superuserUrl = (database = "postgres") => clusterUrl("postgres", process.env.TEST_PG_SUPERUSER_PASSWORD ?? "", database);
 
-async function query<R extends pg.QueryResultRow>(url: string, sql: string, values?: unknown[]): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
+/** One statement (or a script without values) on its own connection. */
+export function query<R extends pg.QueryResultRow>(url: string, sql: string, values?: unknown[]): Promise<R[]> {
+  return withClient(url, async (client) => (await client.query<R>(sql, values)).rows);
 }
 
 export async function createTestDatabase(t: Teardown, project: ProjectName = "app"): Promise<TestDatabase> {

@@ -9,13 +9,13 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import pg from "pg";
 import t from "tap";
 import { REPO_ROOT } from "../../server/config.ts";
 import { loadCatalog as loadPermissionCatalog } from "../../server/db/permissions/catalog.ts";
 import { compareWithHasura, loadTableColumns } from "../../server/db/permissions/hasura-compare.ts";
 import { renderMatrix } from "../../server/db/permissions/markdown.ts";
 import { matrixOf } from "../../server/db/permissions/matrix.ts";
+import { withClient } from "../../server/db/with-client.ts";
 import { readerRoleSql } from "../../server/import/bool-exp.ts";
 import { loadCatalog } from "../../server/import/catalog.ts";
 import { emitPolicies } from "../../server/import/emit-policies.ts";
@@ -28,16 +28,6 @@ import { runCli } from "../permissions/cli.ts";
 import { as, sameRows } from "../policies/helpers.ts";
 
 const BLOG = path.join(REPO_ROOT, "examples/blog");
-
-async function withClient<R>(url: string, fn: (c: pg.Client) => Promise<R>): Promise<R> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 const db = await createTestDatabase(t, "blog");
 const reader = `fx_${randomBytes(4).toString("hex")}_rules_reader`;

@@ -1,16 +1,10 @@
 /** Seeding at scale (server/db/seed.sql) and small superuser queries for fixtures. */
-import pg from "pg";
+import type pg from "pg";
 import { seedSchool } from "../../server/db/seed.ts";
+import { withClient } from "../../server/db/with-client.ts";
 
-export async function withRoot<T>(rootUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: rootUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
+/** A superuser connection for fixture work. */
+export const withRoot: <T>(rootUrl: string, fn: (client: pg.Client) => Promise<T>) => Promise<T> = withClient;
 
 export async function rootQuery<R extends pg.QueryResultRow>(rootUrl: string, sql: string, values?: unknown[]): Promise<R[]> {
   return withRoot(rootUrl, async (c) => (await c.query<R>(sql, values)).rows);

@@ -27,6 +27,7 @@
  * on its own.
  */
 import type pg from "pg";
+import { inCatalogSnapshot } from "./permissions/catalog.ts";
 
 export type Command = "select" | "insert" | "update" | "delete";
 const COMMANDS: Command[] = ["select", "insert", "update", "delete"];
@@ -348,20 +349,11 @@ export async function checkInheritedRoles(
 }
 
 /** checkInheritedRoles in its own read-only transaction. */
-export async function loadInheritedRoleFindings(
+export function loadInheritedRoleFindings(
   client: pg.ClientBase,
   opts: { schema: string; appRoles: string[] },
 ): Promise<InheritedRoleFinding[]> {
-  await client.query("begin read only");
-  try {
-    await client.query("set local search_path = pg_catalog");
-    const findings = await checkInheritedRoles(client, opts);
-    await client.query("commit");
-    return findings;
-  } catch (e) {
-    await client.query("rollback").catch(() => {});
-    throw e;
-  }
+  return inCatalogSnapshot(client, () => checkInheritedRoles(client, opts));
 }
 
 /** A policy reading its own table (`exists (select … from t t2 …)`): pg_depend cannot tell it from its own columns. */

@@ -137,13 +137,18 @@ export async function loadPolicies(client: pg.ClientBase, schema: string, table?
  * USAGE on would otherwise be spelled out, a visible one not) and whatever
  * the role's or database's search_path.
  */
-export async function loadCatalog(client: pg.ClientBase, opts: { schema: string; authenticator: string }): Promise<PermissionCatalog> {
+export function loadCatalog(client: pg.ClientBase, opts: { schema: string; authenticator: string }): Promise<PermissionCatalog> {
+  return inCatalogSnapshot(client, () => readCatalog(client, opts));
+}
+
+/** Catalog reads in one read-only transaction (one snapshot) with search_path = pg_catalog, as above. */
+export async function inCatalogSnapshot<T>(client: pg.ClientBase, read: () => Promise<T>): Promise<T> {
   await client.query("begin read only");
   try {
     await client.query("set local search_path = pg_catalog");
-    const catalog = await readCatalog(client, opts);
+    const result = await read();
     await client.query("commit");
-    return catalog;
+    return result;
   } catch (e) {
     await client.query("rollback").catch(() => {});
     throw e;

@@ -315,10 +315,20 @@ function validateInput(p: Obj, ctx: Ctx, u: Collector): void {
   if (p.validate_input !== undefined) u.add("input validation webhook", "validate_input", at(ctx, "validate_input"));
 }
 
+/**
+ * Hasura's insert and update permission parsers read their own keys and pass
+ * over others; consoles and hand edits leave `computed_fields` there (copied
+ * from the select permission). Listed, so the user sees it meant nothing.
+ */
+function ignoredByHasura(p: Obj, ctx: Ctx, u: Collector, keys: readonly string[]): void {
+  for (const k of keys) if (p[k] !== undefined && !isEmpty(p[k])) u.add("key Hasura ignores", k, at(ctx, k));
+}
+
 function insertPermission(v: unknown, ctx: Ctx, u: Collector): InsertPermission {
   // allow_upsert: written by pre-1.0 consoles; Hasura ignores it (an upsert needs an update permission).
-  const p = obj(v, ctx, ["check", "columns", "set", "backend_only", "validate_input", "allow_upsert"]);
+  const p = obj(v, ctx, ["check", "columns", "set", "backend_only", "validate_input", "allow_upsert", "computed_fields"]);
   validateInput(p, ctx, u);
+  ignoredByHasura(p, ctx, u, ["computed_fields"]);
   return {
     check: boolExp(p.check, at(ctx, "check")),
     columns: columns(p.columns, at(ctx, "columns")),
@@ -328,8 +338,9 @@ function insertPermission(v: unknown, ctx: Ctx, u: Collector): InsertPermission 
 }
 
 function updatePermission(v: unknown, ctx: Ctx, u: Collector): UpdatePermission {
-  const p = obj(v, ctx, ["columns", "filter", "check", "set", "backend_only", "validate_input"]);
+  const p = obj(v, ctx, ["columns", "filter", "check", "set", "backend_only", "validate_input", "computed_fields"]);
   validateInput(p, ctx, u);
+  ignoredByHasura(p, ctx, u, ["computed_fields"]);
   return {
     columns: columns(p.columns, at(ctx, "columns")),
     filter: boolExp(p.filter, at(ctx, "filter")),

@@ -98,7 +98,24 @@ export function emitPolicies(md: HasuraMetadata, opts: EmitOptions): EmittedPoli
     const plans = roles.map((role) => planRole(role, t, table));
     const body: string[] = [];
     if (table.kind === "table") body.push(`alter table ${name} enable row level security, force row level security;`);
-    else {
+    else if (table.kind === "view") {
+      // A view cannot have policies. security_invoker (PostgreSQL 15+) makes it
+      // read its base tables as the caller, so their grants and RLS decide its
+      // rows (as its owner, the default, it would read them as the owner).
+      body.push(
+        `-- ${name} is a view: it cannot have policies. It reads its base tables as the caller (security_invoker), so it shows`,
+        "-- exactly the base tables' rows and columns the role may read there; its own row filters are not applied.",
+        `alter view ${name} set (security_invoker = true);`,
+      );
+      const filtered = plans.filter((p) => Object.values(p.using).some((u) => u !== "true")).map((p) => p.role);
+      if (filtered.length)
+        notes.push({
+          where: t.where,
+          detail:
+            `view ${t.table.name}: the row filters of ${filtered.join(", ")} are not applied (a view has no policies); ` +
+            "its rows are the base tables' rows the role may see (security_invoker), and the role needs select on the base tables' columns it reads",
+        });
+    } else {
       body.push(`-- ${name} is a ${table.kind}: it cannot have policies; its grants apply to every row it shows.`);
       if (plans.some((p) => Object.values(p.using).some((u) => u !== "true")))
         notes.push({

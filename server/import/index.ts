@@ -23,8 +23,9 @@ import { withClient } from "../db/with-client.ts";
 import { loadCatalog as loadPermissionCatalog } from "../db/permissions/catalog.ts";
 import { compareWithHasura, loadTableColumns } from "../db/permissions/hasura-compare.ts";
 import { renderDocument } from "../db/permissions/markdown.ts";
+import { auditFunctions } from "./audit-functions.ts";
 import { loadCatalog } from "./catalog.ts";
-import { emitPolicies, rolesOf } from "./emit-policies.ts";
+import { DEFAULT_READER, emitPolicies, rolesOf } from "./emit-policies.ts";
 import { loadHasuraMetadata } from "./metadata.ts";
 import { importHasuraMigrations } from "./migrations.ts";
 import { renderImportReport } from "./report.ts";
@@ -103,12 +104,17 @@ export async function importHasuraProject(hasuraDir: string, outDir: string, opt
     return { document: renderDocument(cat), differences: compareWithHasura(cat, await loadTableColumns(client, "public"), md) };
   });
   await write("policies.expected.md", document);
+  // With the grants and policies in place: which of the migrations' functions and triggers would now be refused.
+  const functions = await withClient(opts.scratch.ownerUrl, (client) =>
+    auditFunctions(client, { roles: policies.roles, excludeOwners: [opts.reader ?? DEFAULT_READER] }),
+  );
   const report = renderImportReport({
     source: hasuraDir,
     metadata: md,
     policies,
     migrations: { files: migrations.files.length, notes: migrations.notes },
     differences,
+    functions,
   });
   await write("IMPORT.md", report);
   return { files: written, differences, untranslated: md.untranslated.length + policies.notes.length + migrations.notes.length };

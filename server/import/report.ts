@@ -3,6 +3,7 @@
  * every item that was not, with its place in the metadata or migrations, so
  * nothing is dropped silently (issue 14).
  */
+import type { FunctionFinding } from "./audit-functions.ts";
 import type { EmittedPolicies } from "./emit-policies.ts";
 import type { HasuraMetadata } from "./metadata.ts";
 
@@ -13,6 +14,8 @@ export interface ReportInput {
   migrations: { files: number; notes: string[] };
   /** `--compare-hasura` of the applied result: one line per difference. */
   differences: string[];
+  /** The migrations' functions and triggers that read settings or would be refused (audit-functions.ts). */
+  functions?: FunctionFinding[];
 }
 
 /** Markdown text can carry anything; keep each item on its line and out of code spans' way. */
@@ -42,6 +45,18 @@ export function renderImportReport(r: ReportInput): string {
     ...r.migrations.notes.map((n) => `- migrations: ${line(n)}`),
   ];
   out.push(...(items.length ? items : ["Nothing: every item of the metadata was translated."]), "");
+  out.push("## Functions and triggers", "");
+  out.push(
+    "Hasura ran them on its admin connection; here they run as the request's role (SECURITY INVOKER) unless declared SECURITY DEFINER.",
+    "",
+  );
+  const fns = r.functions ?? [];
+  out.push(
+    ...(fns.length
+      ? fns.map((f) => `- \`${line(f.function)}\`: ${line(f.detail)}${f.fix ? `. Fix: ${line(f.fix)}` : ""}`)
+      : ["Nothing found: no function of the migrations reads a setting or would be refused."]),
+    "",
+  );
   out.push("## `--compare-hasura` after applying", "");
   out.push(...(r.differences.length ? r.differences.map((d) => `- ${line(d)}`) : ["No difference."]), "");
   return out.join("\n");

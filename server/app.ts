@@ -16,6 +16,7 @@ import consolePage from "./plugins/console.ts";
 import cors from "./plugins/cors.ts";
 import database from "./plugins/database.ts";
 import health from "./plugins/health.ts";
+import metadataApi from "./plugins/metadata-api.ts";
 import overload from "./plugins/overload.ts";
 import securityHeaders, { RAW_SECURITY_HEADERS } from "./plugins/security-headers.ts";
 import { toHasuraError, type ErrorContext } from "./to-hasura-error.ts";
@@ -168,6 +169,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     maxBatchSize: config.limits.maxBatchSize,
     introspectionDisabledFor: config.limits.introspectionDisabledFor,
     errorContext,
+  });
+  // Hasura's metadata API: export_metadata only, for admins.
+  await app.register(metadataApi, {
+    auth: config.auth,
+    adminFailures,
+    schemas: ["public"],
+    authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
   });
   return app;
 }

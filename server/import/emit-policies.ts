@@ -13,6 +13,8 @@
  */
 import { type CatalogModel, type CatalogTable, findTable } from "./catalog.ts";
 import { helpersDdl, type RuleHelper, readerRoleSql, translateBoolExp } from "./bool-exp.ts";
+import { emitFunctionPermissions, type FunctionCatalog } from "./function-permissions.ts";
+import { resolveInheritedRoles } from "./inherited-roles.ts";
 import type { BoolExp, HasuraMetadata, QualifiedTable, TableMetadata } from "./metadata.ts";
 import { quoteIdent, quoteLiteral, quoteQualified } from "./sql-quote.ts";
 
@@ -25,6 +27,8 @@ export interface EmitOptions {
   reader?: string;
   /** Shown in the header: where the metadata came from. */
   source?: string;
+  /** The database's functions (loadFunctionCatalog), for EXECUTE grants; without it, bare names and no inference. */
+  functions?: FunctionCatalog;
 }
 
 export interface EmitNote {
@@ -58,9 +62,17 @@ interface RolePlan {
 
 const isEmpty = (e: BoolExp | null | undefined) => e == null || Object.keys(e).length === 0;
 
-export function emitPolicies(md: HasuraMetadata, opts: EmitOptions): EmittedPolicies {
+export function emitPolicies(input: HasuraMetadata, opts: EmitOptions): EmittedPolicies {
   const reader = opts.reader ?? DEFAULT_READER;
-  const notes: EmitNote[] = [];
+  // Each inherited role becomes a standalone role with its resolved permissions as its own (no membership).
+  const resolved = resolveInheritedRoles(input, {
+    columnsOf: (t) => {
+      const c = findTable(opts.catalog, t.table);
+      return c && [...c.columns.keys()];
+    },
+  });
+  const md = resolved.metadata;
+  const notes: EmitNote[] = [...resolved.notes];
   const helpers: RuleHelper[] = [];
   const counts = { tables: 0, policies: 0, declarations: 0, helpers: 0 };
   const byKey = new Map(md.tables.map((t) => [JSON.stringify([t.table.schema, t.table.name]), t]));
@@ -71,17 +83,6 @@ export function emitPolicies(md: HasuraMetadata, opts: EmitOptions): EmittedPoli
   const computedFields = (q: QualifiedTable) => byKey.get(JSON.stringify([q.schema, q.name]))?.computedFields ?? [];
 
   const roles = rolesOf(md);
-  for (const r of md.inheritedRoles)
-    notes.push({
-      where: `inherited_roles ${r.roleName}`,
-      detail: `inherited role (parents ${r.roleSet.join(", ")}) not translated yet: it gets no grant or policy of its own`,
-    });
-  for (const f of md.functions)
-    if (f.permissions.length)
-      notes.push({
-        where: `function ${f.function.schema}.${f.function.name}`,
-        detail: `function permissions (${f.permissions.join(", ")}) not translated yet: EXECUTE is as the migrations left it`,
-      });
 
   const sections: string[] = [];
   const schemas = new Set<string>();
@@ -178,11 +179,6 @@ export function emitPolicies(md: HasuraMetadata, opts: EmitOptions): EmittedPoli
     const upd = t.update.get(role);
     const del = t.delete.get(role);
     if (sel) {
-      if (sel.computedFields.length)
-        notes.push({
-          where: `${t.where} ${at("select")}.computed_fields`,
-          detail: `computed fields ${sel.computedFields.join(", ")} not granted (not translated yet)`,
-        });
       const u = translate(sel.filter, t.table, role, t.where, `${at("select")}.filter`);
       if (u !== undefined && columnsOk(sel.columns, at("select"))) {
         plan.using.select = u;
@@ -335,6 +331,13 @@ export function emitPolicies(md: HasuraMetadata, opts: EmitOptions): EmittedPoli
     out.push(`grant usage on all sequences in schema ${quoteIdent(s)} to ${[...rs].map(quoteIdent).join(", ")};`);
   }
   for (const s of sections) out.push("", s);
+  const fns = emitFunctionPermissions(md, { catalog: opts.catalog, functions: opts.functions, admin: HASURA_ADMIN });
+  notes.push(...fns.notes);
+  if (fns.lines.length) {
+    out.push("", "----------------------------------------------------------------------------");
+    out.push("-- Functions: EXECUTE for the roles Hasura lets call them (PostgreSQL grants it to PUBLIC by default).");
+    out.push("----------------------------------------------------------------------------", ...fns.lines.slice(1));
+  }
   if (notes.length) {
     out.push("", "-- Not translated (listed in IMPORT.md too):");
     for (const n of notes) out.push(...wrap(`${n.where}: ${n.detail}`, 76).map((l) => `--   ${l}`));

@@ -8,13 +8,15 @@
 import "../server/env.ts";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { cp, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "../server/config.ts";
 import { bootstrapDatabase } from "../server/db/bootstrap.ts";
 import { startEmbeddedPostgres } from "../server/db/embedded.ts";
 import { migrateProject } from "../server/db/migrate.ts";
+import { withClient } from "../server/db/with-client.ts";
+import { importHasuraProject } from "../server/import/index.ts";
 import { freePort } from "./helpers/net.ts";
 import { startPgBouncer, type PgBouncer } from "./helpers/pgbouncer.ts";
 import { PROJECTS, TEST_ROLES } from "./helpers/projects.ts";
@@ -47,8 +49,34 @@ const cleanup = async (code: number) => {
 process.on("SIGINT", () => void cleanup(130));
 process.on("SIGTERM", () => void cleanup(143));
 
+/**
+ * A Hasura project imported as `npm run import:hasura` does (into a scratch
+ * database, dropped after), with the demo rows of the project it stands for:
+ * the folder the template is then migrated from, as `npm start` would.
+ */
+async function importProject(project: { name: string; dir: string; seeds: string }): Promise<string> {
+  const scratch = `${project.name.replaceAll("-", "_")}_scratch`;
+  const rootUrl = cluster.url(cluster.superuser, cluster.superuserPassword, "postgres");
+  await bootstrapDatabase({ rootUrl, database: scratch, owner: TEST_ROLES.owner, authenticator: TEST_ROLES.authenticator });
+  const out = path.join(dir, "imported", project.name);
+  try {
+    await importHasuraProject(path.join(REPO_ROOT, project.dir), out, {
+      scratch: {
+        ownerUrl: cluster.url(TEST_ROLES.owner.name, TEST_ROLES.owner.password, scratch),
+        authenticator: TEST_ROLES.authenticator.name,
+      },
+    });
+  } finally {
+    // The name is generated above, never input.
+    await withClient(rootUrl, (client) => client.query(`drop database ${scratch} with (force)`));
+  }
+  await cp(path.join(REPO_ROOT, project.seeds), path.join(out, "seeds"), { recursive: true });
+  return out;
+}
+
 try {
   for (const project of PROJECTS) {
+    const projectDir = "imported" in project ? await importProject(project) : path.join(REPO_ROOT, project.dir);
     await bootstrapDatabase({
       rootUrl: cluster.url(cluster.superuser, cluster.superuserPassword, "postgres"),
       database: project.template,
@@ -56,7 +84,7 @@ try {
       authenticator: TEST_ROLES.authenticator,
     });
     await migrateProject({
-      projectDir: path.join(REPO_ROOT, project.dir),
+      projectDir,
       ownerUrl: cluster.url(TEST_ROLES.owner.name, TEST_ROLES.owner.password, project.template),
       rootUrl: cluster.url(cluster.superuser, cluster.superuserPassword, project.template),
       authenticator: TEST_ROLES.authenticator.name,

@@ -40,7 +40,7 @@ export function query<R extends pg.QueryResultRow>(url: string, sql: string, val
 
 export async function createTestDatabase(t: Teardown, project: ProjectName = "app"): Promise<TestDatabase> {
   const template = PROJECTS.find((p) => p.name === project)!.template;
-  const name = `t_${project}_${randomBytes(5).toString("hex")}`;
+  const name = `t_${project.replaceAll("-", "_")}_${randomBytes(5).toString("hex")}`;
   // Identifiers here are generated above, never input.
   await query(superuserUrl(), `create database ${name} template ${template} owner ${TEST_ROLES.owner.name}`);
   t.teardown(() => query(superuserUrl(), `drop database if exists ${name} with (force)`));

@@ -13,13 +13,22 @@
  * relationships inside a helper are plain EXISTS: the helper already reads
  * as the reader.
  *
+ * A scalar computed field compares like a column: its function called on
+ * the row, with the session as json(b) for its session argument. Hasura
+ * calls it whatever the role's own computed-field permission (and EXECUTE
+ * here) says, so at the top it is called through a helper too (taking the
+ * row, returning the value), and the reader gets EXECUTE on it. A function
+ * computed from the row alone (the usual kind) gives Hasura's answer; one
+ * that reads other tables reads them with the reader's grants, which cover
+ * only what the rules themselves read: refused there, not answered wrong.
+ *
  * Values become literals through quoteLiteral with the column's type cast;
  * session variables (any case spelling) `(select hasura.session_var_required('x-hasura-…'))::<type>`
  * (array ones for _in/_nin/_has_keys_*); identifiers through quoteIdent.
  * Nothing from the metadata is spliced into SQL any other way.
  */
 import { createHash } from "node:crypto";
-import { type CatalogModel, type CatalogTable, findTable, tableKey } from "./catalog.ts";
+import { type CatalogModel, type CatalogRoutine, type CatalogTable, findTable, tableKey } from "./catalog.ts";
 import { type BoolExp, type ComputedField, ImportError, type QualifiedTable, type Relationship } from "./metadata.ts";
 import { quoteIdent, quoteLiteral, quoteQualified } from "./sql-quote.ts";
 
@@ -31,7 +40,7 @@ export interface TranslateOptions {
   catalog: CatalogModel;
   /** The object and array relationships of a table, from the metadata. */
   relationships: (table: QualifiedTable) => Relationship[];
-  /** The computed fields of a table, from the metadata (only to name them in the refusal below). */
+  /** The computed fields of a table, from the metadata. */
   computedFields?: (table: QualifiedTable) => ComputedField[];
   /** Schema of the generated helpers (default hasura_rules). */
   rulesSchema?: string;
@@ -46,8 +55,12 @@ export interface RuleHelper {
   schema: string;
   name: string;
   argTypes: string[];
-  /** The SELECT the function returns (a boolean), $1… its arguments. */
+  /** The SELECT the function returns, $1… its arguments. */
   body: string;
+  /** Its return type: boolean for a relationship / _exists test, the function's for a computed field. */
+  returns: string;
+  /** Computed-field functions it calls (signature `schema.name(argtypes)`): the reader gets EXECUTE on them. */
+  executes: { schema: string; signature: string }[];
   /** What the function reads, for the reader role's grants and policies (a table gets one, a view cannot). */
   reads: { table: QualifiedTable; kind: CatalogTable["kind"]; columns: string[] }[];
   roles: string[];
@@ -72,6 +85,7 @@ const FALSE = atom("false");
 
 interface HelperBuild {
   params: { column: string; type: string }[];
+  executes: Map<string, { schema: string; signature: string }>;
   reads: Map<string, { table: QualifiedTable; kind: CatalogTable["kind"]; columns: Set<string> }>;
   aliases: number;
 }
@@ -83,6 +97,8 @@ interface Scope {
   /** SQL for a column of the root table (the permission's), for ["$", col]. */
   rootCol: (column: string, path: string) => string;
   root: CatalogTable;
+  /** SQL for the whole row of this scope's table (a computed field's argument); none for a helper's arguments. */
+  row?: string;
   helper?: HelperBuild;
 }
 
@@ -93,7 +109,9 @@ export function translateBoolExp(exp: unknown, table: QualifiedTable, opts: Tran
     t.column(root, column, path);
     return quoteIdent(column);
   };
-  const expr = t.boolExp(exp, { table: root, col: top, rootCol: top, root }, "$");
+  // In a policy the table's name is its row, unless a column has that name.
+  const row = root.columns.has(root.name) ? undefined : quoteIdent(root.name);
+  const expr = t.boolExp(exp, { table: root, col: top, rootCol: top, root, row }, "$");
   return { sql: expr.sql, helpers: [...t.helpers.values()] };
 }
 
@@ -198,10 +216,8 @@ class Translator {
     if (scope.table.columns.has(rawKey)) return this.columnExp(rawKey, value, scope, path);
     const rel = this.opts.relationships(scope.table).find((r) => r.name === rawKey);
     if (rel) return this.relationship(rel, value, scope, path);
-    if (this.opts.computedFields?.(scope.table).some((c) => c.name === rawKey)) {
-      // Hasura calls it as admin; here it would run as the role, under RLS: not the same rule, so not guessed.
-      this.fail(path, `computed field "${rawKey}" in a permission is not translated yet`);
-    }
+    const computed = this.opts.computedFields?.(scope.table).find((c) => c.name === rawKey);
+    if (computed) return this.computedField(computed, value, scope, path);
     this.fail(path, `"${rawKey}" is neither a column nor a relationship of ${scope.table.schema}.${scope.table.name}`);
   }
 
@@ -256,7 +272,7 @@ class Translator {
    * helper whose arguments are the root row's columns the test uses.
    */
   private subquery(scope: Scope, remote: CatalogTable, label: string, where: (outer: Scope, inner: Scope) => string[]): Expr {
-    const helper: HelperBuild = scope.helper ?? { params: [], reads: new Map(), aliases: 0 };
+    const helper: HelperBuild = scope.helper ?? { params: [], executes: new Map(), reads: new Map(), aliases: 0 };
     const alias = `r${++helper.aliases}`;
     const reads = (t: CatalogTable) => {
       const key = tableKey(t);
@@ -274,11 +290,12 @@ class Translator {
       return `$${i + 1}`;
     };
     // In a new helper the outer scope is the root row, reached through arguments.
-    const outer: Scope = scope.helper ? scope : { ...scope, col: param, rootCol: param, helper };
+    const outer: Scope = scope.helper ? scope : { ...scope, col: param, rootCol: param, row: undefined, helper };
     const inner: Scope = {
       table: remote,
       root: scope.root,
       rootCol: outer.rootCol,
+      row: alias,
       helper,
       col: (column, p) => {
         this.column(remote, column, p);
@@ -293,10 +310,11 @@ class Translator {
     return atom(this.emitHelper(scope.root, label, helper, `select ${sql}`));
   }
 
-  private emitHelper(root: CatalogTable, label: string, build: HelperBuild, body: string): string {
-    const argTypes = build.params.map((p) => p.type);
+  private emitHelper(root: CatalogTable, label: string, build: HelperBuild, body: string, returns = "boolean", row?: string): string {
+    // A computed field's helper takes the row itself (its only argument).
+    const argTypes = row === undefined ? build.params.map((p) => p.type) : [quoteQualified(root)];
     const hash = createHash("sha256")
-      .update(JSON.stringify([argTypes, body]))
+      .update(JSON.stringify([argTypes, body, returns]))
       .digest("hex")
       .slice(0, 10);
     const readable = `${root.name}_${label}`
@@ -314,13 +332,57 @@ class Translator {
         name,
         argTypes,
         body,
+        returns,
+        executes: [...build.executes.values()],
         reads: [...build.reads.values()].map((r) => ({ table: r.table, kind: r.kind, columns: [...r.columns].sort() })),
         roles: role ? [role] : [],
       });
     }
-    const call = `${quoteIdent(this.rulesSchema)}.${quoteIdent(name)}(${build.params.map((p) => quoteIdent(p.column)).join(", ")})`;
+    const args = row ?? build.params.map((p) => quoteIdent(p.column)).join(", ");
+    const call = `${quoteIdent(this.rulesSchema)}.${quoteIdent(name)}(${args})`;
     // Without arguments it is the same for every row: once per statement.
-    return build.params.length ? call : `(select ${call})`;
+    return args ? call : `(select ${call})`;
+  }
+
+  // ---- computed fields: the function on the row, compared like a column ----
+
+  private computedField(cf: ComputedField, value: unknown, scope: Scope, path: string): Expr {
+    const name = `${cf.function.schema}.${cf.function.name}`;
+    const rowType = quoteQualified(scope.table);
+    const tableArg = (f: CatalogRoutine) => (cf.tableArgument === undefined ? 0 : f.argNames.indexOf(cf.tableArgument));
+    const fns = (this.opts.catalog.functions.get(tableKey(cf.function)) ?? []).filter((f) => f.argTypes[tableArg(f)] === rowType);
+    if (fns.length !== 1)
+      this.fail(path, `computed field "${cf.name}": ${fns.length ? "several functions" : "no function"} ${name} taking a ${rowType} row`);
+    const fn = fns[0]!;
+    if (fn.returnsSet) this.fail(path, `computed field "${cf.name}" returns a set (a table computed field): not translated yet`);
+    if (scope.row === undefined) this.fail(path, `computed field "${cf.name}": the row of ${rowType} cannot be named here`);
+    // At the top the call is in the helper, on its argument.
+    const row = scope.helper ? scope.row : "$1";
+    const args = fn.argTypes.map((type, i) => {
+      if (i === tableArg(fn)) return row;
+      // Hasura passes the session as a JSON object of lower-case names, as hasura.session() holds it.
+      if (cf.sessionArgument !== undefined && fn.argNames[i] === cf.sessionArgument) return `(select hasura.session())::${type}`;
+      return this.fail(
+        path,
+        `computed field "${cf.name}": argument ${fn.argNames[i] ?? i + 1} of ${name} is neither the row nor the session`,
+      );
+    });
+    const call = `${quoteQualified(cf.function)}(${args.join(", ")})`;
+    const signature = `${quoteQualified(cf.function)}(${fn.argTypes.join(", ")})`;
+    let lhs = call;
+    const execute = { schema: cf.function.schema, signature };
+    if (scope.helper) {
+      scope.helper.executes.set(signature, execute);
+      // The whole row is read: the reader needs every column of it.
+      for (const c of scope.table.columns.keys()) scope.col(c, path);
+    } else {
+      const build: HelperBuild = { params: [], executes: new Map([[signature, execute]]), reads: new Map(), aliases: 0 };
+      lhs = this.emitHelper(scope.table, cf.name, build, `select ${call}`, fn.returnType, scope.row);
+    }
+    if (!isObject(value)) return this.operator("_eq", value, lhs, fn.returnType, false, scope, path);
+    return and(
+      Object.entries(value).map(([op, v]) => this.operator(normalise(op), v, lhs, fn.returnType, false, scope, childPath(path, op))),
+    );
   }
 
   // ---- column operators ----
@@ -487,8 +549,10 @@ export function helpersDdl(helpers: readonly RuleHelper[], opts: HelpersDdlOptio
       reads.set(key, entry);
     }
   }
-  const schemas = [...new Set([...reads.values()].map((r) => r.table.schema))].sort();
+  const executes = helpers.flatMap((h) => h.executes);
+  const schemas = [...new Set([...reads.values()].map((r) => r.table.schema).concat(executes.map((e) => e.schema)))].sort();
   for (const s of schemas) out.push(`grant usage on schema ${quoteIdent(s)} to ${reader};`);
+  for (const f of [...new Set(executes.map((e) => e.signature))].sort()) out.push(`grant execute on function ${f} to ${reader};`);
   for (const { table, kind, columns } of reads.values()) {
     const t = quoteQualified(table);
     // An EXISTS over a table reads no column of it when nothing is compared.
@@ -513,7 +577,7 @@ export function helpersDdl(helpers: readonly RuleHelper[], opts: HelpersDdlOptio
     const tag = dollarTag(h.body);
     out.push(
       "",
-      `create function ${fn} returns boolean`,
+      `create function ${fn} returns ${h.returns}`,
       "  language sql stable security definer",
       "  set search_path = ''",
       `as ${tag}`,
@@ -529,9 +593,10 @@ export function helpersDdl(helpers: readonly RuleHelper[], opts: HelpersDdlOptio
 }
 
 /**
- * What an earlier run gave the reader (table and column grants, its
- * policies), taken back so re-applying policies.sql is declarative: the
- * reader reads only what the current rules read.
+ * What an earlier run gave the reader (table and column grants, EXECUTE on
+ * computed fields' functions, its policies), taken back so re-applying
+ * policies.sql is declarative: the reader reads only what the current rules
+ * read.
  */
 function forgetReaderSql(reader: string): string {
   const name = quoteLiteral(reader);
@@ -544,6 +609,10 @@ function forgetReaderSql(reader: string): string {
     "               or exists (select 1 from pg_catalog.pg_attribute t cross join pg_catalog.aclexplode(t.attacl) a",
     `                           join pg_catalog.pg_roles g on g.oid = a.grantee where t.attrelid = c.oid and g.rolname = ${name}) loop`,
     `    execute pg_catalog.format('revoke all on %I.%I from %I', r.nspname, r.relname, ${name});`,
+    "  end loop;",
+    "  for r in select p.oid::pg_catalog.regprocedure as fn from pg_catalog.pg_proc p cross join pg_catalog.aclexplode(p.proacl) a",
+    `            join pg_catalog.pg_roles g on g.oid = a.grantee where g.rolname = ${name} and p.proowner <> g.oid loop`,
+    `    execute pg_catalog.format('revoke all on function %s from %I', r.fn, ${name});`,
     "  end loop;",
     "  for r in select schemaname, tablename from pg_catalog.pg_policies",
     `            where policyname = 'hasura_rules_read' and ${name}::name = any (roles) loop`,

@@ -6,6 +6,8 @@
  * generated helpers run with `search_path = ''`) and no typmod is kept: a
  * cast to `character varying(5)` would silently truncate a session
  * variable before comparing it; Hasura casts to the bare type too.
+ * Functions (for computed fields in rules) are read the same way: their
+ * input arguments' names and types and their return type.
  */
 import type pg from "pg";
 
@@ -34,8 +36,19 @@ export interface CatalogTable extends QualifiedTable {
   foreignKeys: CatalogForeignKey[];
 }
 
+/** A function a computed field may name: input arguments only, in order. */
+export interface CatalogRoutine extends QualifiedTable {
+  argNames: (string | null)[];
+  /** As column types: `public.article` for a row of that table. */
+  argTypes: string[];
+  returnType: string;
+  returnsSet: boolean;
+}
+
 export interface CatalogModel {
   tables: Map<string, CatalogTable>;
+  /** By tableKey of the function's schema and name; overloads share a key. */
+  functions: Map<string, CatalogRoutine[]>;
 }
 
 export const tableKey = (t: QualifiedTable): string => JSON.stringify([t.schema, t.name]);
@@ -68,6 +81,18 @@ where c.relkind in ('r', 'p', 'v', 'm', 'f') and n.nspname not in ('pg_catalog',
   and n.nspname !~ '^pg_(toast|temp_)'
 `;
 
+// Input arguments (proargmodes i, b, v or none) with their names, when named.
+const FUNCTIONS_SQL = `
+select n.nspname as schema, p.proname as name, p.proretset as returns_set,
+  pg_catalog.format_type(p.prorettype, null) as return_type,
+  (select coalesce(json_agg(json_build_object('name', nullif(coalesce(p.proargnames[a.ord], ''), ''),
+                                              'type', pg_catalog.format_type(a.oid, null)) order by a.ord), '[]')
+     from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) with ordinality a(oid, ord)
+    where coalesce(p.proargmodes[a.ord], 'i') in ('i', 'b', 'v')) as args
+from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+where p.prokind = 'f' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_)'
+`;
+
 const KINDS: Record<string, CatalogTable["kind"]> = {
   r: "table",
   p: "table",
@@ -85,12 +110,21 @@ interface Row {
   foreign_keys: { name: string; schema: string; table: string; columns: string[]; referencedColumns: string[] }[];
 }
 
+interface FunctionRow {
+  schema: string;
+  name: string;
+  returns_set: boolean;
+  return_type: string;
+  args: { name: string | null; type: string }[];
+}
+
 /** Reads the model in its own transaction (search_path emptied locally for format_type). */
 export async function loadCatalog(client: pg.ClientBase): Promise<CatalogModel> {
   await client.query("begin read only");
   try {
     await client.query("set local search_path = ''");
     const { rows } = await client.query<Row>(CATALOG_SQL);
+    const routines = await client.query<FunctionRow>(FUNCTIONS_SQL);
     await client.query("commit");
     const tables = new Map<string, CatalogTable>();
     for (const r of rows) {
@@ -109,7 +143,20 @@ export async function loadCatalog(client: pg.ClientBase): Promise<CatalogModel> 
       };
       tables.set(tableKey(t), t);
     }
-    return { tables };
+    const functions = new Map<string, CatalogRoutine[]>();
+    for (const f of routines.rows) {
+      const list = functions.get(tableKey(f)) ?? [];
+      list.push({
+        schema: f.schema,
+        name: f.name,
+        argNames: f.args.map((a) => a.name),
+        argTypes: f.args.map((a) => a.type),
+        returnType: f.return_type,
+        returnsSet: f.returns_set,
+      });
+      functions.set(tableKey(f), list);
+    }
+    return { tables, functions };
   } catch (e) {
     await client.query("rollback").catch(() => {});
     throw e;

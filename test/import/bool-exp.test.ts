@@ -471,7 +471,7 @@ t.test("errors name the place and the problem", async (t) => {
         ...opts,
         computedFields: () => [{ name: "rank", function: fx("fx_article_rank") }],
       }),
-    /filter\.rank: computed field "rank" in a permission is not translated yet/,
+    /filter\.rank: computed field "rank": no function public\.fx_article_rank taking a public\.fx_article row/,
   );
 });
 

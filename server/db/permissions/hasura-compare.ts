@@ -9,12 +9,15 @@
  * Hasura's rules, restated: `admin` may do everything everywhere without
  * declaring it; a role without a permission on a table (or a table Hasura
  * does not track) gets nothing; an inherited role without its own permission
- * on a table gets its parents' combined (some parent with all rows: all rows;
- * columns: the union). Row rules are only classified, not compared: "some
- * rows" on both sides matches whatever the filters say (the policy tests and
- * the generated policies.expected.md check those).
+ * on a table gets its parents' combined as the importer states it
+ * (import/inherited-roles.ts: rows ORed, the columns every parent's rows may
+ * show, a mutation only where the parents agree). Row rules are only
+ * classified, not compared: "some rows" on both sides matches whatever the
+ * filters say (the policy tests and the generated policies.expected.md check
+ * those).
  */
 import type pg from "pg";
+import { resolveInheritedRoles } from "../../import/inherited-roles.ts";
 import type { HasuraMetadata, TableMetadata } from "../../import/metadata.ts";
 import { type Command, COMMANDS, type Declaration, type PermissionCatalog, type Preset, PUBLIC } from "./catalog.ts";
 import { type Mark, matrixOf, notesOf } from "./matrix.ts";
@@ -161,14 +164,22 @@ function listDiff(hasura: string[], live: string[], order: string[]): string {
 }
 
 /** Every difference, one line each, in table, role, command order; empty when the catalog states the metadata. */
-export function compareWithHasura(cat: PermissionCatalog, columnsOf: Record<string, string[]>, md: HasuraMetadata): string[] {
+export function compareWithHasura(cat: PermissionCatalog, columnsOf: Record<string, string[]>, input: HasuraMetadata): string[] {
   const out: string[] = [];
   const schema = cat.schema;
-  const parents = new Map(md.inheritedRoles.map((r) => [r.roleName, r.roleSet]));
+  // Inherited roles as the importer states them: their resolved permissions as their own (import/inherited-roles.ts:
+  // own permission first, select combined with only the columns every parent's rows may show, mutations only where
+  // the parents agree), so hasuraCell needs no parents.
+  const md = resolveInheritedRoles(input, {
+    columnsOf: (t) => (t.table.schema === schema ? columnsOf[t.table.name] : undefined),
+  }).metadata;
+  const parents = new Map<string, string[]>();
+  for (const r of md.inheritedRoles) parents.set(r.roleName, []);
+  const roleSets = md.inheritedRoles.flatMap((r) => r.roleSet);
   const byName = new Map(md.tables.filter((t) => t.table.schema === schema).map((t) => [t.table.name, t]));
   for (const t of byName.keys())
     if (!cat.tables.some((x) => x.name === t)) out.push(`${schema}.${t}: in the Hasura metadata, not in the database`);
-  const hasuraRoles = new Set<string>([...parents.keys(), ...[...parents.values()].flat()]);
+  const hasuraRoles = new Set<string>([...parents.keys(), ...roleSets]);
   for (const t of byName.values()) for (const m of [t.select, t.insert, t.update, t.delete]) for (const r of m.keys()) hasuraRoles.add(r);
   for (const r of [...hasuraRoles].sort())
     if (!cat.roles.includes(r)) out.push(`role ${r}: in the Hasura metadata, not an application role of the database`);

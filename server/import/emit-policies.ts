@@ -8,6 +8,9 @@
  * its declarations (sql/permissions.sql).
  *
  * Hasura's implicit `admin` gets every command on every tracked table.
+ * Inherited roles are standalone roles with their permissions resolved as
+ * Hasura resolves them (inherited-roles.ts); tracked functions and computed
+ * fields get EXECUTE for the roles Hasura allows (function-permissions.ts).
  * What PostgreSQL cannot state as written is not guessed: it is left out
  * with a comment in the file and returned in `notes` (place and reason).
  */

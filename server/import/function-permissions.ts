@@ -115,6 +115,12 @@ export function emitFunctionPermissions(
     grants += roles.length;
   };
   const sortRoles = (rs: Iterable<string>) => [...new Set(rs)].filter((r) => r !== opts.admin).sort();
+  if (!opts.functions && md.functions.length)
+    notes.push({
+      where: "functions",
+      detail:
+        "the database's functions were not read (no function catalog): tracked functions get their explicit permissions only, none inferred from select on the returned table",
+    });
 
   for (const fn of md.functions) {
     const where = `function ${fn.function.schema}.${fn.function.name}`;

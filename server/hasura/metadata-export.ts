@@ -126,6 +126,8 @@ interface Extras {
   foreignKeys: ForeignKey[];
   /** table → column → pg_type.typcategory (B boolean, N numeric, …). */
   types: Record<string, Record<string, string>>;
+  /** Views with security_invoker: their rows are what their base tables' policies let the caller see. */
+  invokerViews: Set<string>;
 }
 
 async function readExtras(client: pg.ClientBase, schema: string): Promise<Extras> {
@@ -162,7 +164,13 @@ async function readExtras(client: pg.ClientBase, schema: string): Promise<Extras
     types[c.tbl] ??= {};
     types[c.tbl]![c.col] = c.cat;
   }
-  return { facts, foreignKeys, types };
+  const { rows: views } = await client.query<{ name: string }>(
+    `select c.relname as name from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = $1 and c.relkind = 'v'
+       and exists (select 1 from pg_catalog.unnest(c.reloptions) o where o ~* '^security_invoker=(true|on|yes|1)$')`,
+    [schema],
+  );
+  return { facts, foreignKeys, types, invokerViews: new Set(views.map((v) => v.name)) };
 }
 
 interface Relationship {
@@ -491,6 +499,9 @@ function permissionOf(ctx: Ctx, table: string, role: string, cmd: Cmd): Record<s
 /** The rule PostgreSQL applies for the role: permissive policies ORed, restrictive ones ANDed; {} without RLS. */
 function rowRule(ctx: Ctx, table: string, role: string, cmd: Cmd, part: "using" | "check"): BoolExp {
   const facts = ctx.cat.tables.find((t) => t.name === table);
+  // Its base tables' policies decide its rows, as the caller: no filter of the view states them.
+  if (ctx.extras.invokerViews.has(table))
+    throw new Unsupported(`${table} is a security_invoker view: its rows are its base tables' policies`);
   if (!facts?.rls) return {};
   const memberOf = ctx.cat.memberOf[role] ?? [role];
   const applies = (p: PolicyRow) =>

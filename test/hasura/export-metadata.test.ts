@@ -251,3 +251,17 @@ t.test("a policy edited after import is not exported with its recorded rule", as
   // What depends on it (a tag follows its article, under the article's RLS) is not guessed either.
   t.ok(after.body.warnings.some((w: any) => w.table === "article_tag" && w.role === "anonymous"));
 });
+
+t.test("views: one read with its owner's rights shows every row; a security_invoker one is not guessed", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  const srv = await startServer(t, { db, env: ADMIN_SECRET_ENV });
+  await db.asOwner(`
+    create view public.titles as select id, title from public.article;
+    create view public.published with (security_invoker = true) as select id, title from public.article;
+    grant select on public.titles, public.published to anonymous;`);
+  const { body } = await post(srv, { ...EXPORT, version: 2 });
+  const table = (name: string) => body.metadata.sources[0].tables.find((x: any) => x.table.name === name);
+  t.same(table("titles").select_permissions, [{ role: "anonymous", permission: { columns: "*", filter: {} } }]);
+  t.notOk(table("published").select_permissions, "left out");
+  t.ok(body.warnings.some((w: any) => w.table === "published" && w.role === "anonymous" && /security_invoker/.test(w.reason)));
+});

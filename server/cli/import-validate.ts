@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { REPO_ROOT } from "../config.ts";
+import { startEmbeddedPostgres } from "../db/embedded.ts";
 import { loadHasuraMetadata, type HasuraMetadata } from "../import/metadata.ts";
 
 const USAGE = "usage: npm run import:validate -- <hasura-project-dir>... [--keep DIR]";
@@ -97,6 +98,8 @@ function lastError(out: string): string {
 interface Started {
   ok: boolean;
   detail: string;
+  /** The server's log so far (its schema build failures are reported). */
+  output: () => string;
   stop: () => Promise<void>;
 }
 
@@ -124,44 +127,64 @@ async function start(env: Record<string, string>, port: number): Promise<Started
   while (Date.now() < deadline && !exited) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (res.status === 200) return { ok: true, detail: "", stop };
+      if (res.status === 200) return { ok: true, detail: "", stop, output: () => out };
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
   await stop();
-  return { ok: false, detail: exited ? lastError(out) : "/readyz not 200 within 300 s", stop };
+  return { ok: false, detail: exited ? lastError(out) : "/readyz not 200 within 300 s", stop, output: () => out };
 }
 
-/** The introspection query as admin and as each role: the roles whose schema did not build. */
-async function introspect(port: number, roles: string[]): Promise<string[]> {
+/**
+ * The introspection query as admin and as each role. Load shedding (the
+ * server's event-loop guard, e.g. while a big schema builds) is retried up to 10 times,
+ * 2 s apart, as a client would; the retries are counted and reported.
+ */
+async function introspect(port: number, roles: string[]): Promise<{ failed: string[]; retried: string[] }> {
   const failed: string[] = [];
+  const retried: string[] = [];
   for (const role of ["admin", ...roles]) {
     const headers: Record<string, string> = { "content-type": "application/json", "x-hasura-admin-secret": ADMIN_SECRET };
     if (role !== "admin") headers["x-hasura-role"] = role;
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/graphql`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ query: INTROSPECTION }),
-      });
-      const body = (await res.json()) as { data?: { __schema?: unknown }; errors?: { message: string }[] };
-      if (!body.data?.__schema) failed.push(`${role} (${body.errors?.[0]?.message ?? `HTTP ${res.status}`})`);
-    } catch (e) {
-      failed.push(`${role} (${(e as Error).message})`);
+    let error = "";
+    for (let attempt = 0; attempt <= 10; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 2_000));
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/graphql`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ query: INTROSPECTION }),
+        });
+        const body = (await res.json()) as { data?: { __schema?: unknown }; errors?: { message: string }[] };
+        error = body.data?.__schema ? "" : (body.errors?.[0]?.message ?? `HTTP ${res.status}`);
+        // Load shedding (HTTP 503, or the Hasura dialect's 200 with the message) is retried.
+        if (res.status !== 503 && !/overloaded/.test(error)) {
+          if (attempt > 0) retried.push(`${role} ${attempt}x`);
+          break;
+        }
+      } catch (e) {
+        error = (e as Error).message;
+        break;
+      }
     }
+    if (error) failed.push(`${role} (${error})`);
   }
-  return failed;
+  return { failed, retried };
 }
 
-async function validate(project: string, work: string, pgPort: number): Promise<{ line: string; ok: boolean; details: string[] }> {
+async function validate(
+  project: string,
+  work: string,
+  pg: { dir: string; port: number },
+): Promise<{ line: string; ok: boolean; details: string[] }> {
   const name = path
     .basename(path.resolve(project))
     .replace(/[^a-z0-9_]/gi, "_")
     .toLowerCase();
   const out = path.join(work, `${name}_imported`);
-  const env = { EMBEDDED_PG_DIR: path.join(work, "pg"), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: "silent" };
+  const env = { EMBEDDED_PG_DIR: pg.dir, EMBEDDED_PG_PORT: String(pg.port), LOG_LEVEL: "silent" };
   const details: string[] = [];
   let c: ReturnType<typeof counts>;
   try {
@@ -189,16 +212,26 @@ async function validate(project: string, work: string, pgPort: number): Promise<
     };
   }
   try {
-    const failedRoles = await introspect(port, c.roles);
+    const { failed: failedRoles, retried } = await introspect(port, c.roles);
     const compare = await cli("permissions.ts", ["--compare-hasura", path.resolve(project)], projectEnv);
     const lint = await cli("lint-policies.ts", [], projectEnv);
     const differences = compare.code === 0 ? "0" : (/(\d+) differences?$/m.exec(compare.out)?.[1] ?? `error: ${lastError(compare.out)}`);
     const findings = lint.code === 0 ? "0" : (/(\d+) finding\(s\)/.exec(lint.out)?.[1] ?? `error: ${lastError(lint.out)}`);
+    for (const line of server.output().split("\n")) {
+      if (!line.includes("schema build failed")) continue;
+      try {
+        const e = JSON.parse(line) as { role?: string; err?: unknown };
+        details.push(`schema of ${e.role}: ${typeof e.err === "string" ? e.err : JSON.stringify(e.err)}`);
+      } catch {
+        details.push(line);
+      }
+    }
     if (compare.code !== 0) details.push(compare.out.trim());
     if (lint.code !== 0) details.push(lint.out.trim());
     const started = failedRoles.length ? `started, introspection failed for ${failedRoles.join(", ")}` : "started ok";
+    const shed = retried.length ? ` (introspection answered 503 first, retried: ${retried.join(", ")})` : "";
     return {
-      line: `${head}; ${untranslated} untranslated; compare: ${differences} differences; lint: ${findings} findings; import ${seconds} s; ${started}`,
+      line: `${head}; ${untranslated} untranslated; compare: ${differences} differences; lint: ${findings} findings; import ${seconds} s; ${started}${shed}`,
       ok: failedRoles.length === 0,
       details,
     };
@@ -213,16 +246,19 @@ if (positionals.length === 0) {
   process.exit(2);
 }
 const work = values.keep ? path.resolve(values.keep) : await mkdtemp(path.join(tmpdir(), "import-validate-"));
-const pgPort = await freePort();
+// Its own folder (the cluster's OS user must reach it, and mkdtemp's are private), initialised here
+// once, so that the first project's import time is not initdb's.
+const pg = { dir: values.keep ? path.join(work, "pg") : await mkdtemp(path.join(tmpdir(), "import-validate-pg-")), port: await freePort() };
+await (await startEmbeddedPostgres({ dir: pg.dir, port: pg.port })).stop();
 let failures = 0;
 try {
   for (const project of positionals) {
-    const r = await validate(project, work, pgPort);
+    const r = await validate(project, work, pg);
     if (!r.ok) failures++;
     console.log(r.line);
     if (values.verbose) for (const d of r.details) console.log(d.replace(/^/gm, "    "));
   }
 } finally {
-  if (!values.keep) await rm(work, { recursive: true, force: true });
+  if (!values.keep) for (const d of [work, pg.dir]) await rm(d, { recursive: true, force: true });
 }
 process.exitCode = failures ? 1 : 0;

@@ -42,6 +42,12 @@ export interface MigrationsImportOptions {
   roles: string[];
   /** Config v3: the database (metadata source) whose migrations to import; default: the only one, else `default`. */
   database?: string;
+  /**
+   * The migrations folder relative to `hasuraDir` (default: config.yaml's
+   * `migrations_directory`, else `migrations`); null: none, only the roles
+   * (an export file imported against a database that already has its schema).
+   */
+  migrationsRel?: string | null;
 }
 
 interface HasuraVersion {
@@ -69,8 +75,8 @@ export async function importHasuraMigrations(hasuraDir: string, opts: Migrations
   if (roles.length > 0) bodies.push({ message: "Application roles (Hasura permissions)", body: rolesMigration(roles) });
   else notes.push("No role is named by a permission: no application-roles migration generated.");
 
-  const migrationsRel = await migrationsDirectory(hasuraDir);
-  const versions = await findVersions(hasuraDir, migrationsRel, opts.database, notes);
+  const migrationsRel = opts.migrationsRel === undefined ? await migrationsDirectory(hasuraDir) : opts.migrationsRel;
+  const versions = migrationsRel === null ? [] : await findVersions(hasuraDir, migrationsRel, opts.database, notes);
   const downs: string[] = [];
   for (const v of versions) {
     downs.push(...v.down);

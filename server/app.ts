@@ -129,7 +129,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     enabled: config.http.enableConsole,
     adminSecret: config.auth.adminSecret,
     adminFailures,
-    schema: "public",
+    schema: config.database.schemas[0]!,
     authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
   });
   // The schema /readyz waits for: the one most first requests need.
@@ -142,7 +142,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     listSizeEstimate: config.limits.listSizeEstimate,
   };
   await app.register(graphqlSchemas, {
-    schemas: ["public"],
+    schemas: config.database.schemas,
     readinessRole,
     maxRequestLength: MAX_REQUEST_BYTES,
     watch: opts.watch ?? false,
@@ -174,7 +174,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(metadataApi, {
     auth: config.auth,
     adminFailures,
-    schemas: ["public"],
+    schemas: config.database.schemas,
     authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
   });
   return app;

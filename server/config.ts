@@ -31,6 +31,8 @@ export interface DatabaseConfig {
   poolSize: number;
   /** Named prepared statements (off behind PgBouncer < 1.21 in transaction mode). */
   preparedStatements: boolean;
+  /** DATABASE_SCHEMAS: the schemas GraphQL exposes (a Hasura project may track tables in several), `public` first by default. */
+  schemas: string[];
 }
 
 /** Overload and hostile-input bounds (server/plugins/overload.ts, server/graphql-limits.ts). */
@@ -146,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
       embeddedDatabase,
       poolSize: int(env, "HASURA_GRAPHQL_PG_CONNECTIONS", 10, 1, 1000),
       preparedStatements: bool(env, "HASURA_GRAPHQL_USE_PREPARED_STATEMENTS", true),
+      schemas: list(env, "DATABASE_SCHEMAS").length ? [...new Set(list(env, "DATABASE_SCHEMAS"))] : ["public"],
     },
     auth,
     limits: {

@@ -12,7 +12,10 @@
  *                   project, its metadata/ or an export file; relative to
  *                   the working directory) per table × role × command: none /
  *                   all rows / some rows, columns, declarations; each
- *                   difference on a line, exit 1 on any
+ *                   difference on a line, exit 1 on any; every schema the
+ *                   metadata tracks, unless --schema names them
+ *   --schema S[,S…]   the schemas (default public; with --compare-hasura
+ *                   the metadata's); several are rendered one after another
  *
  * FILE is relative to PROJECT_DIR (the repository root by default), e.g.
  * `PROJECT_DIR=examples/blog npm run permissions -- --check policies.expected.md`.
@@ -22,13 +25,14 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadCatalog } from "../db/permissions/catalog.ts";
 import { diffDocuments } from "../db/permissions/check.ts";
-import { compareWithHasura, loadTableColumns, otherSchemas } from "../db/permissions/hasura-compare.ts";
-import { renderDocument, renderMatrix, renderTable } from "../db/permissions/markdown.ts";
+import { otherSchemas } from "../db/permissions/hasura-compare.ts";
+import { renderMatrix, renderTable } from "../db/permissions/markdown.ts";
+import { compareSchemasWithHasura, loadCatalogs, parseSchemaList, renderDocuments, trackedSchemas } from "../db/permissions/schemas.ts";
 import { loadHasuraMetadata } from "../import/metadata.ts";
 import { matrixOf } from "../db/permissions/matrix.ts";
 import { runCli, withCliDatabase } from "./db-client.ts";
 
-const USAGE = "usage: npm run permissions [-- --table T | --check FILE | --write FILE | --compare-hasura DIR] [--schema S]";
+const USAGE = "usage: npm run permissions [-- --table T | --check FILE | --write FILE | --compare-hasura DIR] [--schema S[,S…]]";
 
 await runCli(async () => {
   const { values } = parseArgs({
@@ -37,7 +41,7 @@ await runCli(async () => {
       check: { type: "string" },
       write: { type: "string" },
       "compare-hasura": { type: "string" },
-      schema: { type: "string", default: "public" },
+      schema: { type: "string" },
     },
   });
   const compare = values["compare-hasura"];
@@ -48,21 +52,24 @@ await runCli(async () => {
   // Read first: a metadata error (file and JSON path) needs no database.
   const metadata = compare === undefined ? undefined : loadHasuraMetadata(compare);
   return withCliDatabase(async (client, config, authenticator) => {
-    const schema = values.schema!;
-    const catalog = await loadCatalog(client, { schema, authenticator });
+    const schemas =
+      values.schema !== undefined ? parseSchemaList(values.schema) : metadata !== undefined ? trackedSchemas(metadata) : ["public"];
+    const schema = schemas[0]!;
     if (metadata !== undefined) {
-      const differences = compareWithHasura(catalog, await loadTableColumns(client, schema), metadata);
-      const others = otherSchemas(metadata, schema);
-      if (others.length > 0) console.error(`not compared: the metadata's tables in ${others.join(", ")} (run again with --schema)`);
+      const differences = await compareSchemasWithHasura(client, await loadCatalogs(client, { schemas, authenticator }), metadata);
+      const others = otherSchemas(metadata, schema).filter((s) => !schemas.includes(s));
+      if (others.length > 0) console.error(`not compared: the metadata's tables in ${others.join(", ")} (not in --schema)`);
+      const named = `schema${schemas.length === 1 ? "" : "s"} ${schemas.join(", ")}`;
       if (differences.length === 0) {
-        console.log(`permissions match the Hasura metadata of ${compare} (schema ${schema})`);
+        console.log(`permissions match the Hasura metadata of ${compare} (${named})`);
         return 0;
       }
-      console.log(`permissions differ from the Hasura metadata of ${compare} (schema ${schema}):`);
+      console.log(`permissions differ from the Hasura metadata of ${compare} (${named}):`);
       for (const d of differences) console.log(`  ${d}`);
       console.log(`${differences.length} difference${differences.length === 1 ? "" : "s"}`);
       return 1;
     }
+    const catalog = await loadCatalog(client, { schema, authenticator });
     if (values.table !== undefined) {
       process.stdout.write(renderTable(catalog, values.table));
       return 0;
@@ -71,7 +78,7 @@ await runCli(async () => {
       process.stdout.write(renderMatrix(matrixOf(catalog), schema));
       return 0;
     }
-    const live = renderDocument(catalog);
+    const live = renderDocuments(schemas.length === 1 ? [catalog] : await loadCatalogs(client, { schemas, authenticator }));
     const file = path.resolve(config.projectDir, (values.check ?? values.write)!);
     const relative = path.relative(process.cwd(), file);
     const shown = relative && !relative.startsWith("..") ? relative : file;

@@ -13,26 +13,42 @@
  * migrations run first into `scratch`, an empty database the caller
  * provides; policies.sql is then applied there too, and what the catalog says
  * is written as policies.expected.md and compared with the metadata.
+ *
+ * The source is a Hasura project directory or a metadata export file (JSON
+ * or YAML, `hasura metadata export` / `export_metadata`). A file brings no
+ * schema: it comes from `migrations` (Hasura migrations, as a project's) or
+ * from `existingUrl`, the user's database that already has it. That database
+ * is only read: the helpers, roles and policies are tried in a transaction
+ * that is rolled back (rolled-back.ts), and the project's migrations hold
+ * only the roles.
+ *
+ * Every schema the metadata tracks is compared and documented
+ * (permissions/schemas.ts).
  */
-import { mkdir, readdir, writeFile } from "node:fs/promises";
-import { statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { REPO_ROOT } from "../config.ts";
 import { migrateProject } from "../db/migrate.ts";
 import { withClient } from "../db/with-client.ts";
-import { loadCatalog as loadPermissionCatalog } from "../db/permissions/catalog.ts";
-import { compareWithHasura, loadTableColumns } from "../db/permissions/hasura-compare.ts";
-import { renderDocument } from "../db/permissions/markdown.ts";
-import { auditFunctions } from "./audit-functions.ts";
+import { compareSchemasWithHasura, loadCatalogs, renderDocuments, trackedSchemas } from "../db/permissions/schemas.ts";
+import { auditFunctions, type FunctionFinding } from "./audit-functions.ts";
 import { loadCatalog } from "./catalog.ts";
 import { DEFAULT_READER, emitPolicies, rolesOf } from "./emit-policies.ts";
 import { loadHasuraMetadata } from "./metadata.ts";
 import { importHasuraMigrations } from "./migrations.ts";
 import { renderImportReport } from "./report.ts";
+import { inRolledBackTransaction } from "./rolled-back.ts";
+import { quoteIdent } from "./sql-quote.ts";
 
 export interface ImportOptions {
-  /** An empty database to run the result in, as its owner (dropped or discarded by the caller). */
-  scratch: { ownerUrl: string; authenticator: string };
+  /** An empty database to run the result in, as its owner (dropped or discarded by the caller); not with existingUrl. */
+  scratch?: { ownerUrl: string; authenticator: string };
+  /** An export file's schema: Hasura migrations (their folder, or a Hasura project directory holding them). */
+  migrations?: string;
+  /** An export file's schema: the database that already has it (its owner's URL); only read, never changed. */
+  existingUrl?: string;
   /** Config v3: the metadata source (database) to import; default: the only one, else `default`. */
   database?: string;
   /** The helpers' owner role (default hasura_rules_reader). */
@@ -41,6 +57,8 @@ export interface ImportOptions {
 
 export interface ImportResult {
   files: string[];
+  /** The schemas compared and documented in policies.expected.md. */
+  schemas: string[];
   differences: string[];
   untranslated: number;
 }
@@ -68,17 +86,55 @@ function gmrc(outDir: string, withPolicies: boolean): string {
   ].join("\n");
 }
 
-export async function importHasuraProject(hasuraDir: string, outDir: string, opts: ImportOptions): Promise<ImportResult> {
-  if (!statSync(hasuraDir).isDirectory()) {
-    throw new Error(
-      `${hasuraDir}: a Hasura project directory is needed (its migrations build the schema); an export file alone is not imported yet`,
-    );
+/** Refuses a source without a schema, or with two, before any database work: "project", "migrations" or "existing". */
+export function checkSchemaSource(
+  source: string,
+  opts: Pick<ImportOptions, "migrations" | "existingUrl">,
+): "project" | "migrations" | "existing" {
+  if (statSync(source).isDirectory()) {
+    if (opts.migrations || opts.existingUrl)
+      throw new Error(
+        `${source}: a Hasura project directory brings its own migrations; --migrations and --database-url are for an export file`,
+      );
+    return "project";
   }
+  if (opts.migrations && opts.existingUrl) throw new Error("give --migrations or --database-url, not both");
+  if (opts.migrations) return "migrations";
+  if (opts.existingUrl) return "existing";
+  throw new Error(
+    `${source}: a metadata export file has no schema; give --migrations <hasura-migrations-dir> (the schema from those ` +
+      "migrations) or --database-url <url> (the database that already has the schema; only read)",
+  );
+}
+
+/** Where an import's schema comes from, with the migrations to write. */
+async function schemaSource(source: string, opts: ImportOptions, roles: string[]) {
+  const kind = checkSchemaSource(source, opts);
+  if (kind === "project") return { existing: false, migrations: await importHasuraMigrations(source, { roles, database: opts.database }) };
+  if (kind === "migrations") {
+    const dir = path.resolve(opts.migrations!);
+    if (!statSync(dir).isDirectory()) throw new Error(`--migrations ${opts.migrations}: not a directory`);
+    // A Hasura project directory (config.yaml) names its own migrations folder; otherwise the folder itself.
+    const migrations = existsSync(path.join(dir, "config.yaml"))
+      ? await importHasuraMigrations(dir, { roles, database: opts.database })
+      : await importHasuraMigrations(path.dirname(dir), { roles, database: opts.database, migrationsRel: path.basename(dir) });
+    return { existing: false, migrations };
+  }
+  if (kind === "existing") {
+    // The tables are the database's own: the migrations only create the roles (IMPORT.md says how to start it).
+    return { existing: true, migrations: await importHasuraMigrations(path.dirname(source), { roles, migrationsRel: null }) };
+  }
+  throw new Error("internal: no schema source");
+}
+
+export async function importHasuraProject(hasuraDir: string, outDir: string, opts: ImportOptions): Promise<ImportResult> {
   const existing = await readdir(outDir).catch(() => []);
   if (existing.length) throw new Error(`${outDir}: not empty; give a new directory`);
   const md = loadHasuraMetadata(hasuraDir);
   const roles = rolesOf(md);
-  const migrations = await importHasuraMigrations(hasuraDir, { roles, database: opts.database });
+  const { existing: onExisting, migrations } = await schemaSource(hasuraDir, opts, roles);
+  if (!onExisting && !opts.scratch) throw new Error("internal: the import needs a scratch database");
+  const schemas = trackedSchemas(md);
 
   const written: string[] = [];
   const write = async (rel: string, content: string) => {
@@ -89,25 +145,40 @@ export async function importHasuraProject(hasuraDir: string, outDir: string, opt
   for (const f of migrations.files) await write(f.path, f.content);
   await write("migrations/current.sql", "");
 
-  // The schema first (no policies.sql yet), for the catalog the policies are written against.
-  await write(".gmrc", gmrc(outDir, false));
-  await migrateProject({ projectDir: outDir, ownerUrl: opts.scratch.ownerUrl, authenticator: opts.scratch.authenticator });
-  const catalog = await withClient(opts.scratch.ownerUrl, loadCatalog);
-  const policies = emitPolicies(md, { catalog, reader: opts.reader, source: path.basename(path.resolve(hasuraDir)) });
-  await write("policies.sql", policies.sql);
-  await write(".gmrc", gmrc(outDir, true));
+  let document: string;
+  let differences: string[];
+  let policies: ReturnType<typeof emitPolicies>;
+  let functions: FunctionFinding[] | undefined;
+  if (onExisting) {
+    ({ policies, document, differences, functions } = await tryOnExisting(opts.existingUrl!, outDir, migrations.files[0]?.content ?? "", {
+      md,
+      schemas,
+      reader: opts.reader,
+      source: hasuraDir,
+      write,
+    }));
+  } else {
+    const scratch = opts.scratch!;
+    // The schema first (no policies.sql yet), for the catalog the policies are written against.
+    await write(".gmrc", gmrc(outDir, false));
+    await migrateProject({ projectDir: outDir, ownerUrl: scratch.ownerUrl, authenticator: scratch.authenticator });
+    const catalog = await withClient(scratch.ownerUrl, loadCatalog);
+    policies = emitPolicies(md, { catalog, reader: opts.reader, source: path.basename(path.resolve(hasuraDir)) });
+    await write("policies.sql", policies.sql);
+    await write(".gmrc", gmrc(outDir, true));
 
-  // Applied as `npm start` would (.gmrc's afterAllMigrations), then read back.
-  await migrateProject({ projectDir: outDir, ownerUrl: opts.scratch.ownerUrl, authenticator: opts.scratch.authenticator });
-  const { document, differences } = await withClient(opts.scratch.ownerUrl, async (client) => {
-    const cat = await loadPermissionCatalog(client, { schema: "public", authenticator: opts.scratch.authenticator });
-    return { document: renderDocument(cat), differences: compareWithHasura(cat, await loadTableColumns(client, "public"), md) };
-  });
+    // Applied as `npm start` would (.gmrc's afterAllMigrations), then read back.
+    await migrateProject({ projectDir: outDir, ownerUrl: scratch.ownerUrl, authenticator: scratch.authenticator });
+    ({ document, differences } = await withClient(scratch.ownerUrl, async (client) => {
+      const cats = await loadCatalogs(client, { schemas, authenticator: scratch.authenticator });
+      return { document: renderDocuments(cats), differences: await compareSchemasWithHasura(client, cats, md) };
+    }));
+    // With the grants and policies in place: which of the migrations' functions and triggers would now be refused.
+    functions = await withClient(scratch.ownerUrl, (client) =>
+      auditFunctions(client, { roles: policies.roles, excludeOwners: [opts.reader ?? DEFAULT_READER] }),
+    );
+  }
   await write("policies.expected.md", document);
-  // With the grants and policies in place: which of the migrations' functions and triggers would now be refused.
-  const functions = await withClient(opts.scratch.ownerUrl, (client) =>
-    auditFunctions(client, { roles: policies.roles, excludeOwners: [opts.reader ?? DEFAULT_READER] }),
-  );
   const report = renderImportReport({
     source: hasuraDir,
     metadata: md,
@@ -116,6 +187,76 @@ export async function importHasuraProject(hasuraDir: string, outDir: string, opt
     differences,
     functions,
   });
-  await write("IMPORT.md", report);
-  return { files: written, differences, untranslated: md.untranslated.length + policies.notes.length + migrations.notes.length };
+  await write("IMPORT.md", report + startSection(onExisting, schemas));
+  return { files: written, schemas, differences, untranslated: md.untranslated.length + policies.notes.length + migrations.notes.length };
+}
+
+/**
+ * An export file against the database that already has its schema: the
+ * policies are written against its catalog, then tried there as `npm start`
+ * would apply them (the sql/ helpers, the roles migration, policies.sql) in
+ * a transaction that is rolled back, to read policies.expected.md and the
+ * comparison. The authenticator of the attempt is a role created in it, so
+ * exactly the imported roles are the application roles read back.
+ */
+async function tryOnExisting(
+  url: string,
+  outDir: string,
+  rolesMigration: string,
+  o: {
+    md: ReturnType<typeof loadHasuraMetadata>;
+    schemas: string[];
+    reader?: string;
+    source: string;
+    write: (rel: string, content: string) => Promise<void>;
+  },
+) {
+  const catalog = await withClient(url, loadCatalog);
+  const policies = emitPolicies(o.md, { catalog, reader: o.reader, source: path.basename(path.resolve(o.source)) });
+  await o.write("policies.sql", policies.sql);
+  await o.write(".gmrc", gmrc(outDir, true));
+  const helpers = await Promise.all(HELPERS.map((f) => readFile(path.join(REPO_ROOT, "sql", f), "utf8")));
+  try {
+    const result = await inRolledBackTransaction(url, async (client) => {
+      const authenticator = `hasura_import_${randomBytes(5).toString("hex")}`;
+      await client.query(`create role ${quoteIdent(authenticator)} nologin`);
+      for (const sql of helpers) await client.query(sql);
+      // graphile-migrate's placeholder, as the server would fill it in.
+      await client.query(rolesMigration.replace(/:DATABASE_AUTHENTICATOR\b/g, authenticator));
+      await client.query(policies.sql);
+      const cats = await loadCatalogs(client, { schemas: o.schemas, authenticator });
+      return {
+        document: renderDocuments(cats),
+        differences: await compareSchemasWithHasura(client, cats, o.md),
+        // With the grants and policies in place, as for a scratch database: the functions and triggers now refused.
+        functions: await auditFunctions(client, { roles: policies.roles, excludeOwners: [o.reader ?? DEFAULT_READER] }),
+      };
+    });
+    return { policies, ...result };
+  } catch (e) {
+    throw new Error(
+      `trying the policies on --database-url failed (rolled back: the database is unchanged): ${(e as Error).message}. ` +
+        "The URL's user must own the tables and may create roles (CREATEROLE), as the owner that runs the migrations will.",
+    );
+  }
+}
+
+/** IMPORT.md's last section: how to start the result. */
+function startSection(onExisting: boolean, schemas: string[]): string {
+  const env = schemas.length === 1 && schemas[0] === "public" ? "" : `DATABASE_SCHEMAS=${schemas.join(",")} `;
+  const lines = ["## Starting it", ""];
+  if (onExisting)
+    lines.push(
+      `On the database that already has the schema: \`PROJECT_DIR=<this folder> ${env}DATABASE_URL=<the authenticator's URL> ` +
+        "DATABASE_OWNER_URL=<the owner's URL> npm start`. The owner's connection migrates it: graphile-migrate's own schema " +
+        "(graphile_migrate), the sql/ helpers (schema hasura), the roles migration, then policies.sql, which replaces the " +
+        "application roles' grants and policies on the tables; the tables and their rows are left as they are.",
+    );
+  else lines.push(`\`PROJECT_DIR=<this folder> ${env}npm start\` (the embedded cluster, or DATABASE_URL and DATABASE_OWNER_URL).`);
+  if (env)
+    lines.push(
+      "",
+      `The metadata tracks tables in ${schemas.join(", ")}: DATABASE_SCHEMAS names the schemas GraphQL exposes (default public).`,
+    );
+  return `${lines.join("\n")}\n`;
 }

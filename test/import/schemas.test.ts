@@ -1,0 +1,130 @@
+/**
+ * A Hasura project tracking tables in two schemas (fixtures/two-schemas:
+ * public.team and app.item, an item's rule reading its team across the
+ * schemas) imported: --compare-hasura is clean on both schemas (importer and
+ * CLI), policies.expected.md documents both, and the project, migrated into
+ * a fresh database, is served over HTTP with DATABASE_SCHEMAS=public,app in
+ * both dialects, each role seeing the rows its Hasura rule selects.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import t from "tap";
+import { REPO_ROOT } from "../../server/config.ts";
+import { migrateProject } from "../../server/db/migrate.ts";
+import { importHasuraProject } from "../../server/import/index.ts";
+import { quoteIdent } from "../../server/import/sql-quote.ts";
+import { createEmptyDatabase } from "../helpers/empty-database.ts";
+import { clusterUrl, query, type TestDatabase } from "../helpers/pg.ts";
+import { TEST_ROLES } from "../helpers/projects.ts";
+import { startServer } from "../helpers/server.ts";
+import { runCli } from "../permissions/cli.ts";
+import { as } from "../policies/helpers.ts";
+
+const FIXTURE = path.join(REPO_ROOT, "test/import/fixtures/two-schemas");
+const work = mkdtempSync(path.join(tmpdir(), "import-schemas-"));
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+
+const reader = `fx_${randomBytes(4).toString("hex")}_rules_reader`;
+const scratch = await createEmptyDatabase(t);
+const served = await createEmptyDatabase(t);
+for (const db of [scratch, served]) await db.asRoot("revoke all on schema public from public");
+t.teardown(async () => {
+  for (const db of [scratch, served]) await db.asRoot(`drop owned by ${quoteIdent(reader)} cascade`).catch(() => {});
+  await scratch.asRoot(`drop role if exists ${quoteIdent(reader)}`).catch(() => {});
+});
+
+const out = path.join(work, "out");
+const result = await importHasuraProject(FIXTURE, out, {
+  scratch: { ownerUrl: scratch.ownerUrl, authenticator: TEST_ROLES.authenticator.name },
+  reader,
+});
+
+// The project as `npm start` would run it, on a fresh database, with rows.
+await migrateProject({ projectDir: out, ownerUrl: served.ownerUrl, authenticator: TEST_ROLES.authenticator.name });
+await served.asRoot(`
+  insert into public.team (id, name, hidden) values (1, 'red', false), (2, 'blue', false), (3, 'ghost', true);
+  insert into app.item (team_id, title, secret, archived) values
+    (1, 'red one', 's1', false), (1, 'red archived', 's2', true), (2, 'blue one', 's3', false), (3, 'ghost one', 's4', false);`);
+const db: TestDatabase = {
+  name: served.name,
+  runtimeUrl: clusterUrl(TEST_ROLES.authenticator.name, TEST_ROLES.authenticator.password, served.name),
+  ownerUrl: served.ownerUrl,
+  rootUrl: served.rootUrl,
+  asOwner: (sql, values) => query(served.ownerUrl, sql, values),
+  asRoot: served.asRoot,
+};
+
+t.test("the import compares both schemas: no difference", async (t) => {
+  t.same(result.schemas, ["public", "app"]);
+  t.same(result.differences, []);
+  const report = readFileSync(path.join(out, "IMPORT.md"), "utf8");
+  t.match(report, "- tables: 2 of 2 tracked");
+  t.match(report, "No difference.");
+  t.match(report, "`PROJECT_DIR=<this folder> DATABASE_SCHEMAS=public,app npm start`");
+});
+
+t.test("policies.expected.md documents both schemas' permissions", async (t) => {
+  const doc = readFileSync(path.join(out, "policies.expected.md"), "utf8");
+  t.equal(doc.match(/^<!-- Generated/gm)?.length, 1, "one generated-file note");
+  const publicAt = doc.indexOf("# Permissions of schema public");
+  const appAt = doc.indexOf("# Permissions of schema app");
+  t.ok(publicAt >= 0 && appAt > publicAt, "public, then app");
+  const rows = doc.split("\n").filter((l) => /^\| (team|item) \| S/.test(l));
+  t.same(rows, [
+    "| team | S🟩 U🟩 I🟩 D🟩 | S✅ U❌ I❌ D❌ | S🟩 U❌ I❌ D❌ |",
+    "| item | S🟩 U🟩 I🟩 D🟩 | S✅ U✅ I🟩[team_id=x-hasura-team-id] D✅ | S✅ U❌ I❌ D❌ |",
+  ]);
+  t.match(doc.slice(appAt), /## item\n/);
+  t.match(doc.slice(appAt), /ts_viewer_select/);
+});
+
+t.test("npm run permissions -- --compare-hasura compares every schema the metadata tracks", async (t) => {
+  const res = await runCli("permissions", ["--compare-hasura", FIXTURE], db, "blog");
+  t.equal(res.code, 0, res.output);
+  t.match(res.stdout, /permissions match the Hasura metadata of .*two-schemas \(schemas public, app\)/);
+  t.equal(res.stderr, "");
+});
+
+t.test("HTTP with DATABASE_SCHEMAS=public,app: both schemas, each role's rows", async (t) => {
+  const srv = await startServer(t, { db, env: { DATABASE_SCHEMAS: "public,app" } });
+  for (const team of [1, 2]) {
+    const headers = { ...as("ts_member"), "x-hasura-team-id": String(team) };
+    const res = await srv.gql("{ allAppItems(orderBy: ID_ASC) { nodes { id title } } }", { headers });
+    t.equal(res.status, 200);
+    const expected = await db.asRoot("select id, title from app.item where team_id = $1 and not archived order by id", [team]);
+    t.ok(expected.length > 0, "the fixture has rows for the rule");
+    t.same(res.body, { data: { allAppItems: { nodes: expected } } }, `team ${team}: the rows Hasura's rule selects (/graphql)`);
+  }
+  // The relationship rule reads public.team as Hasura does (not under team's own rules): the ghost team's item is hidden.
+  const viewer = await srv.gql("{ app_item(order_by: {id: asc}) { title team { name } } }", {
+    headers: as("ts_viewer"),
+    path: "/v1/graphql",
+  });
+  t.equal(viewer.status, 200);
+  t.same(viewer.body, {
+    data: {
+      app_item: [
+        { title: "red one", team: { name: "red" } },
+        { title: "red archived", team: { name: "red" } },
+        { title: "blue one", team: { name: "blue" } },
+      ],
+    },
+  });
+  // Insert in app with the preset from the session; the team is read in public.
+  const member = { ...as("ts_member"), "x-hasura-team-id": "2" };
+  const inserted = await srv.gql('mutation { insert_app_item_one(object: {title: "blue two"}) { title team_id } }', {
+    headers: member,
+    path: "/v1/graphql",
+  });
+  t.same(inserted.body, { data: { insert_app_item_one: { title: "blue two", team_id: 2 } } });
+  const team = await srv.gql("{ team { id name } }", { headers: member, path: "/v1/graphql" });
+  t.same(team.body, { data: { team: [{ id: 2, name: "blue" }] } });
+});
+
+t.test("without DATABASE_SCHEMAS only public is exposed", async (t) => {
+  const srv = await startServer(t, { db });
+  const res = await srv.gql("{ app_item { id } }", { headers: as("ts_viewer"), path: "/v1/graphql" });
+  t.match(res.body.errors?.[0]?.message, /'app_item' not found/, "app.item is not in the schema");
+});

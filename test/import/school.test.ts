@@ -49,18 +49,29 @@ const md = loadHasuraMetadata(SCHOOL_HASURA);
 /** The matrix's rows (`| table | S… |`), as import-project.test.ts compares the blog's. */
 const matrixRows = (doc: string) => doc.split("\n").filter((l) => /^\| [a-z_]+ \| S(🟩|✅|❌)/u.test(l));
 
-t.test("the matrix is the hand-written school platform's", async (t) => {
-  const live = matrixRows(readFileSync(path.join(out, "policies.expected.md"), "utf8"));
-  const expected = matrixRows(readFileSync(path.join(REPO_ROOT, "policies.expected.md"), "utf8"));
-  t.equal(expected.length, 19, "a row per table of the hand-written document");
-  t.same(live, expected);
-  t.match(readFileSync(path.join(out, "policies.expected.md"), "utf8"), matrixHeader());
-});
+/**
+ * The document without what may differ by design: a policy's expressions
+ * (the import reads a relationship through a SECURITY DEFINER helper where
+ * the hand-written policy has an EXISTS; its name, command and roles stay),
+ * and the helpers' reader's own `hasura_rules_read` policies.
+ */
+const withoutExpressions = (doc: string) =>
+  doc
+    .split("\n")
+    .filter((l) => !l.startsWith("| hasura_rules_read |"))
+    .map((l) => {
+      const cells = l.split(" | ");
+      return cells.length === 5 && /^(SELECT|INSERT|UPDATE|DELETE|ALL)$/.test(cells[1]!) ? cells.slice(0, 3).join(" | ") : l;
+    });
 
-function matrixHeader(): string {
-  const doc = readFileSync(path.join(REPO_ROOT, "policies.expected.md"), "utf8");
-  return doc.split("\n").find((l) => l.startsWith("| table |"))!;
-}
+t.test("the matrix is the hand-written school platform's", async (t) => {
+  const live = readFileSync(path.join(out, "policies.expected.md"), "utf8");
+  const expected = readFileSync(path.join(REPO_ROOT, "policies.expected.md"), "utf8");
+  t.equal(matrixRows(expected).length, 19, "a row per table of the hand-written document");
+  t.same(matrixRows(live), matrixRows(expected));
+  // Beyond the matrix: the same grants column by column, sequences, declarations and policy names.
+  t.same(withoutExpressions(live), withoutExpressions(expected), "the whole document but for the policies' expressions");
+});
 
 t.test("the metadata is translated whole; --compare-hasura of the import is clean", async (t) => {
   t.same(result.differences, []);

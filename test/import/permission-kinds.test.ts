@@ -26,6 +26,7 @@ import { createEmptyDatabase } from "../helpers/empty-database.ts";
 import { clusterUrl, query } from "../helpers/pg.ts";
 import { TEST_ROLES } from "../helpers/projects.ts";
 import { startServer } from "../helpers/server.ts";
+import { runCli } from "../permissions/cli.ts";
 import { as } from "../policies/helpers.ts";
 
 const FIXTURE = path.join(REPO_ROOT, "test/import/fixtures/permission-kinds");
@@ -226,4 +227,11 @@ t.test("--compare-hasura is clean on the result", async (t) => {
     const cat = await loadPermissionCatalog(client, { schema: "public", authenticator: TEST_ROLES.authenticator.name });
     t.same(compareWithHasura(cat, await loadTableColumns(client, "public"), md), []);
   });
+  const cli = await runCli("permissions", ["--compare-hasura", FIXTURE], testDb, "blog");
+  t.equal(cli.code, 0, `npm run permissions -- --compare-hasura: ${cli.output}`);
+});
+
+t.test("npm run lint:policies on the result", async (t) => {
+  const res = await runCli("lint-policies", [], testDb, "blog");
+  t.equal(res.code, 0, `clean: ${res.output}`);
 });

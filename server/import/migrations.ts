@@ -100,6 +100,14 @@ export async function importHasuraMigrations(hasuraDir: string, opts: Migrations
     warnAboutBody(label, body, notes);
     bodies.push({ message: messageFor(v), body });
   }
+  const pgcrypto = pgcryptoMigration(bodies.slice(roles.length > 0 ? 1 : 0).map((b) => b.body));
+  if (pgcrypto) {
+    bodies.splice(roles.length > 0 ? 1 : 0, 0, { message: "pgcrypto in public, as Hasura creates it", body: pgcrypto });
+    notes.push(
+      "The migrations call pgcrypto without creating it (Hasura creates it in schema public when it starts on a database): " +
+        "a migration before them creates it (a trusted extension: the database owner may).",
+    );
+  }
   if (downs.length > 0) {
     notes.push(
       `${downs.length} down migration(s) ignored: graphile-migrate is forward-only (a committed migration is never undone; ` +
@@ -265,6 +273,32 @@ function runSqlSteps(doc: unknown, where: string, notes: string[]): string[] {
   };
   visit(doc, "$");
   return out;
+}
+
+/**
+ * Hasura's start-up runs `CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA
+ * public` on its database (its catalog needs it), so a project's migrations
+ * may call `public.gen_random_uuid()`, `crypt()`, `gen_salt()`, … without
+ * creating it, or before a later one does (MetaFam/TheGame's first migration
+ * calls public.gen_random_uuid(); pgcrypto is created years later). Then the
+ * same statement runs first here; nothing is added when the migrations create
+ * pgcrypto before they use it, or do not use it. (An unqualified
+ * gen_random_uuid() is PostgreSQL's own since 13.)
+ */
+function pgcryptoMigration(bodies: string[]): string | null {
+  const all = bodies.join("\n");
+  const created = /\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?"?pgcrypto\b/i.exec(all);
+  const used =
+    /(?:\bpublic|"public")\s*\.\s*"?gen_random_uuid"?\s*\(|\b(?:crypt|gen_salt|digest|hmac|gen_random_bytes|pgp_sym_encrypt|pgp_sym_decrypt|pgp_pub_encrypt|pgp_pub_decrypt|armor|dearmor)\s*\(/i.exec(
+      all,
+    );
+  if (!used || (created && created.index < used.index)) return null;
+  return `/*
+ * pgcrypto in schema public, as Hasura creates it when it starts on a
+ * database: the Hasura migrations that follow call it without creating it.
+ */
+create extension if not exists pgcrypto with schema public;
+`;
 }
 
 /** Things in imported SQL that behave differently under graphile-migrate. */

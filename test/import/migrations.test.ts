@@ -248,3 +248,40 @@ t.test("refusals (reserved role names, a version used twice, several databases w
     "the other is named",
   );
 });
+
+t.test("pgcrypto, which Hasura creates on its database, is created first when a migration uses it before creating it", async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "hasura-import-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const up = (v: string, sql: string) =>
+    mkdir(path.join(dir, `migrations/${v}`), { recursive: true }).then(() => writeFile(path.join(dir, `migrations/${v}/up.sql`), sql));
+  // As MetaFam/TheGame: public.gen_random_uuid() in the first migration, pgcrypto created by a later one.
+  await up("1_init", 'create table public.player (id uuid default "public"."gen_random_uuid"() primary key, pw text);');
+  await up("2_later", "CREATE EXTENSION IF NOT EXISTS pgcrypto;\ncreate table public.quest (id uuid default gen_random_uuid());");
+  const { files, notes } = await importHasuraMigrations(dir, { roles: [] });
+  t.same(
+    files.map((f) => f.path),
+    [
+      "migrations/committed/000001-pgcrypto-in-public-as-hasura-creates-it.sql",
+      "migrations/committed/000002-hasura-1_init.sql",
+      "migrations/committed/000003-hasura-2_later.sql",
+    ],
+  );
+  t.match(files[0]!.content, /^create extension if not exists pgcrypto with schema public;$/m);
+  t.ok(
+    notes.some((n) => n.includes("call pgcrypto without creating it")),
+    "said in the notes",
+  );
+  const db = await createEmptyDatabase(t);
+  await migrateInto(await writeProject(t, files), db.ownerUrl);
+  const [ext] = await db.asRoot<{ nspname: string }>(
+    "select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pgcrypto'",
+  );
+  t.same(ext, { nspname: "public" }, "the owner created it (a trusted extension) and the chain ran");
+
+  // Created before it is used, or not used: nothing added.
+  await up("1_init", "CREATE EXTENSION IF NOT EXISTS pgcrypto;\ncreate table public.player (id uuid default public.gen_random_uuid());");
+  t.notOk((await importHasuraMigrations(dir, { roles: [] })).files.some((f) => f.path.includes("pgcrypto")));
+  await up("1_init", "create table public.player (id uuid default gen_random_uuid());");
+  await up("2_later", "create table public.quest (id int);");
+  t.notOk((await importHasuraMigrations(dir, { roles: [] })).files.some((f) => f.path.includes("pgcrypto")));
+});

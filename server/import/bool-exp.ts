@@ -271,7 +271,14 @@ class Translator {
    * `exists (select 1 from remote rN where …)`; at the top level, wrapped in a
    * helper whose arguments are the root row's columns the test uses.
    */
-  private subquery(scope: Scope, remote: CatalogTable, label: string, where: (outer: Scope, inner: Scope) => string[]): Expr {
+  private subquery(
+    scope: Scope,
+    remote: CatalogTable,
+    label: string,
+    where: (outer: Scope, inner: Scope) => string[],
+    /** What the rows come from, when not the remote table itself (a set-returning computed field). */
+    from?: (outer: Scope) => string,
+  ): Expr {
     const helper: HelperBuild = scope.helper ?? { params: [], executes: new Map(), reads: new Map(), aliases: 0 };
     const alias = `r${++helper.aliases}`;
     const reads = (t: CatalogTable) => {
@@ -304,8 +311,9 @@ class Translator {
       },
     };
     reads(remote);
+    const source = from ? from(outer) : quoteQualified(remote);
     const conditions = where(outer, inner);
-    const sql = `exists (select 1 from ${quoteQualified(remote)} ${alias}${conditions.length ? ` where ${conditions.join(" and ")}` : ""})`;
+    const sql = `exists (select 1 from ${source} ${alias}${conditions.length ? ` where ${conditions.join(" and ")}` : ""})`;
     if (scope.helper) return atom(sql);
     return atom(this.emitHelper(scope.root, label, helper, `select ${sql}`));
   }
@@ -354,7 +362,7 @@ class Translator {
     if (fns.length !== 1)
       this.fail(path, `computed field "${cf.name}": ${fns.length ? "several functions" : "no function"} ${name} taking a ${rowType} row`);
     const fn = fns[0]!;
-    if (fn.returnsSet) this.fail(path, `computed field "${cf.name}" returns a set (a table computed field): not translated yet`);
+    if (fn.returnsSet) return this.tableComputedField(cf, fn, value, scope, path);
     if (scope.row === undefined) this.fail(path, `computed field "${cf.name}": the row of ${rowType} cannot be named here`);
     // At the top the call is in the helper, on its argument.
     const row = scope.helper ? scope.row : "$1";
@@ -382,6 +390,43 @@ class Translator {
     if (!isObject(value)) return this.operator("_eq", value, lhs, fn.returnType, false, scope, path);
     return and(
       Object.entries(value).map(([op, v]) => this.operator(normalise(op), v, lhs, fn.returnType, false, scope, childPath(path, op))),
+    );
+  }
+
+  /**
+   * A set-returning computed field filters like an array relationship: some
+   * row it returns matches. The row goes in as its columns (a helper's
+   * arguments at the top), rebuilt with ROW(…)::type. The function reads as
+   * the reader, which is granted every column of the table it returns (what
+   * such a function reads, in the usual kind) and nothing else.
+   */
+  private tableComputedField(cf: ComputedField, fn: CatalogRoutine, value: unknown, scope: Scope, path: string): Expr {
+    const remote = [...this.opts.catalog.tables.values()].find((t) => quoteQualified(t) === fn.returnType);
+    if (!remote) this.fail(path, `computed field "${cf.name}" returns setof ${fn.returnType}, which is not a table or view`);
+    const rowType = quoteQualified(scope.table);
+    const tableArg = cf.tableArgument === undefined ? 0 : fn.argNames.indexOf(cf.tableArgument);
+    const signature = `${quoteQualified(cf.function)}(${fn.argTypes.join(", ")})`;
+    return this.subquery(
+      scope,
+      remote,
+      cf.name,
+      (_outer, inner) => {
+        for (const c of remote.columns.keys()) inner.col(c, path);
+        return bodyOf(this.boolExp(value, inner, path));
+      },
+      (outer) => {
+        outer.helper!.executes.set(signature, { schema: cf.function.schema, signature });
+        const row = `row(${[...scope.table.columns.keys()].map((c) => outer.col(c, path)).join(", ")})::${rowType}`;
+        const args = fn.argTypes.map((type, i) => {
+          if (i === tableArg) return row;
+          if (cf.sessionArgument !== undefined && fn.argNames[i] === cf.sessionArgument) return `(select hasura.session())::${type}`;
+          return this.fail(
+            path,
+            `computed field "${cf.name}": argument ${fn.argNames[i] ?? i + 1} of ${cf.function.schema}.${cf.function.name} is neither the row nor the session`,
+          );
+        });
+        return `${quoteQualified(cf.function)}(${args.join(", ")})`;
+      },
     );
   }
 

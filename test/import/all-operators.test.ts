@@ -93,7 +93,8 @@ const RULES: Record<string, Record<string, string | null>> = {
     ao_auditor: `a.budget - a.spent > 20 and a.tags @> '{"k": "v"}'
       and exists (select 1 from public.audit_log l where l.actor_uid = '${U(1)}' and l.action ~ '^log')
       and (a.id = a.owner_id or a.org_id <> a.owner_id)`,
-    ao_guest: `exists (select 1 from public.audit_log l where l.action = 'login' and l.id = a.id) and a.starts_at < '2024-06-01T00:00:00Z'`,
+    ao_guest: `exists (select 1 from public.audit_log l where l.action = 'login' and l.id = a.id) and a.starts_at < '2024-06-01T00:00:00Z'
+      and exists (select 1 from public.task k where k.project_id = a.id and not k.done and k.estimate >= 3)`,
   },
   task: {
     ao_member: `exists (select 1 from public.project p join public.member m on m.id = p.owner_id where p.id = a.project_id and m.name like 'B%')
@@ -175,6 +176,11 @@ t.test("the import: every rule translated, the matrix matches the metadata", asy
     "a computed field with a session argument",
   );
   t.match(policies, /grant execute on function public\.project_remaining\(public\.project\) to /, "the reader may call it");
+  t.match(
+    policies,
+    /from public\.project_open_tasks\(row\(\$1, \$2, [$0-9, ]+\)::public\.project\) r1 where r1\.estimate >= '3'::integer/,
+    "a set-returning computed field: EXISTS over its rows, the row rebuilt from the helper's arguments",
+  );
   t.match(policies, /session_var_array_required\('x-hasura-uids'\)\)::uuid\[\]/, "an array session variable cast to uuid[]");
   t.match(policies, /session_var_required\('x-hasura-since'\)\)::timestamp with time zone/, "timestamptz cast");
   t.match(policies, /session_var_required\('x-hasura-active'\)\)::boolean/, "boolean cast");
@@ -203,7 +209,9 @@ t.test("relationships and _exists read rows the related table's own rule hides",
   t.ok((await visibleIds("project", "ao_member")).includes(6), "but sees project 6, whose lead (manual object relationship) is Bea");
   t.ok((await visibleIds("task", "ao_member")).includes(4), "and task 4, whose project's owner (nested object relationships) is Bea");
   await t.rejects(visibleIds("audit_log", "ao_guest"), { code: "42501" }, "ao_guest may not read audit_log");
-  t.same(await visibleIds("project", "ao_guest"), [1, 4], "but its _exists over audit_log still finds them");
+  t.same(await visibleIds("project", "ao_guest"), [1], "but its _exists over audit_log still finds them");
+  t.notOk((await visibleIds("task", "ao_guest")).includes(1), "ao_guest does not see task 1");
+  t.ok((await visibleIds("project", "ao_guest")).includes(1), "but project 1's open_tasks (set-returning computed field) finds it");
   t.notOk((await visibleIds("project", "ao_member")).includes(2), "project 2 is hidden from ao_member");
   t.ok((await visibleIds("member", "ao_member")).includes(2), "yet its owner is admitted through org.projects (array, column_mapping)");
 });

@@ -413,3 +413,29 @@ t.test("untranslated items are listed with their places", async (t) => {
   // The permissions themselves are unaffected by what sits beside them.
   t.same(comparable({ ...m, untranslated: [], inheritedRoles: [] }), comparable(loadHasuraMetadata(BLOG)));
 });
+
+t.test("keys Hasura passes over in real metadata are listed, not refused (5stackgg/api: computed_fields on inserts)", async (t) => {
+  const dir = blogCopy(t);
+  const article = path.join(dir, "metadata/databases/default/tables/public_article.yaml");
+  writeFileSync(
+    article,
+    readFileSync(article, "utf8").replace(
+      "      columns:\n        - content\n        - is_published\n        - title\nselect_permissions:",
+      "      columns:\n        - content\n        - is_published\n        - title\n      computed_fields:\n        - word_count\nselect_permissions:",
+    ),
+  );
+  const m = loadHasuraMetadata(dir);
+  t.same(
+    m.untranslated.filter((u) => u.kind === "key Hasura ignores"),
+    [
+      {
+        kind: "key Hasura ignores",
+        name: "computed_fields",
+        where: "metadata/databases/default/tables/public_article.yaml: $.insert_permissions[0].permission.computed_fields",
+      },
+    ],
+  );
+  const blog = loadHasuraMetadata(BLOG);
+  const insert = (x: HasuraMetadata) => x.tables.find((tb) => tb.table.name === "article")?.insert.get("user");
+  t.same(insert(m), insert(blog), "the permission itself is the same as without the key");
+});

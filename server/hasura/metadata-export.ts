@@ -128,9 +128,24 @@ interface Extras {
   types: Record<string, Record<string, string>>;
   /** Views with security_invoker: their rows are what their base tables' policies let the caller see. */
   invokerViews: Set<string>;
+  functions: FunctionFacts[];
 }
 
-async function readExtras(client: pg.ClientBase, schema: string): Promise<Extras> {
+interface FunctionFacts {
+  name: string;
+  volatile: boolean;
+  /** The table whose rows it returns (one, or setof), if any. */
+  returns: string | null;
+  /** Its argument of a table's row type: a computed field of that table. */
+  rowArgument: { name: string; table: string } | null;
+  /** Its json/jsonb argument named hasura_session (filled with the session, server/graphile/SessionArgumentPlugin.ts). */
+  sessionArgument: string | null;
+  /** The application roles that may EXECUTE it. */
+  roles: string[];
+  comment: string | null;
+}
+
+async function readExtras(client: pg.ClientBase, schema: string, roles: string[]): Promise<Extras> {
   const facts = await readPolicyFacts(client, schema);
   const { rows: foreignKeys } = await client.query<ForeignKey>(
     `select con.conname as name, c.relname as table, r.relname as "refTable",
@@ -170,7 +185,67 @@ async function readExtras(client: pg.ClientBase, schema: string): Promise<Extras
        and exists (select 1 from pg_catalog.unnest(c.reloptions) o where o ~* '^security_invoker=(true|on|yes|1)$')`,
     [schema],
   );
-  return { facts, foreignKeys, types, invokerViews: new Set(views.map((v) => v.name)) };
+  return {
+    facts,
+    foreignKeys,
+    types,
+    invokerViews: new Set(views.map((v) => v.name)),
+    functions: await readFunctions(client, schema, roles),
+  };
+}
+
+/**
+ * The schema's functions Hasura would track: returning rows of one of its
+ * tables (a tracked function), or taking one of its tables' rows (a
+ * computed field). Several row arguments, or a row argument of another
+ * schema's table, are neither.
+ */
+async function readFunctions(client: pg.ClientBase, schema: string, roles: string[]): Promise<FunctionFacts[]> {
+  const { rows } = await client.query<{
+    name: string;
+    volatile: boolean;
+    returns: string | null;
+    row_args: { name: string; table: string; same: boolean }[];
+    session_argument: string | null;
+    roles: string[];
+    comment: string | null;
+  }>(
+    `select p.proname as name, p.provolatile = 'v' as volatile,
+            (select rc.relname from pg_catalog.pg_type rt join pg_catalog.pg_class rc on rc.oid = rt.typrelid
+             where rt.oid = p.prorettype and rc.relnamespace = p.pronamespace and rc.relkind in ('r', 'p', 'v', 'm')) as returns,
+            coalesce((select pg_catalog.json_agg(pg_catalog.json_build_object('name', coalesce(p.proargnames[a.i], ''), 'table', ac.relname, 'same', ac.relnamespace = p.pronamespace))
+                      from pg_catalog.unnest(p.proargtypes::oid[]) with ordinality a(t, i)
+                      join pg_catalog.pg_type at on at.oid = a.t join pg_catalog.pg_class ac on ac.oid = at.typrelid
+                      where ac.relkind in ('r', 'p', 'v', 'm')), '[]') as row_args,
+            (select p.proargnames[a.i] from pg_catalog.unnest(p.proargtypes::oid[]) with ordinality a(t, i)
+             where p.proargnames[a.i] = 'hasura_session' and a.t in ('pg_catalog.json'::pg_catalog.regtype, 'pg_catalog.jsonb'::pg_catalog.regtype)) as session_argument,
+            array(select r from pg_catalog.unnest($2::text[]) r where pg_catalog.has_function_privilege(r, p.oid, 'EXECUTE') order by r collate "C") as roles,
+            pg_catalog.obj_description(p.oid, 'pg_proc') as comment
+     from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+     where n.nspname = $1 and p.prokind = 'f'
+     order by p.proname collate "C"`,
+    [schema, roles],
+  );
+  const out: FunctionFacts[] = [];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    // Hasura tracks one function per name: an overloaded name is left out.
+    if (rows.filter((x) => x.name === r.name).length > 1 || seen.has(r.name)) continue;
+    seen.add(r.name);
+    const base = {
+      name: r.name,
+      volatile: r.volatile,
+      returns: r.returns,
+      sessionArgument: r.session_argument,
+      roles: r.roles,
+      comment: r.comment,
+    };
+    const [only] = r.row_args;
+    if (r.row_args.length === 1 && only!.same) {
+      if (!r.volatile) out.push({ ...base, rowArgument: { name: only!.name, table: only!.table } });
+    } else if (r.row_args.length === 0 && r.returns !== null) out.push({ ...base, rowArgument: null });
+  }
+  return out;
 }
 
 interface Relationship {
@@ -357,13 +432,15 @@ interface Ctx {
 /** The exposed schemas' tables, permissions and relationships as one `default` source. */
 export async function exportMetadata(client: pg.ClientBase, opts: { schemas: string[]; authenticator: string }): Promise<ExportedMetadata> {
   const tables: Record<string, unknown>[] = [];
+  const functions: Record<string, unknown>[] = [];
   const warnings: ExportWarning[] = [];
   const inherited = new Map<string, string[]>();
   for (const schema of opts.schemas) {
     const cat = await loadCatalog(client, { schema, authenticator: opts.authenticator });
-    const extras = await inCatalogSnapshot(client, () => readExtras(client, schema));
+    const extras = await inCatalogSnapshot(client, () => readExtras(client, schema, cat.roles));
     const one = tablesOf(cat, extras);
     tables.push(...one.tables);
+    functions.push(...functionsOf(schema, extras));
     warnings.push(...one.warnings);
     for (const [role, parents] of Object.entries(cat.parents)) if (role !== HASURA_ADMIN) inherited.set(role, parents);
   }
@@ -374,7 +451,7 @@ export async function exportMetadata(client: pg.ClientBase, opts: { schemas: str
         name: "default",
         kind: "postgres",
         tables,
-        functions: [],
+        functions,
         configuration: {
           connection_info: {
             database_url: { from_env: "HASURA_GRAPHQL_DATABASE_URL" },
@@ -387,6 +464,34 @@ export async function exportMetadata(client: pg.ClientBase, opts: { schemas: str
   };
   if (inherited.size) metadata.inherited_roles = [...inherited].map(([role, parents]) => ({ role_name: role, role_set: parents }));
   return { metadata, warnings };
+}
+
+/** A table's computed fields, named as the Hasura dialect names them (`@fieldName`, else the name without `<table>_`). */
+function computedFieldsOf(extras: Extras, table: string): { name: string; fn: FunctionFacts }[] {
+  return extras.functions
+    .filter((f) => f.rowArgument?.table === table)
+    .map((fn) => ({
+      name: smartTag(fn.comment, "fieldName") ?? (fn.name.startsWith(`${table}_`) ? fn.name.slice(table.length + 1) : fn.name),
+      fn,
+    }));
+}
+
+/** Tracked functions: returning a table's rows, with the roles that may EXECUTE them. */
+function functionsOf(schema: string, extras: Extras): Record<string, unknown>[] {
+  return extras.functions
+    .filter((f) => f.rowArgument === null)
+    .map((f) => {
+      const configuration: Record<string, unknown> = {};
+      if (f.sessionArgument) configuration.session_argument = f.sessionArgument;
+      // Hasura exposes a VOLATILE function as a mutation only when told; here it is one (README).
+      if (f.volatile) configuration.exposed_as = "mutation";
+      const permissions = f.roles.filter((r) => r !== HASURA_ADMIN).map((role) => ({ role }));
+      return {
+        function: { schema, name: f.name },
+        ...(Object.keys(configuration).length ? { configuration } : {}),
+        ...(permissions.length ? { permissions } : {}),
+      };
+    });
 }
 
 function tablesOf(cat: PermissionCatalog, extras: Extras): { tables: Record<string, unknown>[]; warnings: ExportWarning[] } {
@@ -411,6 +516,16 @@ function tablesOf(cat: PermissionCatalog, extras: Extras): { tables: Record<stri
     const arrays = rels.filter((r) => r.kind === "array").map((r) => ({ name: r.name, using: r.using }));
     if (objects.length) entry.object_relationships = objects;
     if (arrays.length) entry.array_relationships = arrays;
+    const computed = computedFieldsOf(extras, table.name);
+    if (computed.length)
+      entry.computed_fields = computed.map((c) => ({
+        name: c.name,
+        definition: {
+          function: { schema, name: c.fn.name },
+          ...(c.fn.rowArgument!.name ? { table_argument: c.fn.rowArgument!.name } : {}),
+          ...(c.fn.sessionArgument ? { session_argument: c.fn.sessionArgument } : {}),
+        },
+      }));
     for (const cmd of ["insert", "select", "update", "delete"] as const) {
       const list: Record<string, unknown>[] = [];
       for (const role of roles) {
@@ -463,6 +578,10 @@ function permissionOf(ctx: Ctx, table: string, role: string, cmd: Cmd): Record<s
       const filter = rowRule(ctx, table, role, "select", "using");
       if (isFalse(filter)) return null;
       const p: Record<string, unknown> = { columns, filter };
+      // Offered to a role that may EXECUTE it and read every column (a whole-row reference): README.
+      const all = columns === "*" || Object.keys(ctx.extras.types[table] ?? {}).every((c) => (columns as string[]).includes(c));
+      const computed = all ? computedFieldsOf(ctx.extras, table).filter((c) => c.fn.roles.includes(role)) : [];
+      if (computed.length) p.computed_fields = computed.map((c) => c.name);
       if (decl?.rowLimit != null) p.limit = decl.rowLimit;
       if (decl?.allowAggregations) p.allow_aggregations = true;
       if (decl?.queryRootFields) p.query_root_fields = decl.queryRootFields;

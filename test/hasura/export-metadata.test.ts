@@ -265,3 +265,51 @@ t.test("views: one read with its owner's rights shows every row; a security_invo
   t.notOk(table("published").select_permissions, "left out");
   t.ok(body.warnings.some((w: any) => w.table === "published" && w.role === "anonymous" && /security_invoker/.test(w.reason)));
 });
+
+t.test(
+  "functions: a tracked one with the roles that may execute it, a computed field where a role may call it on every column",
+  async (t) => {
+    const db = await createTestDatabase(t, "blog");
+    const srv = await startServer(t, { db, env: ADMIN_SECRET_ENV });
+    await db.asOwner(`
+    create function public.article_title_length(a public.article) returns int language sql stable as 'select length(a.title)';
+    create function public.search_articles(q text) returns setof public.article language sql stable
+      as 'select * from public.article where title ilike q';
+    create function public.publish(article_id int, hasura_session json) returns public.article language sql volatile
+      as 'update public.article set is_published = true where id = article_id returning *';
+    revoke execute on function public.article_title_length(public.article), public.search_articles(text),
+      public.publish(int, json) from public;
+    grant execute on function public.article_title_length(public.article), public.search_articles(text) to "user", anonymous;
+    grant execute on function public.publish(int, json) to "user";`);
+    const { body } = await post(srv, { ...EXPORT, version: 2 });
+    const source = body.metadata.sources[0];
+    t.same(source.functions, [
+      {
+        function: { schema: "public", name: "publish" },
+        configuration: { session_argument: "hasura_session", exposed_as: "mutation" },
+        permissions: [{ role: "user" }],
+      },
+      { function: { schema: "public", name: "search_articles" }, permissions: [{ role: "anonymous" }, { role: "user" }] },
+    ]);
+    const article = source.tables.find((x: any) => x.table.name === "article");
+    t.same(article.computed_fields, [
+      { name: "title_length", definition: { function: { schema: "public", name: "article_title_length" }, table_argument: "a" } },
+    ]);
+    const select = (role: string) => article.select_permissions.find((p: any) => p.role === role).permission;
+    t.same(select("user").computed_fields, ["title_length"], "user reads every column of article");
+    t.same(select("anonymous").computed_fields, ["title_length"]);
+    // The importer's own loader reads it back.
+    const md = reload(body.metadata, "functions");
+    t.same(
+      md.functions.map((f) => [f.function.name, f.permissions]),
+      [
+        ["publish", ["user"]],
+        ["search_articles", ["anonymous", "user"]],
+      ],
+    );
+    t.same(
+      md.tables.find((x) => x.table.name === "article")!.computedFields.map((c) => c.name),
+      ["title_length"],
+    );
+  },
+);

@@ -14,8 +14,9 @@
  *                   all rows / some rows, columns, declarations; each
  *                   difference on a line, exit 1 on any; every schema the
  *                   metadata tracks, unless --schema names them
- *   --schema S[,S…]   the schemas (default public; with --compare-hasura
- *                   the metadata's); several are rendered one after another
+ *   --schema S[,S…]   the schemas (default DATABASE_SCHEMAS, public unless
+ *                   set; with --compare-hasura the metadata's); several are
+ *                   rendered one after another
  *
  * FILE is relative to PROJECT_DIR (the repository root by default), e.g.
  * `PROJECT_DIR=examples/blog npm run permissions -- --check policies.expected.md`.
@@ -53,7 +54,11 @@ await runCli(async () => {
   const metadata = compare === undefined ? undefined : loadHasuraMetadata(compare);
   return withCliDatabase(async (client, config, authenticator) => {
     const schemas =
-      values.schema !== undefined ? parseSchemaList(values.schema) : metadata !== undefined ? trackedSchemas(metadata) : ["public"];
+      values.schema !== undefined
+        ? parseSchemaList(values.schema)
+        : metadata !== undefined
+          ? trackedSchemas(metadata)
+          : config.database.schemas;
     const schema = schemas[0]!;
     if (metadata !== undefined) {
       const differences = await compareSchemasWithHasura(client, await loadCatalogs(client, { schemas, authenticator }), metadata);

@@ -85,6 +85,12 @@ t.test("npm run permissions -- --compare-hasura compares every schema the metada
   t.equal(res.code, 0, res.output);
   t.match(res.stdout, /permissions match the Hasura metadata of .*two-schemas \(schemas public, app\)/);
   t.equal(res.stderr, "");
+  const check = await runCli("permissions", ["--schema", "public,app", "--check", path.join(out, "policies.expected.md")], db, "blog");
+  t.equal(check.code, 0, check.output);
+  t.match(check.stdout, /^permissions match .*policies\.expected\.md\n$/, "--check of the two-schema document");
+  const onePublic = await runCli("permissions", ["--check", path.join(out, "policies.expected.md")], db, "blog");
+  t.equal(onePublic.code, 1, "public alone (the default) is not the whole document");
+  t.match(onePublic.stdout, "tables that differ: item");
 });
 
 t.test("HTTP with DATABASE_SCHEMAS=public,app: both schemas, each role's rows", async (t) => {

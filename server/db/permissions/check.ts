@@ -30,6 +30,8 @@ function sectionsOf(lines: string[]): Array<{ table: string | null; label: strin
   return lines.map((line) => {
     const heading = /^## (.+)$/.exec(line);
     if (heading) current = heading[1]!;
+    // A document of several schemas (permissions/schemas.ts): the next schema's header and matrix follow the last table.
+    if (line.startsWith("# ")) current = null;
     if (current !== null) return { table: current, label: `table ${current}: details` };
     const row = /^\| (.+?) \| /.exec(line);
     if (row && row[1] !== "table" && !line.startsWith("|---")) {

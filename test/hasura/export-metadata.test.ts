@@ -313,3 +313,58 @@ t.test(
     );
   },
 );
+
+t.test("the reverse translator's forms, restrictive policies ANDed, and what it does not read left out", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  const srv = await startServer(t, { db, env: ADMIN_SECRET_ENV });
+  await db.asOwner(`
+    create table public.note (id int primary key, owner_id int, campus text, score numeric, archived boolean not null default false);
+    alter table public.note enable row level security, force row level security;
+    grant select, insert, update, delete on public.note to "user";
+    grant select (id, campus, score) on public.note to anonymous;
+    create policy user_select on public.note for select to "user"
+      using (owner_id = (select hasura.user_id_int()) and not archived);
+    create policy anonymous_select on public.note for select to anonymous
+      using (campus = any ((select hasura.session_var_array('x-hasura-campus'))::text[]) and score >= 10.5 and owner_id is not null);
+    create policy anonymous_open on public.note as restrictive for select to anonymous using (campus <> 'closed');
+    create policy user_update on public.note for update to "user"
+      using (owner_id = (select hasura.session_var_required('X-Hasura-User-Id'))::integer) with check (score < 100 or archived);
+    create policy user_delete on public.note for delete to "user" using (owner_id in (1, 2) or 3 > id);
+    create policy user_insert on public.note for insert to "user" with check (length(campus) > 2);`);
+  const { body } = await post(srv, { ...EXPORT, version: 2 });
+  const note = body.metadata.sources[0].tables.find((x: any) => x.table.name === "note");
+  const perm = (cmd: string, role: string) => note[`${cmd}_permissions`]?.find((p: any) => p.role === role)?.permission;
+  t.same(perm("select", "user"), {
+    columns: "*",
+    filter: { _and: [{ owner_id: { _eq: "X-Hasura-User-Id" } }, { archived: { _eq: false } }] },
+  });
+  t.same(perm("select", "anonymous"), {
+    columns: ["id", "campus", "score"],
+    filter: {
+      _and: [
+        { campus: { _in: "X-Hasura-Campus" } },
+        { score: { _gte: 10.5 } },
+        { owner_id: { _is_null: false } },
+        { campus: { _neq: "closed" } },
+      ],
+    },
+  });
+  t.same(perm("update", "user"), {
+    columns: "*",
+    filter: { owner_id: { _eq: "X-Hasura-User-Id" } },
+    check: { _or: [{ score: { _lt: 100 } }, { archived: { _eq: true } }] },
+  });
+  t.same(perm("delete", "user"), { filter: { _or: [{ owner_id: { _in: [1, 2] } }, { id: { _lt: 3 } }] } });
+  t.notOk(perm("insert", "user"), "a function call it does not read: left out");
+  t.same(
+    body.warnings.filter((w: any) => w.table === "note"),
+    [
+      {
+        table: "note",
+        role: "user",
+        permission: "insert_permissions",
+        reason: "not exported: policy user_insert on note: a call of length",
+      },
+    ],
+  );
+});

@@ -15,10 +15,13 @@
  * Imported into an empty database with importHasuraProject, then for each
  * rule: the rows each role sees (as the server runs a request: SET LOCAL
  * ROLE and hasura.user in one transaction) equal the rows of the same rule
- * restated by hand in SQL, run as the superuser. Relationships and _exists
- * read the related rows whatever the related table's own rule says (checked
- * on rows that rule hides). A few rules again through real HTTP /v1/graphql.
+ * restated by hand in SQL, run as the superuser. Relationships, _exists and
+ * computed fields read the related rows whatever the related table's own
+ * rule says (checked on rows that rule hides). A few rules again through
+ * real HTTP /v1/graphql; lint:policies and --compare-hasura as child
+ * processes; policies.sql applied a second time.
  */
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +29,7 @@ import path from "node:path";
 import pg from "pg";
 import t from "tap";
 import { REPO_ROOT } from "../../server/config.ts";
+import { migrateProject } from "../../server/db/migrate.ts";
 import { importHasuraProject } from "../../server/import/index.ts";
 import { quoteIdent } from "../../server/import/sql-quote.ts";
 import { createEmptyDatabase } from "../helpers/empty-database.ts";
@@ -305,4 +309,52 @@ t.test("HTTP /v1/graphql: rules through the running server", async (t) => {
   });
   t.ok(refused.body.errors, "a task in another owner's project is refused");
   t.same(await scratch.asRoot("select id from public.task where id = 101"), []);
+});
+
+/** A database CLI (server/cli/*.ts) as a child process on the imported project. */
+function cli(script: string, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [path.join(REPO_ROOT, "server/cli", `${script}.ts`), ...args],
+      {
+        cwd: REPO_ROOT,
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "/tmp",
+          GRAPHILE_ENV: "production",
+          DATABASE_URL: runtimeUrl,
+          DATABASE_OWNER_URL: scratch.ownerUrl,
+          PROJECT_DIR: out,
+        },
+      },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== "number") return reject(error);
+        resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr });
+      },
+    );
+  });
+}
+
+t.test("npm run lint:policies and --compare-hasura are clean on the import", async (t) => {
+  const lint = await cli("lint-policies", []);
+  t.equal(lint.code, 0, `lint:policies clean: ${lint.output}`);
+  const compare = await cli("permissions", ["--compare-hasura", FIXTURE]);
+  t.equal(compare.code, 0, `--compare-hasura clean: ${compare.output}`);
+});
+
+t.test("policies.sql applied again (as every npm start does) gives the same rules", async (t) => {
+  await migrateProject({ projectDir: out, ownerUrl: scratch.ownerUrl, authenticator: TEST_ROLES.authenticator.name });
+  for (const [table, role] of [
+    ["project", "ao_auditor"],
+    ["task", "ao_guest"],
+    ["project", "ao_guest"],
+  ] as const)
+    t.same(await visibleIds(table, role), await ruleIds(table, RULES[table]![role]!), `${table} as ${role}`);
+  const [r] = await scratch.asRoot<{ ok: boolean }>(
+    "select has_function_privilege($1, 'public.project_remaining(public.project)', 'execute') as ok",
+    [reader],
+  );
+  t.ok(r!.ok, "the reader may still call the computed field's function");
 });

@@ -69,10 +69,12 @@ const RESERVED_ROLES = new Set(["public", "none", "current_user", "session_user"
 
 export async function importHasuraMigrations(hasuraDir: string, opts: MigrationsImportOptions): Promise<MigrationsImport> {
   const notes: string[] = [];
+  // The Hasura migrations' own bodies; the generated ones are placed around them below.
   const bodies: { message: string; body: string }[] = [];
 
   const roles = [...new Set(opts.roles)];
-  if (roles.length > 0) bodies.push({ message: "Application roles (Hasura permissions)", body: rolesMigration(roles) });
+  // Checked before anything is read: a name PostgreSQL refuses is refused here.
+  if (roles.length > 0) rolesMigration(roles);
   else notes.push("No role is named by a permission: no application-roles migration generated.");
 
   const migrationsRel = opts.migrationsRel === undefined ? await migrationsDirectory(hasuraDir) : opts.migrationsRel;
@@ -100,9 +102,24 @@ export async function importHasuraMigrations(hasuraDir: string, opts: Migrations
     warnAboutBody(label, body, notes);
     bodies.push({ message: messageFor(v), body });
   }
-  const pgcrypto = pgcryptoMigration(bodies.slice(roles.length > 0 ? 1 : 0).map((b) => b.body));
+  const before: { message: string; body: string }[] = [];
+  const after: { message: string; body: string }[] = [];
+  // A role the Hasura migrations create themselves (nossas/bonde-hasura: `create role anonymous;`) must not exist
+  // before they run, as it did not under Hasura: it is granted to the authenticator after them instead.
+  const own = createdRoles(bodies.map((b) => b.body));
+  const first = roles.filter((r) => !own.has(r));
+  const last = roles.filter((r) => own.has(r));
+  if (first.length > 0) before.push({ message: "Application roles (Hasura permissions)", body: rolesMigration(first) });
+  if (last.length > 0) {
+    after.push({ message: "Hasura-created roles to the authenticator", body: rolesMigration(last) });
+    notes.push(
+      `The Hasura migrations create the roles ${last.join(", ")} themselves: they are granted to the authenticator by a ` +
+        "migration after them (roles are cluster-wide: such a migration fails where the role already exists, e.g. from another database).",
+    );
+  }
+  const pgcrypto = pgcryptoMigration(bodies.map((b) => b.body));
   if (pgcrypto) {
-    bodies.splice(roles.length > 0 ? 1 : 0, 0, { message: "pgcrypto in public, as Hasura creates it", body: pgcrypto });
+    before.push({ message: "pgcrypto in public, as Hasura creates it", body: pgcrypto });
     notes.push(
       "The migrations call pgcrypto without creating it (Hasura creates it in schema public when it starts on a database): " +
         "a migration before them creates it (a trusted extension: the database owner may).",
@@ -114,7 +131,16 @@ export async function importHasuraMigrations(hasuraDir: string, opts: Migrations
         `a change is undone by a new migration): ${downs.join(", ")}.`,
     );
   }
-  return { files: commitChain(bodies), notes };
+  return { files: commitChain([...before, ...bodies, ...after]), notes };
+}
+
+/** The roles `create role|user|group` statements name (unquoted names folded to lower case, as PostgreSQL does). */
+function createdRoles(bodies: string[]): Set<string> {
+  const out = new Set<string>();
+  for (const b of bodies)
+    for (const m of b.matchAll(/\bcreate\s+(?:role|user(?!\s+mapping\b)|group)\s+(?:if\s+not\s+exists\s+)?("(?:[^"]|"")+"|[\w$]+)/gi))
+      out.add(m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replaceAll('""', '"') : m[1]!.toLowerCase());
+  return out;
 }
 
 /** graphile-migrate `commit`'s own serialisation, numbering and hash chain, checked by parsing each file back. */

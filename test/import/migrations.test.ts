@@ -285,3 +285,51 @@ t.test("pgcrypto, which Hasura creates on its database, is created first when a 
   await up("2_later", "create table public.quest (id int);");
   t.notOk((await importHasuraMigrations(dir, { roles: [] })).files.some((f) => f.path.includes("pgcrypto")));
 });
+
+t.test("a role the Hasura migrations create themselves is granted to the authenticator after them, not created before", async (t) => {
+  const own = `imp_anon_${suffix}`;
+  const other = ROLES[0]!;
+  t.teardown(async () => {
+    const client = new pg.Client({ connectionString: superuserUrl() });
+    await client.connect();
+    await client.query(`drop role if exists ${own}`);
+    await client.end();
+  });
+  const dir = await mkdtemp(path.join(os.tmpdir(), "hasura-import-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(path.join(dir, "migrations/1_init"), { recursive: true });
+  // As nossas/bonde-hasura's first migration: roles of its own, one of which the metadata's permissions name.
+  await writeFile(
+    path.join(dir, "migrations/1_init/up.sql"),
+    `create role ${own.toUpperCase()};\ncreate table public.thing (id int);\ngrant select on public.thing to ${own};\ncreate user mapping for public server x;`,
+  );
+  const { files, notes } = await importHasuraMigrations(dir, { roles: [other, own] });
+  t.same(
+    files.map((f) => f.path),
+    [
+      "migrations/committed/000001-application-roles-hasura-permissions.sql",
+      "migrations/committed/000002-hasura-1_init.sql",
+      "migrations/committed/000003-hasura-created-roles-to-the-authenticator.sql",
+    ],
+  );
+  t.match(files[0]!.content, `array['${other}']`, "the first creates only the roles the migrations do not");
+  t.match(files[2]!.content, `array['${own}']`, "the last grants the migrations' own role");
+  t.ok(notes.some((n) => n.includes(`create the roles ${own} themselves`)));
+  // Runs on an empty database (without the user mapping, which needs a foreign server).
+  await writeFile(
+    path.join(dir, "migrations/1_init/up.sql"),
+    `create role ${own.toUpperCase()};\ncreate table public.thing (id int);\ngrant select on public.thing to ${own};`,
+  );
+  const db = await createEmptyDatabase(t);
+  await migrateInto(await writeProject(t, (await importHasuraMigrations(dir, { roles: [other, own] })).files), db.ownerUrl);
+  const granted = await db.asRoot<{ rolname: string }>(
+    `select r.rolname from pg_auth_members m join pg_roles r on r.oid = m.roleid join pg_roles a on a.oid = m.member
+      where a.rolname = $1 and r.rolname = any($2) order by 1`,
+    [TEST_ROLES.authenticator.name, [other, own]],
+  );
+  t.same(
+    granted.map((r) => r.rolname),
+    [other, own].sort(),
+    "both granted to the authenticator",
+  );
+});

@@ -6,6 +6,13 @@
  * when the first such request comes. `invalidate()` drops them all, e.g.
  * when `npm run dev` re-applies migrations or policies; the next request of
  * each role rebuilds its schema while requests of other roles are served.
+ *
+ * A build that fails because of the schema (two tables with one GraphQL
+ * name, say) is kept as failed, reported once (`onBuildFailed`) and given
+ * to every later request of that role without building again, /readyz
+ * polls included: only `invalidate()` (a watch/notify rebuild) retries it.
+ * A build that failed because the database could not be reached is not
+ * kept: the next request retries it.
  */
 import { performance } from "node:perf_hooks";
 import type { GraphQLSchema } from "graphql";
@@ -39,13 +46,60 @@ interface Entry {
   stats?: RoleSchemaStats;
 }
 
+/** A role's schema build that failed for a reason a retry would meet again; kept until invalidate(). */
+export class SchemaBuildFailed extends Error {
+  readonly role: string;
+  /** PostGraphile's error. */
+  readonly reason: Error;
+  constructor(role: string, reason: Error) {
+    super(`the GraphQL schema of role "${role}" could not be built: ${reason.message}`, { cause: reason });
+    this.name = "SchemaBuildFailed";
+    this.role = role;
+    this.reason = reason;
+  }
+}
+
+export interface SchemaRegistryOptions {
+  /** Called once per failed build; `kept`: not retried until invalidate(). */
+  onBuildFailed?: (error: Error, info: { role: string; backendOnly: boolean; kept: boolean }) => void;
+}
+
+/**
+ * Whether a build failed because the database could not be reached or
+ * was busy (SQLSTATE classes 08 connection, 40 rollback, 53 resources, 57
+ * operator intervention, 58 system; a socket error; pg-pool's timeout):
+ * worth retrying, unlike a schema the build cannot make.
+ */
+export function isTransientBuildFailure(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 8; depth++, e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && (/^(08|40|53|57|58)[0-9A-Z]{3}$/.test(code) || /^E[A-Z]+$/.test(code))) return true;
+    const message = (e as { message?: unknown }).message;
+    if (
+      typeof message === "string" &&
+      /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET/i.test(message)
+    )
+      return true;
+  }
+  return false;
+}
+
 export class SchemaRegistry {
   #entries = new Map<string, Entry>();
   #makePreset: (role: string, backendOnly: boolean) => GraphileConfig.Preset;
   #generation = 0;
+  #builds = 0;
+  #options: SchemaRegistryOptions;
 
-  constructor(makePreset: (role: string, backendOnly: boolean) => GraphileConfig.Preset) {
+  constructor(makePreset: (role: string, backendOnly: boolean) => GraphileConfig.Preset, options: SchemaRegistryOptions = {}) {
     this.#makePreset = makePreset;
+    this.#options = options;
+  }
+
+  /** Schema builds started since the server started (each role and kind once, unless invalidated or retried). */
+  get builds(): number {
+    return this.#builds;
   }
 
   /** The role's GraphQL server, its schema built and ready; `backendOnly`: its backend schema. */
@@ -53,13 +107,19 @@ export class SchemaRegistry {
     const key = (backendOnly ? "backend:" : "frontend:") + role;
     const existing = this.#entries.get(key);
     if (existing) return existing.serv;
+    this.#builds++;
     const pgl = postgraphile(this.#makePreset(role, backendOnly));
     const started = performance.now();
     const heapBefore = process.memoryUsage().heapUsed;
     const entry: Entry = { pgl, serv: Promise.resolve(null as never) };
     entry.serv = (async () => {
       const serv = pgl.createServ(grafserv);
-      limitPlanCache(await serv.getSchema());
+      try {
+        limitPlanCache(await serv.getSchema());
+      } catch (e) {
+        if (isTransientBuildFailure(e)) throw e;
+        throw new SchemaBuildFailed(role, e as Error);
+      }
       entry.stats = {
         role,
         backendOnly,
@@ -68,10 +128,12 @@ export class SchemaRegistry {
       };
       return serv;
     })();
-    // A failed build is not cached: the next request retries.
-    entry.serv.catch(() => {
-      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    entry.serv.catch((e: Error) => {
+      const kept = e instanceof SchemaBuildFailed;
+      // Not reached the database: the next request retries. Otherwise kept, failed, until invalidate().
+      if (!kept && this.#entries.get(key) === entry) this.#entries.delete(key);
       void Promise.resolve(pgl.release()).catch(() => {});
+      this.#options.onBuildFailed?.(kept ? e.reason : e, { role, backendOnly, kept });
     });
     this.#entries.set(key, entry);
     return entry.serv;

@@ -8,12 +8,13 @@
 import type { FastifyBaseLogger } from "fastify";
 import fp from "fastify-plugin";
 import type { FastifyGrafserv } from "postgraphile/grafserv/fastify/v5";
-import { errors } from "../errors.ts";
+import { errors, HasuraError } from "../errors.ts";
 import { makeLimitsRule, type QueryLimits } from "../graphql-limits.ts";
 import { makeMaskError } from "../graphile/mask-error.ts";
 import type { ResponseLimits } from "../graphile/pipelined-adaptor.ts";
 import { makeRolePreset } from "../graphile/preset.ts";
-import { SchemaRegistry } from "../graphile/schema-registry.ts";
+import { SchemaBuildFailed, SchemaRegistry, type SchemaRegistryOptions } from "../graphile/schema-registry.ts";
+import { TableNameCollisionsPlugin } from "../graphile/TableNameCollisionsPlugin.ts";
 import { DeclaredWritesPlugin } from "../graphile/DeclaredWritesPlugin.ts";
 import { HasuraDeclarationsPlugin } from "../hasura/declarations.ts";
 import { makeHasuraPreset } from "../hasura/preset.ts";
@@ -52,8 +53,12 @@ export interface SchemasOptions {
 
 /**
  * The role's GraphQL server (`backendOnly`: its backend schema, for a
- * session that may use backend-only mutations); a failed build is Hasura's
- * 503 (the next request retries it).
+ * session that may use backend-only mutations). A build that could not
+ * reach the database is Hasura's 503 (the next request retries it); one
+ * the schema makes fail is kept (server/graphile/schema-registry.ts) and
+ * every request of the role gets it, a 500 naming the role, until the
+ * schema changes (watch/notify) or the server restarts; the reason is in
+ * the log, once.
  */
 export async function servFor(
   registry: SchemaRegistry,
@@ -64,6 +69,12 @@ export async function servFor(
   try {
     return await registry.get(role, backendOnly);
   } catch (e) {
+    if (e instanceof SchemaBuildFailed)
+      throw new HasuraError(
+        "unexpected",
+        `the GraphQL schema of role "${role}" could not be built; the server log says why (it is not rebuilt until the database schema changes)`,
+        500,
+      );
     log.error({ err: (e as Error).message, role }, "schema build failed");
     throw errors.schemaUnavailable();
   }
@@ -106,25 +117,39 @@ export default fp<SchemasOptions>(
       },
     };
     const maskError = makeMaskError(opts.errorContext);
+    // Each failed build is logged once; a kept failure is not rebuilt per request or /readyz poll.
+    const registryOptions = (dialect: string): SchemaRegistryOptions => ({
+      onBuildFailed: (error, { role, backendOnly, kept }) =>
+        app.log.error(
+          { err: error.message, role, dialect, backendOnly },
+          kept ? "schema build failed; kept until the database schema changes" : "schema build failed; the next request retries",
+        ),
+    });
     // Both dialects read the role's Hasura declarations: backend-only
     // mutations exist only in the role's backend schema, preset columns are
     // never input (server/graphile/DeclaredWritesPlugin.ts).
-    const registry = new SchemaRegistry((role, backendOnly) => ({
-      extends: [makeRolePreset(presetOptions(role))],
-      plugins: [limitsPlugin, HasuraDeclarationsPlugin, DeclaredWritesPlugin],
-      schema: { hasuraBackendOnlyPermissions: backendOnly },
-      grafserv: { maskError },
-    }));
-    const hasuraRegistry = new SchemaRegistry((role, backendOnly) => ({
-      extends: [makeHasuraPreset(presetOptions(role))],
-      schema: { hasuraBackendOnlyPermissions: backendOnly },
-    }));
+    const registry = new SchemaRegistry(
+      (role, backendOnly) => ({
+        extends: [makeRolePreset(presetOptions(role))],
+        plugins: [limitsPlugin, HasuraDeclarationsPlugin, DeclaredWritesPlugin, TableNameCollisionsPlugin],
+        schema: { hasuraBackendOnlyPermissions: backendOnly },
+        grafserv: { maskError },
+      }),
+      registryOptions("/graphql"),
+    );
+    const hasuraRegistry = new SchemaRegistry(
+      (role, backendOnly) => ({
+        extends: [makeHasuraPreset(presetOptions(role))],
+        schema: { hasuraBackendOnlyPermissions: backendOnly },
+      }),
+      registryOptions("/v1/graphql"),
+    );
     app.decorate("schemas", registry);
     app.decorate("hasuraSchemas", hasuraRegistry);
     app.addHook("onClose", () => Promise.all([registry.release(), hasuraRegistry.release()]));
 
     // Build the unauthenticated role's schema now: most first requests need it.
-    void registry.get(opts.readinessRole).catch((e: Error) => app.log.error({ err: e.message }, "schema build failed"));
+    void registry.get(opts.readinessRole).catch(() => {}); // logged by onBuildFailed
     if (opts.warmSchemas) warmSchemas(app, [registry, hasuraRegistry]);
     if (opts.watch) await rebuildOnDatabaseChange(app, [registry, hasuraRegistry]);
   },

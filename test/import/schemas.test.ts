@@ -88,9 +88,26 @@ t.test("npm run permissions -- --compare-hasura compares every schema the metada
   const check = await runCli("permissions", ["--schema", "public,app", "--check", path.join(out, "policies.expected.md")], db, "blog");
   t.equal(check.code, 0, check.output);
   t.match(check.stdout, /^permissions match .*policies\.expected\.md\n$/, "--check of the two-schema document");
+  const byEnv = await runCli("permissions", ["--check", path.join(out, "policies.expected.md")], db, "blog", {
+    DATABASE_SCHEMAS: "public,app",
+  });
+  t.equal(byEnv.code, 0, `DATABASE_SCHEMAS names the schemas: ${byEnv.output}`);
   const onePublic = await runCli("permissions", ["--check", path.join(out, "policies.expected.md")], db, "blog");
   t.equal(onePublic.code, 1, "public alone (the default) is not the whole document");
   t.match(onePublic.stdout, "tables that differ: item");
+});
+
+t.test("npm run lint:policies is clean on both schemas (DATABASE_SCHEMAS)", async (t) => {
+  const res = await runCli("lint-policies", [], db, "blog", { DATABASE_SCHEMAS: "public,app" });
+  t.equal(res.code, 0, res.output);
+  t.match(res.stdout, "policies lint clean");
+  // It does read app: a table there without RLS is found.
+  await db.asRoot("create table app.loose (id integer)");
+  t.teardown(() => db.asRoot("drop table if exists app.loose"));
+  const found = await runCli("lint-policies", [], db, "blog", { DATABASE_SCHEMAS: "public,app" });
+  t.equal(found.code, 1, found.output);
+  t.match(found.stdout, /^rls_disabled\t.*loose/m);
+  await db.asRoot("drop table app.loose");
 });
 
 t.test("HTTP with DATABASE_SCHEMAS=public,app: both schemas, each role's rows", async (t) => {

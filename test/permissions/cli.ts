@@ -18,6 +18,8 @@ export function runCli(
   args: string[],
   db: TestDatabase,
   project: ProjectName,
+  /** More environment (e.g. DATABASE_SCHEMAS). */
+  env: Record<string, string> = {},
 ): Promise<CliResult> {
   const dir = PROJECTS.find((p) => p.name === project)!.dir;
   return new Promise((resolve, reject) => {
@@ -34,6 +36,7 @@ export function runCli(
           DATABASE_URL: db.runtimeUrl,
           DATABASE_OWNER_URL: db.ownerUrl,
           PROJECT_DIR: path.join(REPO_ROOT, dir),
+          ...env,
         },
       },
       (error, stdout, stderr) => {

@@ -11,6 +11,8 @@
  * Identifiers and passwords are quoted by PostgreSQL itself (`format('%I %L')`)
  * because utility statements such as CREATE ROLE take no bind parameters.
  */
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
 import pg from "pg";
 
 export interface BootstrapOptions {
@@ -62,4 +64,81 @@ export async function bootstrapDatabase(opts: BootstrapOptions): Promise<void> {
   } finally {
     await db.end();
   }
+}
+
+/**
+ * Extensions only a superuser may create (issue 14: imported schemas bring
+ * PostGIS and friends): the root step creates them, before the migrations,
+ * when a migration says `create extension if not exists <name>` and the
+ * extension is neither installed nor trusted (PostgreSQL 13+ lets the
+ * database owner create trusted ones, such as pgcrypto or citext, itself).
+ * The migration's own statement then finds it. A plain `create extension`
+ * is left alone: created here, it would make that migration fail.
+ */
+export async function createSuperuserExtensions(databaseRootUrl: string, projectDir: string): Promise<string[]> {
+  const wanted = await extensionsOfMigrations(projectDir);
+  if (wanted.length === 0) return [];
+  const db = new pg.Client({ connectionString: databaseRootUrl });
+  await db.connect();
+  const created: string[] = [];
+  try {
+    for (const { name, schema } of wanted) {
+      const { rows } = await db.query<{ installed: boolean; needsSuperuser: boolean; schemaExists: boolean }>(
+        `select exists (select 1 from pg_catalog.pg_extension where extname = $1) as installed,
+                coalesce((select v.superuser and not v.trusted from pg_catalog.pg_available_extension_versions v
+                           join pg_catalog.pg_available_extensions a on a.name = v.name and a.default_version = v.version
+                          where v.name = $1), false) as "needsSuperuser",
+                $2::text is null or exists (select 1 from pg_catalog.pg_namespace where nspname = $2) as "schemaExists"`,
+        [name, schema],
+      );
+      const r = rows[0]!;
+      // Unknown to the server, trusted, there already, or into a schema a migration creates later: the migration decides.
+      if (r.installed || !r.needsSuperuser || !r.schemaExists) continue;
+      if (schema) await execFormatted(db, "create extension if not exists %I schema %I", [name, schema]);
+      else await execFormatted(db, "create extension if not exists %I", [name]);
+      created.push(name);
+    }
+  } finally {
+    await db.end();
+  }
+  return created;
+}
+
+/** `create extension if not exists <name> [with] [schema <s>]` in the project's migrations (comments skipped). */
+async function extensionsOfMigrations(projectDir: string): Promise<{ name: string; schema: string | null }[]> {
+  const dir = path.join(projectDir, "migrations");
+  const files = [
+    ...(await readdir(path.join(dir, "committed")).catch(() => [] as string[])).map((f) => path.join(dir, "committed", f)),
+    path.join(dir, "current.sql"),
+    ...(await readdir(path.join(dir, "current")).catch(() => [] as string[])).map((f) => path.join(dir, "current", f)),
+  ].filter((f) => f.endsWith(".sql"));
+  const ident = String.raw`("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$-]*)`;
+  const statement = new RegExp(String.raw`create\s+extension\s+if\s+not\s+exists\s+${ident}(?:\s+(?:with\s+)?schema\s+${ident})?`, "gi");
+  const unquote = (id: string) => (id.startsWith('"') ? id.slice(1, -1).replaceAll('""', '"') : id.toLowerCase());
+  const found = new Map<string, { name: string; schema: string | null }>();
+  for (const file of files) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    const code = text.replace(/--[^\n]*/g, " ").replace(/\/\*[\s\S]*?\*\//g, " ");
+    for (const m of code.matchAll(statement)) {
+      const name = unquote(m[1]!);
+      if (!found.has(name)) found.set(name, { name, schema: m[2] ? unquote(m[2]) : null });
+    }
+  }
+  return [...found.values()];
+}
+
+/** A migration refused an extension only a superuser may create: name it and say what to do. */
+export function explainExtensionError(e: unknown, rootStep: boolean): Error | null {
+  const err = e as { code?: string; message?: string };
+  const m = err.code === "42501" ? /permission denied to create extension "([^"]+)"/.exec(err.message ?? "") : null;
+  if (!m) return null;
+  const name = m[1]!;
+  return new Error(
+    rootStep
+      ? `a migration creates the extension "${name}", which only a superuser may create: the root step (ROOT_DATABASE_URL) creates it first ` +
+          `only for \`create extension if not exists ${name}\`; write that in the migration, or create it as a superuser: create extension if not exists "${name}";`
+      : `a migration creates the extension "${name}", which only a superuser may create: set ROOT_DATABASE_URL (a superuser's URL) so start-up ` +
+          `creates it in its root step, or create it as a superuser first: create extension if not exists "${name}";`,
+    { cause: e },
+  );
 }

@@ -9,9 +9,9 @@
  */
 import { createHmac } from "node:crypto";
 import type { Config } from "../config.ts";
-import { bootstrapDatabase } from "./bootstrap.ts";
+import { bootstrapDatabase, createSuperuserExtensions, explainExtensionError } from "./bootstrap.ts";
 import { startEmbeddedPostgres, type EmbeddedCluster } from "./embedded.ts";
-import { migrateProject } from "./migrate.ts";
+import { type MigrateOptions, migrateProject } from "./migrate.ts";
 
 export interface PreparedDatabase {
   runtimeUrl: string;
@@ -19,6 +19,27 @@ export interface PreparedDatabase {
   rootUrl?: string;
   embedded?: EmbeddedCluster;
   stop(): Promise<void>;
+}
+
+/**
+ * The migrations, after the root step has created the extensions they need
+ * that only a superuser may create (when there is a root connection); a
+ * migration refused such an extension is an error naming it.
+ */
+async function migrateWithExtensions(opts: MigrateOptions & { databaseRootUrl?: string }): Promise<void> {
+  if (opts.databaseRootUrl) await createSuperuserExtensions(opts.databaseRootUrl, opts.projectDir);
+  try {
+    await migrateProject(opts);
+  } catch (e) {
+    throw explainExtensionError(e, Boolean(opts.databaseRootUrl)) ?? e;
+  }
+}
+
+/** The root URL, connected to the application's database. */
+function inDatabase(rootUrl: string, database: string): string {
+  const url = new URL(rootUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
 }
 
 function credentialsOf(url: string): { name: string; password: string } {
@@ -47,7 +68,9 @@ export async function prepareDatabase(config: Config, opts: PrepareOptions = {})
       });
     }
     if (db.ownerUrl && shouldMigrate) {
-      await migrateProject({
+      await migrateWithExtensions({
+        databaseRootUrl:
+          db.rootUrl && db.ownerUrl ? inDatabase(db.rootUrl, decodeURIComponent(new URL(db.url).pathname.slice(1))) : undefined,
         projectDir: config.projectDir,
         ownerUrl: db.ownerUrl,
         rootUrl: db.rootUrl,
@@ -74,7 +97,8 @@ export async function prepareDatabase(config: Config, opts: PrepareOptions = {})
     });
     const ownerUrl = cluster.url(owner.name, owner.password, db.embeddedDatabase);
     if (shouldMigrate) {
-      await migrateProject({
+      await migrateWithExtensions({
+        databaseRootUrl: rootUrl,
         projectDir: config.projectDir,
         ownerUrl,
         rootUrl,

@@ -217,6 +217,11 @@ t.test("through the server: functions and computed fields per role", async (t) =
   const editor = await gql("pk_editor", "{ doc(order_by: {id: asc}) { id title } }");
   t.equal(editor.body.data?.doc?.length, 5, `pk_editor sees the union: ${JSON.stringify(editor.body)}`);
   t.match(JSON.stringify((await gql("pk_editor", "{ doc { id body } }")).body.errors), /body/, "body is not in pk_editor's schema");
+  const update = (role: string, set: string) =>
+    gql(role, `mutation { update_doc(where: {id: {_eq: 5}}, _set: {${set}}) { affected_rows } }`, "3");
+  t.match(JSON.stringify((await update("pk_lead", 'title: "x"')).body.errors), /update_doc/, "inconsistent update: no update_doc");
+  t.match(JSON.stringify((await update("pk_chief", "published: true")).body.errors), /update_doc/);
+  t.same((await update("pk_editor", "published: false")).body, { data: { update_doc: { affected_rows: 1 } } }, "pk_reviewer's alone");
   const lead = await gql("pk_lead", "{ doc_aggregate { aggregate { count } } }", "3");
   // Owner 3's (5) and the unpublished (2, 4, 5).
   t.same(lead.body, { data: { doc_aggregate: { aggregate: { count: 3 } } } }, "pk_lead: aggregations inherited");

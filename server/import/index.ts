@@ -29,16 +29,19 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
+import type pg from "pg";
 import { REPO_ROOT } from "../config.ts";
 import { migrateProject } from "../db/migrate.ts";
 import { withClient } from "../db/with-client.ts";
 import { compareSchemasWithHasura, loadCatalogs, renderDocuments, trackedSchemas } from "../db/permissions/schemas.ts";
+import { loadPolicyFacts } from "../hasura/metadata-export.ts";
 import { auditFunctions, type FunctionFinding } from "./audit-functions.ts";
 import { loadCatalog } from "./catalog.ts";
 import { DEFAULT_READER, emitPolicies, rolesOf } from "./emit-policies.ts";
 import { loadHasuraMetadata } from "./metadata.ts";
 import { importHasuraMigrations } from "./migrations.ts";
 import { renderImportReport } from "./report.ts";
+import { ruleCommentsSql } from "./rule-comments.ts";
 import { inRolledBackTransaction } from "./rolled-back.ts";
 import { quoteIdent } from "./sql-quote.ts";
 
@@ -169,6 +172,12 @@ export async function importHasuraProject(hasuraDir: string, outDir: string, opt
 
     // Applied as `npm start` would (.gmrc's afterAllMigrations), then read back.
     await migrateProject({ projectDir: outDir, ownerUrl: scratch.ownerUrl, authenticator: scratch.authenticator });
+    // Each policy's Hasura rule with the hash of the policy as applied, for export_metadata; applied with the rest.
+    const comments = await withClient(scratch.ownerUrl, (client) => recordedRules(client, md, schemas));
+    if (comments) {
+      await write("policies.sql", policies.sql + comments);
+      await migrateProject({ projectDir: outDir, ownerUrl: scratch.ownerUrl, authenticator: scratch.authenticator });
+    }
     ({ document, differences } = await withClient(scratch.ownerUrl, async (client) => {
       const cats = await loadCatalogs(client, { schemas, authenticator: scratch.authenticator });
       return { document: renderDocuments(cats), differences: await compareSchemasWithHasura(client, cats, md) };
@@ -224,21 +233,33 @@ async function tryOnExisting(
       // graphile-migrate's placeholder, as the server would fill it in.
       await client.query(rolesMigration.replace(/:DATABASE_AUTHENTICATOR\b/g, authenticator));
       await client.query(policies.sql);
+      // The rules' hashes, of the policies as this database deparses them (written below, with the rest).
+      const comments = await recordedRules(client, o.md, o.schemas);
       const cats = await loadCatalogs(client, { schemas: o.schemas, authenticator });
       return {
         document: renderDocuments(cats),
         differences: await compareSchemasWithHasura(client, cats, o.md),
         // With the grants and policies in place, as for a scratch database: the functions and triggers now refused.
         functions: await auditFunctions(client, { roles: policies.roles, excludeOwners: [o.reader ?? DEFAULT_READER] }),
+        comments,
       };
     });
-    return { policies, ...result };
+    if (result.comments) await o.write("policies.sql", policies.sql + result.comments);
+    const { comments: _, ...rest } = result;
+    return { policies, ...rest };
   } catch (e) {
     throw new Error(
       `trying the policies on --database-url failed (rolled back: the database is unchanged): ${(e as Error).message}. ` +
         "The URL's user must own the tables and may create roles (CREATEROLE), as the owner that runs the migrations will.",
     );
   }
+}
+
+/** `comment on policy` statements recording each imported policy's Hasura rule (rule-comments.ts), for every schema. */
+async function recordedRules(client: pg.ClientBase, md: ReturnType<typeof loadHasuraMetadata>, schemas: string[]): Promise<string> {
+  let sql = "";
+  for (const schema of schemas) sql += ruleCommentsSql(md, schema, await loadPolicyFacts(client, schema));
+  return sql;
 }
 
 /** IMPORT.md's last section: how to start the result. */

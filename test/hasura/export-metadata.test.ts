@@ -9,7 +9,7 @@
  * recorded rule.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import t, { type Test } from "tap";
@@ -19,10 +19,13 @@ import { type BoolExp, loadPolicyFacts, policyRuleHash, ruleComment, sameBoolExp
 import { readerRoleSql } from "../../server/import/bool-exp.ts";
 import { loadCatalog } from "../../server/import/catalog.ts";
 import { emitPolicies } from "../../server/import/emit-policies.ts";
+import { importHasuraProject } from "../../server/import/index.ts";
 import { type HasuraMetadata, loadHasuraMetadata } from "../../server/import/metadata.ts";
 import { ruleCommentsSql } from "../../server/import/rule-comments.ts";
 import { quoteIdent } from "../../server/import/sql-quote.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/pg.ts";
+import { createEmptyDatabase } from "../helpers/empty-database.ts";
+import { clusterUrl, createTestDatabase, query, type TestDatabase } from "../helpers/pg.ts";
+import { TEST_ROLES } from "../helpers/projects.ts";
 import { ADMIN, ADMIN_SECRET_ENV, SECURED } from "../helpers/secured.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { runCli } from "../permissions/cli.ts";
@@ -367,4 +370,41 @@ t.test("the reverse translator's forms, restrictive policies ANDed, and what it 
       },
     ],
   );
+});
+
+t.test("npm run import:hasura → export_metadata → --compare-hasura: no difference, and the metadata's rules", async (t) => {
+  // The blog as a Hasura project: its metadata, and its tables as Hasura's first migration (as test/import/import-project.test.ts).
+  const hasura = path.join(work, "round-trip-hasura");
+  cpSync(path.join(BLOG, "hasura"), hasura, { recursive: true });
+  const committed = readFileSync(path.join(BLOG, "migrations/committed/000001-blog-model-seed-002.sql"), "utf8");
+  mkdirSync(path.join(hasura, "migrations/default/1700000000000_init"), { recursive: true });
+  writeFileSync(
+    path.join(hasura, "migrations/default/1700000000000_init/up.sql"),
+    committed.slice(committed.indexOf("drop table if exists public.article_tag;")),
+  );
+  const reader = `fx_${randomBytes(4).toString("hex")}_rules_reader`;
+  const scratch = await createEmptyDatabase(t);
+  await scratch.asRoot("revoke all on schema public from public");
+  t.teardown(async () => {
+    await scratch.asRoot(`drop owned by ${quoteIdent(reader)} cascade`).catch(() => {});
+    await scratch.asRoot(`drop role if exists ${quoteIdent(reader)}`).catch(() => {});
+  });
+  const out = path.join(work, "round-trip-out");
+  const result = await importHasuraProject(hasura, out, {
+    scratch: { ownerUrl: scratch.ownerUrl, authenticator: TEST_ROLES.authenticator.name },
+    reader,
+  });
+  t.same(result.differences, []);
+  t.match(readFileSync(path.join(out, "policies.sql"), "utf8"), /comment on policy user_select on public\.article is 'hasura:/);
+
+  const db: TestDatabase = {
+    ...scratch,
+    runtimeUrl: clusterUrl(TEST_ROLES.authenticator.name, TEST_ROLES.authenticator.password, scratch.name),
+    asOwner: (sql, values) => query(scratch.ownerUrl, sql, values),
+  };
+  const srv = await startServer(t, { db, env: ADMIN_SECRET_ENV });
+  const { body } = await post(srv, { ...EXPORT, version: 2 });
+  t.same(body.warnings, [], "every permission exported");
+  samePermissions(t, reload(body.metadata, "round-trip"), blogMetadata);
+  await compareClean(t, db, body.metadata, "round-trip");
 });

@@ -12,7 +12,9 @@
  * Every step is the real CLI as a child process, on an embedded cluster of
  * this run's own (a temporary EMBEDDED_PG_DIR on a free port), so it neither
  * touches nor waits for the repository's .data cluster; the folder is removed
- * at the end unless --keep names where to leave it. A project that fails a
+ * at the end unless --keep names where to leave it (the imported folders, to
+ * look at or start). --verbose prints each difference, lint finding, failed
+ * schema build and import error under its project's line. A project that fails a
  * step is reported with the step's error and the run goes on. Exit 1 when any
  * project failed to import or start.
  */
@@ -27,7 +29,7 @@ import { REPO_ROOT } from "../config.ts";
 import { startEmbeddedPostgres } from "../db/embedded.ts";
 import { loadHasuraMetadata, type HasuraMetadata } from "../import/metadata.ts";
 
-const USAGE = "usage: npm run import:validate -- <hasura-project-dir>... [--keep DIR]";
+const USAGE = "usage: npm run import:validate -- <hasura-project-dir>... [--keep DIR] [--verbose]";
 const ADMIN_SECRET = "import-validate-secret";
 const INTROSPECTION = "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }";
 

@@ -13,7 +13,11 @@
  *  - a SECURITY INVOKER trigger function that reads or writes a table a role
  *    firing it has no privilege (or, under RLS, no policy) for: that
  *    request would now be refused. The offered fix is SECURITY DEFINER with a
- *    fixed search_path, or the grant.
+ *    fixed search_path, or the grant;
+ *  - a security_invoker view (emit-policies.ts makes every tracked view one)
+ *    a role may select while it may not read a base table: Hasura read the
+ *    view as admin; here every select of it is refused (no privilege) or
+ *    empty (no policy).
  *
  * Tables are found in the function's text (insert into / update / delete
  * from / from / join / truncate, resolved against the catalog, so other
@@ -24,7 +28,7 @@ import { toPgSettings } from "../auth/pg-settings.ts";
 import { quoteIdent } from "./sql-quote.ts";
 
 export interface FunctionFinding {
-  /** schema.name(args) */
+  /** schema.name(args), or `view schema.name` */
   function: string;
   detail: string;
   /** The offered fix, as SQL or words; none when the function keeps working. */
@@ -61,6 +65,19 @@ select t.tgname as name, t.tgfoid::int as fn, n.nspname as schema, c.relname as 
   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
  where not t.tgisinternal
  order by 3, 4, 1`;
+
+// The relations each security_invoker view reads (its rewrite rule's dependencies).
+const VIEWS_SQL = `
+select distinct vn.nspname as schema, v.relname as name, bn.nspname as base_schema, b.relname as base
+  from pg_catalog.pg_class v join pg_catalog.pg_namespace vn on vn.oid = v.relnamespace
+  join pg_catalog.pg_rewrite r on r.ev_class = v.oid
+  join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass and d.objid = r.oid
+   and d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass and d.refobjid <> v.oid
+  join pg_catalog.pg_class b on b.oid = d.refobjid and b.relkind in ('r', 'p', 'v', 'm', 'f')
+  join pg_catalog.pg_namespace bn on bn.oid = b.relnamespace
+ where v.relkind = 'v' and 'security_invoker=true' = any (coalesce(v.reloptions, '{}'))
+   and vn.nspname <> all ($1::text[]) and vn.nspname !~ '^pg_'
+ order by 1, 2, 3, 4`;
 
 const RELATIONS_SQL = `
 select n.nspname as schema, c.relname as name, c.relrowsecurity as rls
@@ -146,7 +163,6 @@ function searchPathOf(config: string[]): string[] {
 export async function auditFunctions(client: pg.ClientBase, opts: AuditOptions): Promise<FunctionFinding[]> {
   const findings: FunctionFinding[] = [];
   const functions = (await client.query<FunctionRow>(FUNCTIONS_SQL, [NOT_MIGRATIONS, opts.excludeOwners ?? []])).rows;
-  if (functions.length === 0) return findings;
   const triggers = (await client.query<{ name: string; fn: number; schema: string; table: string; type: number }>(TRIGGERS_SQL)).rows;
   const relations = new Map(
     (await client.query<{ schema: string; name: string; rls: boolean }>(RELATIONS_SQL)).rows.map((r) => [
@@ -222,6 +238,34 @@ export async function auditFunctions(client: pg.ClientBase, opts: AuditOptions):
           "or grant the roles the privileges and policies listed",
       });
     }
+  }
+
+  // Views: each role that may select one must be able to read what it reads.
+  const views = new Map<string, { schema: string; name: string; bases: { schema: string; name: string }[] }>();
+  for (const r of (await client.query<{ schema: string; name: string; base_schema: string; base: string }>(VIEWS_SQL, [NOT_MIGRATIONS]))
+    .rows) {
+    const key = JSON.stringify([r.schema, r.name]);
+    const v = views.get(key) ?? { schema: r.schema, name: r.name, bases: [] };
+    v.bases.push({ schema: r.base_schema, name: r.base });
+    views.set(key, v);
+  }
+  for (const v of views.values()) {
+    const refused: string[] = [];
+    for (const role of opts.roles) {
+      if ((await allowed(role, v.schema, v.name, "SELECT"))?.startsWith("no SELECT privilege")) continue;
+      for (const b of v.bases) {
+        const why = await allowed(role, b.schema, b.name, "SELECT");
+        if (why) refused.push(`${role}: ${why}`);
+      }
+    }
+    if (refused.length)
+      findings.push({
+        function: `view ${v.schema}.${v.name}`,
+        detail:
+          "reads its base tables as the caller (security_invoker; Hasura read it as its admin), and a role that may select it may not read them " +
+          `(no privilege: every select of the view is refused; no policy: it shows no rows): ${refused.join("; ")}`,
+        fix: "give the role a select permission on the base table (its rule then decides the view's rows); a view that must show more than its base tables' permissions allow needs a SECURITY DEFINER function instead",
+      });
   }
   return findings;
 }

@@ -45,16 +45,16 @@ export function renderImportReport(r: ReportInput): string {
     ...r.migrations.notes.map((n) => `- migrations: ${line(n)}`),
   ];
   out.push(...(items.length ? items : ["Nothing: every item of the metadata was translated."]), "");
-  out.push("## Functions and triggers", "");
+  out.push("## Functions, triggers and views", "");
   out.push(
-    "Hasura ran them on its admin connection; here they run as the request's role (SECURITY INVOKER) unless declared SECURITY DEFINER.",
+    "Hasura ran them on its admin connection; here they run as the request's role (SECURITY INVOKER, security_invoker views) unless declared SECURITY DEFINER.",
     "",
   );
   const fns = r.functions ?? [];
   out.push(
     ...(fns.length
       ? fns.map((f) => `- \`${line(f.function)}\`: ${line(f.detail)}${f.fix ? `. Fix: ${line(f.fix)}` : ""}`)
-      : ["Nothing found: no function of the migrations reads a setting or would be refused."]),
+      : ["Nothing found: no function or view of the migrations reads a setting or would be refused."]),
     "",
   );
   out.push("## `--compare-hasura` after applying", "");

@@ -105,7 +105,7 @@ async function asUser(sql: string, userId: string) {
 
 t.test("IMPORT.md lists the findings with the fix", async (t) => {
   const report = readFileSync(path.join(out, "IMPORT.md"), "utf8");
-  t.match(report, "## Functions and triggers");
+  t.match(report, "## Functions, triggers and views");
   t.match(report, "- `public.log_item()`: reads hasura.user: keeps working");
   t.match(report, `- \`public.log_item()\`: trigger item_log on public.item runs as the request's role`);
   t.match(report, `${user} (insert on item): no INSERT privilege on public.item_audit`);

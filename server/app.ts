@@ -121,7 +121,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     poolSize: config.database.poolSize,
     connectionTimeoutMillis: config.limits.poolWaitMs,
   });
-  await app.register(appRoles);
+  await app.register(appRoles, { schemas: config.database.schemas });
   // Before GraphQL: with the console disabled, its gate also closes /graphiql.
   // One count of failed admin-secret attempts per address for every route that takes it.
   const adminFailures = new FailureLimiter({ maxFailures: config.auth.adminSecretMaxFailuresPerMinute });

@@ -14,14 +14,13 @@ import fp from "fastify-plugin";
 import { loadAppRoles, loadRoleSettings } from "../db/app-roles.ts";
 import { describeFinding, InheritedRoleError, loadInheritedRoleFindings } from "../db/inherited-roles.ts";
 
-/** The schema whose tables the inherited roles are checked on (the one GraphQL exposes). */
-const SCHEMA = "public";
-
-async function loadChecked(pool: pg.Pool): Promise<{ roles: string[]; findings: InheritedRoleError | null }> {
+/** `schemas`: those whose tables the inherited roles are checked on (the ones GraphQL exposes). */
+async function loadChecked(pool: pg.Pool, schemas: readonly string[]): Promise<{ roles: string[]; findings: InheritedRoleError | null }> {
   const client = await pool.connect();
   try {
     const roles = await loadAppRoles(client);
-    const findings = await loadInheritedRoleFindings(client, { schema: SCHEMA, appRoles: roles });
+    const findings = [];
+    for (const schema of schemas) findings.push(...(await loadInheritedRoleFindings(client, { schema, appRoles: roles })));
     return { roles, findings: findings.length ? new InheritedRoleError(findings) : null };
   } finally {
     client.release();
@@ -46,8 +45,9 @@ export interface AppRoles {
 }
 
 export default fp(
-  async (app) => {
-    const first = await loadChecked(app.pgPool);
+  async (app, opts: { schemas?: readonly string[] }) => {
+    const schemas = opts.schemas ?? ["public"];
+    const first = await loadChecked(app.pgPool, schemas);
     if (first.findings) throw first.findings;
     let roles = new Set(first.roles);
     let settings = await loadRoleSettings(app.pgPool, roles);
@@ -56,7 +56,7 @@ export default fp(
       list: () => [...roles],
       settings: (role) => settings.get(role) ?? {},
       async refresh() {
-        const next = await loadChecked(app.pgPool);
+        const next = await loadChecked(app.pgPool, schemas);
         const refused = new Set(next.findings?.findings.map((f) => f.role));
         for (const f of next.findings?.findings ?? []) app.log.error(`${describeFinding(f)}; the role is refused until this is fixed`);
         roles = new Set(next.roles.filter((r) => !refused.has(r)));

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import t from "tap";
 import { REPO_ROOT } from "../../server/config.ts";
+import { describeFinding, InheritedRoleError } from "../../server/db/inherited-roles.ts";
 import { migrateProject } from "../../server/db/migrate.ts";
 import { importHasuraProject } from "../../server/import/index.ts";
 import { quoteIdent } from "../../server/import/sql-quote.ts";
@@ -150,4 +151,27 @@ t.test("without DATABASE_SCHEMAS only public is exposed", async (t) => {
   const srv = await startServer(t, { db });
   const res = await srv.gql("{ app_item { id } }", { headers: as("ts_viewer"), path: "/v1/graphql" });
   t.match(res.body.errors?.[0]?.message, /'app_item' not found/, "app.item is not in the schema");
+});
+
+t.test("an inherited role is checked on every exposed schema at start-up", async (t) => {
+  // Membership of both would show ts_member's secret column on the rows only ts_viewer may read: refused in app.
+  const both = `fx_${randomBytes(4).toString("hex")}_both`;
+  t.teardown(() => db.asRoot(`drop owned by ${quoteIdent(both)}; drop role if exists ${quoteIdent(both)}`));
+  await db.asRoot(
+    `create role ${quoteIdent(both)} nologin; grant ${quoteIdent(both)} to ${quoteIdent(TEST_ROLES.authenticator.name)};
+     grant ts_member, ts_viewer to ${quoteIdent(both)} with inherit true;
+     grant usage on schema public, app to ${quoteIdent(both)}`,
+  );
+  const refused = await startServer(t, { db, env: { DATABASE_SCHEMAS: "public,app" } }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.ok(refused instanceof InheritedRoleError, `refused at start-up: ${String(refused)}`);
+  t.ok(
+    (refused as InheritedRoleError).findings.every((f) => describeFinding(f).includes("app.item")),
+    `every finding is on app.item: ${(refused as InheritedRoleError).findings.map(describeFinding).join("; ")}`,
+  );
+  // In public, ts_viewer reads every row and column of team, which covers ts_member's: served.
+  const srv = await startServer(t, { db });
+  t.ok(srv.app.appRoles.has(both), "public alone: the role is served");
 });

@@ -636,7 +636,7 @@ function rowRule(ctx: Ctx, table: string, role: string, cmd: Cmd, part: "using" 
 function policyRule(ctx: Ctx, p: PolicyRow, role: string, cmd: Cmd, part: "using" | "check"): BoolExp {
   const facts = ctx.factsByKey.get(`${p.tablename}\u0000${p.policyname}`);
   const recorded = facts && recordedRule(facts, cmd, part);
-  if (recorded) return recorded;
+  if (recorded && usesExportedRelationships(ctx, p.tablename, recorded)) return recorded;
   const text = part === "check" ? (p.with_check ?? p.qual) : p.qual;
   if (text === null) throw new Unsupported(`policy ${p.policyname} has no expression for ${cmd}`);
   try {
@@ -645,6 +645,30 @@ function policyRule(ctx: Ctx, p: PolicyRow, role: string, cmd: Cmd, part: "using
     if (e instanceof Unsupported) throw new Unsupported(`policy ${p.policyname} on ${p.tablename}: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * Whether every relationship a recorded rule walks is one this export
+ * declares (foreign keys, named as here): the imported metadata may have
+ * named one otherwise, or declared it by hand, and a rule naming a
+ * relationship the metadata lacks is not one Hasura tooling can read.
+ */
+function usesExportedRelationships(ctx: Ctx, table: string, e: unknown): boolean {
+  if (Array.isArray(e)) return e.every((x) => usesExportedRelationships(ctx, table, x));
+  if (!e || typeof e !== "object") return true;
+  for (const [k, v] of Object.entries(e as Record<string, unknown>)) {
+    if (k === "_and" || k === "_or" || k === "_not") {
+      if (!usesExportedRelationships(ctx, table, v)) return false;
+    } else if (k === "_exists") {
+      const x = v as { _table?: { schema?: string; name?: string }; _where?: unknown };
+      if (x?._table?.schema !== ctx.cat.schema || !x._table.name || !ctx.extras.types[x._table.name]) return false;
+      if (!usesExportedRelationships(ctx, x._table.name, x._where)) return false;
+    } else if (!k.startsWith("_") && !(k in (ctx.extras.types[table] ?? {}))) {
+      const rel = (ctx.relationships.get(table) ?? []).find((r) => r.name === k);
+      if (!rel || !usesExportedRelationships(ctx, rel.target, v)) return false;
+    }
+  }
+  return true;
 }
 
 function recordedRule(f: PolicyFacts, cmd: Cmd, part: "using" | "check"): BoolExp | undefined {

@@ -408,3 +408,22 @@ t.test("npm run import:hasura → export_metadata → --compare-hasura: no diffe
   samePermissions(t, reload(body.metadata, "round-trip"), blogMetadata);
   await compareClean(t, db, body.metadata, "round-trip");
 });
+
+t.test("a recorded rule naming a relationship the export does not declare is not used", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  const srv = await startServer(t, { db, env: ADMIN_SECRET_ENV });
+  const [f] = (await withClient(db.ownerUrl, (c) => loadPolicyFacts(c, "public"))).filter(
+    (x) => x.table === "article_tag" && x.policy === "anonymous_select",
+  );
+  // As a metadata whose relationship was declared by hand as `post` would have recorded it.
+  const recorded = { select: { filter: { post: { is_published: { _eq: true } } } } };
+  await db.asOwner(`comment on policy anonymous_select on public.article_tag is '${ruleComment(policyRuleHash(f!), recorded)}'`);
+  const { body } = await post(srv, { ...EXPORT, version: 2 });
+  const tag = body.metadata.sources[0].tables.find((x: any) => x.table.name === "article_tag");
+  t.same(
+    tag.select_permissions.find((p: any) => p.role === "anonymous").permission.filter,
+    { article: { is_published: { _eq: true } } },
+    "read from the policy's SQL instead, through the foreign key's relationship",
+  );
+  t.same(body.warnings, []);
+});

@@ -38,6 +38,7 @@ import { loadPolicyFacts } from "../hasura/metadata-export.ts";
 import { auditFunctions, type FunctionFinding } from "./audit-functions.ts";
 import { loadCatalog } from "./catalog.ts";
 import { DEFAULT_READER, emitPolicies, rolesOf } from "./emit-policies.ts";
+import { loadFunctionCatalog } from "./function-permissions.ts";
 import { loadHasuraMetadata } from "./metadata.ts";
 import { importHasuraMigrations } from "./migrations.ts";
 import { renderImportReport } from "./report.ts";
@@ -166,7 +167,8 @@ export async function importHasuraProject(hasuraDir: string, outDir: string, opt
     await write(".gmrc", gmrc(outDir, false));
     await migrateProject({ projectDir: outDir, ownerUrl: scratch.ownerUrl, authenticator: scratch.authenticator });
     const catalog = await withClient(scratch.ownerUrl, loadCatalog);
-    policies = emitPolicies(md, { catalog, reader: opts.reader, source: path.basename(path.resolve(hasuraDir)) });
+    const fnCatalog = await withClient(scratch.ownerUrl, loadFunctionCatalog);
+    policies = emitPolicies(md, { catalog, functions: fnCatalog, reader: opts.reader, source: path.basename(path.resolve(hasuraDir)) });
     await write("policies.sql", policies.sql);
     await write(".gmrc", gmrc(outDir, true));
 
@@ -221,7 +223,8 @@ async function tryOnExisting(
   },
 ) {
   const catalog = await withClient(url, loadCatalog);
-  const policies = emitPolicies(o.md, { catalog, reader: o.reader, source: path.basename(path.resolve(o.source)) });
+  const fnCatalog = await withClient(url, loadFunctionCatalog);
+  const policies = emitPolicies(o.md, { catalog, functions: fnCatalog, reader: o.reader, source: path.basename(path.resolve(o.source)) });
   await o.write("policies.sql", policies.sql);
   await o.write(".gmrc", gmrc(outDir, true));
   const helpers = await Promise.all(HELPERS.map((f) => readFile(path.join(REPO_ROOT, "sql", f), "utf8")));

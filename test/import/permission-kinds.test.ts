@@ -6,7 +6,7 @@
  * against that catalog and applied), then checked through SQL, through the
  * server's /v1/graphql, and with --compare-hasura.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import t from "tap";
@@ -18,6 +18,7 @@ import { withClient } from "../../server/db/with-client.ts";
 import { loadCatalog } from "../../server/import/catalog.ts";
 import { emitPolicies, rolesOf } from "../../server/import/emit-policies.ts";
 import { loadFunctionCatalog } from "../../server/import/function-permissions.ts";
+import { importHasuraProject } from "../../server/import/index.ts";
 import { orderInheritedRoles, resolveInheritedRoles } from "../../server/import/inherited-roles.ts";
 import { type HasuraMetadata, loadHasuraMetadata } from "../../server/import/metadata.ts";
 import { importHasuraMigrations } from "../../server/import/migrations.ts";
@@ -239,4 +240,28 @@ t.test("--compare-hasura is clean on the result", async (t) => {
 t.test("npm run lint:policies on the result", async (t) => {
   const res = await runCli("lint-policies", [], testDb, "blog");
   t.equal(res.code, 0, `clean: ${res.output}`);
+});
+
+t.test("importHasuraProject (npm run import:hasura): the same grants, the notes in IMPORT.md, no difference", async (t) => {
+  const scratch = await createEmptyDatabase(t);
+  await scratch.asRoot("revoke all on schema public from public");
+  t.teardown(() => scratch.asRoot(`drop owned by ${quoteIdent(READER)} cascade`).catch(() => {}));
+  const out = path.join(work, "imported");
+  const result = await importHasuraProject(FIXTURE, out, {
+    scratch: { ownerUrl: scratch.ownerUrl, authenticator: TEST_ROLES.authenticator.name },
+    reader: READER,
+  });
+  t.same(result.differences, [], "--compare-hasura clean");
+  const sql = readFileSync(path.join(out, "policies.sql"), "utf8");
+  t.match(
+    sql,
+    "grant execute on function public.published_docs() to pk_author, pk_chief, pk_editor, pk_lead, pk_public, pk_reviewer, admin;",
+  );
+  t.match(sql, "grant select (id, title, published), update (published) on public.doc to pk_editor;");
+  const report = readFileSync(path.join(out, "IMPORT.md"), "utf8").replace(/\s+/g, " ");
+  t.match(
+    report,
+    /update_permissions\[role=pk_lead\] \(inherited role pk_lead \(parents pk_author, pk_reviewer\)\): the parents' update permissions differ/,
+  );
+  t.match(report, /body, owner_id, computed field title_upper not granted/);
 });

@@ -172,8 +172,18 @@ export async function auditFunctions(client: pg.ClientBase, opts: AuditOptions):
   );
   const exists = (s: string, n: string) => relations.has(JSON.stringify([s, n]));
 
-  /** Whether `role` may use `privilege` on the table: its grant, and under RLS a policy for it. */
-  async function allowed(role: string, schema: string, name: string, privilege: Privilege): Promise<string | null> {
+  /** Whether `role` may use `privilege` on the table: its grant, and under RLS a policy for it (null), else why not. */
+  // One question per role, table and privilege (a big project asks the same ones for many triggers and views).
+  const answers = new Map<string, Promise<string | null>>();
+  function allowed(role: string, schema: string, name: string, privilege: Privilege): Promise<string | null> {
+    const key = JSON.stringify([role, schema, name, privilege]);
+    const known = answers.get(key);
+    if (known) return known;
+    const answer = ask(role, schema, name, privilege);
+    answers.set(key, answer);
+    return answer;
+  }
+  async function ask(role: string, schema: string, name: string, privilege: Privilege): Promise<string | null> {
     const table = qualified(schema, name);
     const { rows } = await client.query<{ granted: boolean; policy: boolean }>(
       // Column grants count: has_any_column_privilege is the table's grant or any column's.

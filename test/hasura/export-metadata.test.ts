@@ -26,6 +26,7 @@ import { quoteIdent } from "../../server/import/sql-quote.ts";
 import { createEmptyDatabase } from "../helpers/empty-database.ts";
 import { clusterUrl, createTestDatabase, query, type TestDatabase } from "../helpers/pg.ts";
 import { TEST_ROLES } from "../helpers/projects.ts";
+import { createFixtureRoles } from "../helpers/roles.ts";
 import { ADMIN, ADMIN_SECRET_ENV, SECURED } from "../helpers/secured.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { runCli } from "../permissions/cli.ts";
@@ -426,4 +427,38 @@ t.test("a recorded rule naming a relationship the export does not declare is not
     "read from the policy's SQL instead, through the foreign key's relationship",
   );
   t.same(body.warnings, []);
+});
+
+t.test("inherited roles: role_set from membership, the parents' own permissions; --compare-hasura clean", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  const { reader, drafts, editor } = await createFixtureRoles(t, db, ["reader", "drafts", "editor"], { editor: ["reader", "drafts"] });
+  await db.asOwner(`
+    grant select (id, title, content, author_id, is_published) on public.article to "${reader}";
+    create policy fx_reader_select on public.article for select to "${reader}" using (is_published);
+    call hasura.select_permission('public.article', '${reader}', "limit" => 2);
+    grant select (id, title, content, author_id, is_published), insert (title, content) on public.article to "${drafts}";
+    create policy fx_drafts_select on public.article for select to "${drafts}" using (not is_published);
+    create policy fx_drafts_insert on public.article for insert to "${drafts}" with check (not is_published);
+    call hasura.column_preset('public.article', '${drafts}', 'insert', 'author_id', session_variable => 'x-hasura-user-id');`);
+  const srv = await startServer(t, { db, env: ADMIN_SECRET_ENV });
+  const { body } = await post(srv, { ...EXPORT, version: 2 });
+  t.same(body.warnings, []);
+  t.same(
+    body.metadata.inherited_roles.filter((r: any) => r.role_name === editor),
+    [{ role_name: editor, role_set: [drafts, reader].sort() }],
+  );
+  const article = body.metadata.sources[0].tables.find((x: any) => x.table.name === "article");
+  const perm = (cmd: string, role: string) => article[`${cmd}_permissions`]?.find((p: any) => p.role === role)?.permission;
+  t.notOk(perm("select", editor), "an inherited role without its own grant: its parents' permissions, as Hasura combines them");
+  t.same(perm("select", reader), {
+    columns: ["id", "title", "content", "author_id", "is_published"],
+    filter: { is_published: { _eq: true } },
+    limit: 2,
+  });
+  t.same(perm("insert", drafts), {
+    check: { is_published: { _eq: false } },
+    columns: ["title", "content"],
+    set: { author_id: "x-hasura-user-id" },
+  });
+  await compareClean(t, db, body.metadata, "inherited");
 });

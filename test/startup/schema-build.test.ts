@@ -88,6 +88,14 @@ t.test("two @name smart tags that coincide: the error names both tables", async 
   const res = await srv.gql("{ __typename }", { headers: as("anonymous") });
   t.equal(res.status, 500);
   t.match(res.body.errors[0].message, 'the GraphQL schema of role "anonymous" could not be built');
+  // anonymous is the readiness role here: /readyz says so, and its polls do not rebuild.
+  const builds = srv.app.schemas.builds;
+  for (let i = 0; i < 3; i++) {
+    const ready = await fetch(`${srv.url}/readyz`);
+    t.equal(ready.status, 503);
+    t.same(await ready.json(), { status: "unavailable", database: true, schema: false });
+  }
+  t.equal(srv.app.schemas.builds, builds, "no rebuild per /readyz poll");
 });
 
 t.test("one role's failing build: built once, a clear error for that role, others work, retried after invalidation", async (t) => {

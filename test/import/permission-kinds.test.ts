@@ -26,6 +26,7 @@ import { quoteIdent } from "../../server/import/sql-quote.ts";
 import { createEmptyDatabase } from "../helpers/empty-database.ts";
 import { clusterUrl, query } from "../helpers/pg.ts";
 import { TEST_ROLES } from "../helpers/projects.ts";
+import { ADMIN, ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 import { runCli } from "../permissions/cli.ts";
 import { as } from "../policies/helpers.ts";
@@ -264,4 +265,32 @@ t.test("importHasuraProject (npm run import:hasura): the same grants, the notes 
     /update_permissions\[role=pk_lead\] \(inherited role pk_lead \(parents pk_author, pk_reviewer\)\): the parents' update permissions differ/,
   );
   t.match(report, /body, owner_id, computed field title_upper not granted/);
+
+  // The round trip: export_metadata of the result compares clean with the result.
+  const srv = await startServer(t, {
+    db: {
+      ...testDb,
+      name: scratch.name,
+      runtimeUrl: clusterUrl(TEST_ROLES.authenticator.name, TEST_ROLES.authenticator.password, scratch.name),
+      ownerUrl: scratch.ownerUrl,
+      rootUrl: scratch.rootUrl,
+      asRoot: scratch.asRoot,
+      asOwner: (q, v) => query(scratch.ownerUrl, q, v),
+    },
+    env: ADMIN_SECRET_ENV,
+  });
+  const res = await fetch(`${srv.url}/v1/metadata`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...ADMIN },
+    body: JSON.stringify({ type: "export_metadata", version: 2, args: {} }),
+  });
+  const body = (await res.json()) as { metadata: unknown; warnings: unknown[] };
+  t.same(body.warnings, [], "every permission exported");
+  const file = path.join(work, "exported.json");
+  writeFileSync(file, JSON.stringify(body.metadata));
+  const exported = loadHasuraMetadata(file);
+  await withClient(scratch.ownerUrl, async (client) => {
+    const cat = await loadPermissionCatalog(client, { schema: "public", authenticator: TEST_ROLES.authenticator.name });
+    t.same(compareWithHasura(cat, await loadTableColumns(client, "public"), exported), [], "export → --compare-hasura: no difference");
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * A synthetic Hasura project (config v3 layout, one migration) of the size
  * issue 14 asks the importer to handle: `tables` tables (200 by default) in a
- * parent chain, and 2.5 permissions per table (500 for 200 tables) across five
+ * parent chain, and 2.5 permissions per table (500 for 200 tables) across four
  * roles, with session variables (scalar and array), object and array
  * relationships, `_exists`, `_or`/`_not`, presets, limits, aggregations and
  * two inherited roles. Used by `npm run bench:import` and

@@ -1,6 +1,6 @@
 /**
  * The importer at issue 14's scale: the synthetic Hasura project of 200
- * tables and 500 permissions (test/helpers/synthetic-hasura.ts: five roles,
+ * tables and 500 permissions (test/helpers/synthetic-hasura.ts: four roles,
  * two inherited, session variables scalar and array, relationships, _exists)
  * imported into an empty database. Every table gets its section (RLS enabled
  * and forced), every role its application role, and `npm run permissions --

@@ -115,6 +115,33 @@ t.test("inherited roles resolve as Hasura: own first, nested, parents' mutations
   t.throws(() => resolveInheritedRoles(cyclic), /found cycle\(s\) in roles: a → b → a/);
 });
 
+t.test("a column is granted when a parent allowing it admits every other parent's rows", async (t) => {
+  const doc = md.tables.find((x) => x.table.name === "doc")!;
+  const sel = (columns: string[] | "*", filter: Record<string, unknown>, extra = {}) => ({
+    columns,
+    computedFields: [],
+    filter,
+    allowAggregations: false,
+    ...extra,
+  });
+  const select = new Map([
+    ["all_rows", sel(["id", "secret"], {}, { limit: 5, queryRootFields: ["select"] })],
+    ["some_rows", sel(["id", "title"], { owner_id: { _eq: "X-Hasura-User-Id" } }, { limit: 20, queryRootFields: ["select_by_pk"] })],
+  ]);
+  const one: HasuraMetadata = {
+    ...md,
+    tables: [{ ...doc, select, insert: new Map(), update: new Map(), delete: new Map() }],
+    inheritedRoles: [{ roleName: "both", roleSet: ["all_rows", "some_rows"] }],
+  };
+  const r = resolveInheritedRoles(one, { columnsOf: () => ["id", "title", "body", "secret", "owner_id", "published"] });
+  const got = r.metadata.tables[0]!.select.get("both")!;
+  t.same(got.columns, ["id", "secret"], "secret: all_rows sees every row; title: only some_rows' rows");
+  t.same(got.filter, {}, "a parent with every row: every row");
+  t.equal(got.limit, 20, "the largest limit");
+  t.same(got.queryRootFields, ["select", "select_by_pk"], "the root fields' union");
+  t.ok(r.notes.some((n) => /title not granted/.test(n.detail)));
+});
+
 t.test("the policies as SQL: standalone roles, grants, EXECUTE, notes", async (t) => {
   const sql = emitted.sql;
   t.match(sql, "grant select (id, title, published), update (published) on public.doc to pk_editor;");

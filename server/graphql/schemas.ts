@@ -140,6 +140,8 @@ export default fp<SchemasOptions>(
     const hasuraRegistry = new SchemaRegistry(
       (role, backendOnly) => ({
         extends: [makeHasuraPreset(presetOptions(role))],
+        // Hasura's names are the tables' own, but PostGraphile's codec names must still differ.
+        plugins: [TableNameCollisionsPlugin],
         schema: { hasuraBackendOnlyPermissions: backendOnly },
       }),
       registryOptions("/v1/graphql"),

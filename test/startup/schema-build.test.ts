@@ -29,6 +29,9 @@ t.test("tables whose names coincide in PostGraphile's dialect build, by the docu
     create table public.map_pools (id int primary key, label text not null);
     create table public.author (id int primary key, name text not null);
     create table public.authors (id int primary key, handle text not null);
+    create table public."PlayerRole" (id int primary key);
+    create table public.player_role (id int primary key);
+    grant select on public."PlayerRole", public.player_role to anonymous, admin;
     insert into public._map_pool values (1, 'underscored');
     insert into public.map_pools values (2, 'plural');
     insert into public.author values (3, 'singular');
@@ -67,6 +70,14 @@ t.test("tables whose names coincide in PostGraphile's dialect build, by the docu
     },
     "Hasura's dialect keeps the exact names",
   );
+  const cased = await srv.gql("{ allPlayerRoles { totalCount } allPlayerRoleRecords { totalCount } }", { headers: as("anonymous") });
+  t.same(
+    cased.body,
+    { data: { allPlayerRoles: { totalCount: 0 }, allPlayerRoleRecords: { totalCount: 0 } } },
+    "PlayerRole and player_role",
+  );
+  const casedHasura = await srv.gql("{ PlayerRole { id } player_role { id } }", { headers: as("anonymous"), path: "/v1/graphql" });
+  t.same(casedHasura.body, { data: { PlayerRole: [], player_role: [] } });
   const admin = await srv.gql("{ allAuthors { totalCount } allAuthorsRecords { totalCount } }", { headers: ADMIN });
   t.same(admin.body, { data: { allAuthors: { totalCount: 1 }, allAuthorsRecords: { totalCount: 1 } } }, "every role, the same rule");
 });

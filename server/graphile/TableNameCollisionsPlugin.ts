@@ -2,9 +2,10 @@
  * Tables whose PostGraphile names coincide (issue 14). PostGraphile names a
  * table by its singularized, camel-cased name, so `author` and `authors`
  * both become `Author` / `allAuthors`, and `_map_pool` and `map_pools` both
- * `MapPool` / `allMapPools`; the schema build then fails for every role
- * that sees both. Hasura's dialect names tables by their exact names and is
- * not affected.
+ * `MapPool` / `allMapPools`, and `PlayerRole` and `player_role` one codec
+ * `playerRole`: the schema build then fails for every role. Hasura's
+ * dialect names its types and fields by the tables' exact names, but its
+ * PostGraphile codecs still need distinct names: both dialects use this.
  *
  * The rule: among the tables, views and materialized views of the exposed
  * schemas, those with a `@name` smart tag keep their name; the others, in

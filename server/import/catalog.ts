@@ -34,6 +34,10 @@ export interface CatalogTable extends QualifiedTable {
   columns: Map<string, CatalogColumn>;
   primaryKey: string[];
   foreignKeys: CatalogForeignKey[];
+  /** A member of an extension (e.g. PostGIS's spatial_ref_sys): its extension manages it. */
+  extension?: boolean;
+  /** Owned by a role the reading user is (or may act as): it may alter it. Absent: assumed. */
+  owned?: boolean;
 }
 
 /** A function a computed field may name: input arguments only, in order. */
@@ -59,6 +63,9 @@ export function findTable(catalog: CatalogModel, t: QualifiedTable): CatalogTabl
 
 const CATALOG_SQL = `
 select n.nspname as schema, c.relname as name, c.relkind as kind,
+  exists (select 1 from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+            and d.objid = c.oid and d.deptype = 'e') as extension,
+  pg_catalog.pg_has_role(c.relowner, 'USAGE') as owned,
   (select coalesce(json_agg(json_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, null),
                                               'notNull', a.attnotnull) order by a.attnum), '[]')
      from pg_catalog.pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
@@ -105,6 +112,8 @@ interface Row {
   schema: string;
   name: string;
   kind: string;
+  extension: boolean;
+  owned: boolean;
   columns: CatalogColumn[];
   primary_key: string[];
   foreign_keys: { name: string; schema: string; table: string; columns: string[]; referencedColumns: string[] }[];
@@ -132,6 +141,8 @@ export async function loadCatalog(client: pg.ClientBase): Promise<CatalogModel> 
         schema: r.schema,
         name: r.name,
         kind: KINDS[r.kind]!,
+        extension: r.extension,
+        owned: r.owned,
         columns: new Map(r.columns.map((c) => [c.name, c])),
         primaryKey: r.primary_key,
         foreignKeys: r.foreign_keys.map((f) => ({

@@ -47,6 +47,10 @@ export interface EmittedPolicies {
   helpers: RuleHelper[];
   /** Permissions not translated, or translated with a stated difference. */
   notes: EmitNote[];
+  /** The metadata with inherited roles resolved (their permissions as their own): what the policies state. */
+  resolved: HasuraMetadata;
+  /** Relations in a tracked schema the metadata does not track: reachable by no application role, as in Hasura. */
+  untracked: string[];
   counts: { tables: number; policies: number; declarations: number; helpers: number };
 }
 
@@ -143,6 +147,26 @@ export function emitPolicies(input: HasuraMetadata, opts: EmitOptions): EmittedP
         ...body,
       ].join("\n"),
     );
+  }
+
+  // Relations of the tracked schemas the metadata does not track: Hasura exposes them to no role (admin
+  // included). reset_app_privileges has revoked every grant; a table also gets RLS forced with no policy.
+  const tracked = new Set(md.tables.map((t) => JSON.stringify([t.table.schema, t.table.name])));
+  const untracked = [...opts.catalog.tables.values()]
+    .filter((c) => schemas.has(c.schema) && !tracked.has(JSON.stringify([c.schema, c.name])))
+    .sort((a, b) => (a.schema === b.schema ? (a.name < b.name ? -1 : 1) : a.schema < b.schema ? -1 : 1));
+  const untrackedLines: string[] = [];
+  for (const c of untracked) {
+    const name = quoteQualified(c);
+    if (c.extension || c.owned === false) {
+      notes.push({
+        where: `${c.schema}.${c.name}`,
+        detail: `${c.kind} not tracked, ${c.extension ? "belongs to an extension" : "owned by another role"}: left as it is (no application role is granted it)`,
+      });
+      continue;
+    }
+    if (c.kind === "table") untrackedLines.push(`alter table ${name} enable row level security, force row level security;`);
+    else untrackedLines.push(`-- ${name} is a ${c.kind}: no policies possible; no application role is granted it.`);
   }
 
   function translate(exp: BoolExp, table: QualifiedTable, role: string, where: string, path: string): string | undefined {
@@ -256,6 +280,14 @@ export function emitPolicies(input: HasuraMetadata, opts: EmitOptions): EmittedP
     ] as const) {
       if (!p || plan.using[cmd] === undefined) continue;
       for (const [column, value] of Object.entries(p.set)) {
+        // A preset is a BEFORE row trigger (sql/permissions.sql), which a view or materialized view cannot have.
+        if (table.kind !== "table") {
+          notes.push({
+            where: `${t.where} ${at(cmd)}.set.${column}`,
+            detail: `preset on ${table.kind} ${t.table.name}: not applied (a ${table.kind} cannot have the preset trigger); set the column in the client or a trigger on the base table`,
+          });
+          continue;
+        }
         if (!table.columns.has(column)) {
           notes.push({ where: `${t.where} ${at(cmd)}.set.${column}`, detail: `preset of a column ${t.table.name} does not have: skipped` });
           continue;
@@ -334,6 +366,16 @@ export function emitPolicies(input: HasuraMetadata, opts: EmitOptions): EmittedP
     out.push(`grant usage on all sequences in schema ${quoteIdent(s)} to ${[...rs].map(quoteIdent).join(", ")};`);
   }
   for (const s of sections) out.push("", s);
+  if (untrackedLines.length) {
+    out.push("", "----------------------------------------------------------------------------");
+    out.push(
+      ...wrap(
+        "Not tracked by the Hasura metadata: Hasura exposes these to no role, admin included. Here no application role is granted them (reset above) and each table has RLS forced with no policy.",
+        76,
+      ).map((l) => `-- ${l}`),
+    );
+    out.push("----------------------------------------------------------------------------", ...untrackedLines);
+  }
   const fns = emitFunctionPermissions(md, { catalog: opts.catalog, functions: opts.functions, admin: HASURA_ADMIN });
   notes.push(...fns.notes);
   if (fns.lines.length) {
@@ -347,7 +389,15 @@ export function emitPolicies(input: HasuraMetadata, opts: EmitOptions): EmittedP
   }
   out.push("", "-- Tell running servers (npm run dev) to rebuild their GraphQL schemas.");
   out.push(`notify postgraphile_watch, '{"type":"manual","source":"policies.sql"}';`, "");
-  return { sql: out.join("\n"), roles, helpers, notes, counts };
+  return {
+    sql: out.join("\n"),
+    roles,
+    helpers,
+    notes,
+    counts,
+    resolved: md,
+    untracked: untracked.filter((c) => !c.extension && c.owned !== false).map((c) => `${c.schema}.${c.name}`),
+  };
 }
 
 /** The application roles: every role a permission names, inherited roles, and Hasura's implicit admin (last). */

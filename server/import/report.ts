@@ -35,6 +35,11 @@ export function renderImportReport(r: ReportInput): string {
     `- tables: ${r.policies.counts.tables} of ${md.tables.length} tracked`,
     `- permissions: ${permissions} in the metadata → ${r.policies.counts.policies} policies, ${r.policies.counts.declarations} declarations (sql/permissions.sql), ${r.policies.counts.helpers} rule helpers`,
     `- roles: ${r.policies.roles.join(", ")} (admin: Hasura's implicit admin, every command on every table)`,
+    ...(r.policies.untracked.length
+      ? [
+          `- not tracked by the metadata, so reachable by no role (admin included), as in Hasura: ${r.policies.untracked.map((u) => `\`${line(u)}\``).join(", ")} (no grant; tables: RLS forced with no policy)`,
+        ]
+      : []),
     "",
     "## Not translated",
     "",

@@ -147,6 +147,38 @@ t.test("HTTP with DATABASE_SCHEMAS=public,app: both schemas, each role's rows", 
   t.same(team.body, { data: { team: [{ id: 2, name: "blue" }] } });
 });
 
+t.test("relations the metadata does not track: reachable by no role, admin included, as in Hasura", async (t) => {
+  // The fixture's public.untracked_secret and app.team_count (a materialized view) are in tracked schemas, untracked.
+  const sql = readFileSync(path.join(out, "policies.sql"), "utf8");
+  t.match(sql, "-- Not tracked by the Hasura metadata: Hasura exposes these to no role");
+  t.match(sql, "alter table public.untracked_secret enable row level security, force row level security;");
+  t.match(sql, "-- app.team_count is a materialized view: no policies possible; no application role is granted it.");
+  t.match(
+    readFileSync(path.join(out, "IMPORT.md"), "utf8"),
+    "reachable by no role (admin included), as in Hasura: `app.team_count`, `public.untracked_secret`",
+  );
+  const rls = await db.asRoot<{ relrowsecurity: boolean; relforcerowsecurity: boolean }>(
+    "select relrowsecurity, relforcerowsecurity from pg_class where oid = 'public.untracked_secret'::regclass",
+  );
+  t.same(rls, [{ relrowsecurity: true, relforcerowsecurity: true }]);
+  const grants = await db.asRoot(
+    `select c.relname, a.grantee::regrole::text as grantee from pg_class c cross join lateral aclexplode(c.relacl) a
+      where c.oid in ('public.untracked_secret'::regclass, 'app.team_count'::regclass)
+        and a.grantee <> c.relowner`,
+  );
+  t.same(grants, [], "no grant to any role but the owner");
+  const srv = await startServer(t, { db, env: { DATABASE_SCHEMAS: "public,app" } });
+  for (const role of ["admin", "ts_viewer", "ts_member"]) {
+    for (const field of ["untracked_secret", "app_team_count"]) {
+      const res = await srv.gql(`{ ${field} { __typename } }`, { headers: as(role), path: "/v1/graphql" });
+      t.match(res.body.errors?.[0]?.message, new RegExp(`'${field}' not found`), `${role}: no ${field} in /v1/graphql`);
+    }
+  }
+  // The admin's own schema still has the tracked tables (the check above is not a schema that failed to build).
+  const admin = await srv.gql("{ team(order_by: {id: asc}) { id } }", { headers: as("admin"), path: "/v1/graphql" });
+  t.same(admin.body, { data: { team: [{ id: 1 }, { id: 2 }, { id: 3 }] } });
+});
+
 t.test("without DATABASE_SCHEMAS only public is exposed", async (t) => {
   const srv = await startServer(t, { db });
   const res = await srv.gql("{ app_item { id } }", { headers: as("ts_viewer"), path: "/v1/graphql" });

@@ -7,8 +7,9 @@
  * after importing a Hasura project, and after every later change to the SQL.
  *
  * Hasura's rules, restated: `admin` may do everything everywhere without
- * declaring it; a role without a permission on a table (or a table Hasura
- * does not track) gets nothing; an inherited role without its own permission
+ * declaring it on every tracked table; a role without a permission on a
+ * table gets nothing, and no role (admin included) gets anything on a
+ * relation Hasura does not track; an inherited role without its own permission
  * on a table gets its parents' combined as the importer states it
  * (import/inherited-roles.ts: rows ORed, the columns every parent's rows may
  * show, a mutation only where the parents agree). Row rules are only
@@ -81,8 +82,9 @@ function ownCell(t: TableMetadata, role: string, cmd: Command): Cell | undefined
 
 /** Hasura's answer for a role: own permission, else (inherited role) the parents' combined, else none. */
 function hasuraCell(t: TableMetadata | undefined, role: string, cmd: Command, parents: Map<string, string[]>, seen: string[] = []): Cell {
-  if (role === HASURA_ADMIN) return { rows: "all rows", columns: null };
+  // A relation the metadata does not track is exposed to no role, admin included.
   if (!t) return { rows: "none", columns: [] };
+  if (role === HASURA_ADMIN) return { rows: "all rows", columns: null };
   const own = ownCell(t, role, cmd);
   if (own) return own;
   const ps = parents.get(role);

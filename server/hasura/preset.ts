@@ -12,6 +12,7 @@ import { HasuraFunctionPlugin } from "./function-plugin.ts";
 import { HasuraMutationPlugin } from "./mutation-plugin.ts";
 import { HasuraNamingPlugin } from "./naming-plugin.ts";
 import { HasuraQueryPlugin } from "./query-plugin.ts";
+import { HasuraSubscriptionPlugin } from "./subscription-plugin.ts";
 import { HasuraValuesPlugin } from "./values-plugin.ts";
 
 const POSTGRAPHILE_SURFACE = [
@@ -51,6 +52,7 @@ export function makeHasuraPreset(opts: RolePresetOptions): GraphileConfig.Preset
       HasuraQueryPlugin,
       HasuraMutationPlugin,
       HasuraFunctionPlugin,
+      HasuraSubscriptionPlugin,
     ],
     // PostGraphile's relations and procedures plugins also gather the foreign
     // keys and functions into the registry, which ./model.ts and

@@ -43,15 +43,18 @@ const settingsStatements: Array<{ text: string; name: string }> = [];
 const PREPARED_PER_CONNECTION = 100;
 
 /** A statement sent ahead of the query in the same pipeline. */
-interface Leading {
+export interface Leading {
   text: string;
   values: unknown[];
   /** Kept prepared on the connection under this name (parsed once per connection). */
   name?: string;
 }
 
-/** `leading` statements (each Parse unless already prepared, Bind, Execute), then the query, then one Sync. */
-class PipelinedQuery extends PgQuery {
+/**
+ * `leading` statements (each Parse unless already prepared, Bind, Execute), then the query, then one Sync.
+ * Also used by server/subscriptions/batched-pg.ts, several per network write.
+ */
+export class PipelinedQuery extends PgQuery {
   #leading: Array<Leading & { parse: boolean }>;
   constructor(
     leading: Array<Leading & { parse: boolean }>,
@@ -135,7 +138,7 @@ const setupDone = new WeakSet<pg.PoolClient>();
 const prepared = new WeakMap<pg.PoolClient, LRUCache<string, true>>();
 
 /** Bound the named statements kept per connection, as @dataplan/pg's own adaptor does. */
-function trackPrepared(client: pg.PoolClient, name: string | undefined): void {
+export function trackPrepared(client: pg.PoolClient, name: string | undefined): void {
   if (!name) return;
   let cache = prepared.get(client);
   if (!cache) {

@@ -96,7 +96,12 @@ await runCli(async () => {
     await bootstrapDatabase({ rootUrl: db.rootUrl, database: scratch, owner, authenticator });
     try {
       const result = await importHasuraProject(source, out, {
-        scratch: { ownerUrl: withDatabase(db.ownerUrl, scratch), authenticator: authenticator.name },
+        scratch: {
+          ownerUrl: withDatabase(db.ownerUrl, scratch),
+          authenticator: authenticator.name,
+          // The root step: extensions only a superuser may create, before the migrations.
+          rootUrl: withDatabase(db.rootUrl, scratch),
+        },
         database: values.database,
         migrations,
       });

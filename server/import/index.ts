@@ -31,6 +31,7 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type pg from "pg";
 import { REPO_ROOT } from "../config.ts";
+import { createSuperuserExtensions, explainExtensionError } from "../db/bootstrap.ts";
 import { migrateProject } from "../db/migrate.ts";
 import { withClient } from "../db/with-client.ts";
 import { compareSchemasWithHasura, loadCatalogs, renderDocuments, trackedSchemas } from "../db/permissions/schemas.ts";
@@ -47,8 +48,11 @@ import { inRolledBackTransaction } from "./rolled-back.ts";
 import { quoteIdent } from "./sql-quote.ts";
 
 export interface ImportOptions {
-  /** An empty database to run the result in, as its owner (dropped or discarded by the caller); not with existingUrl. */
-  scratch?: { ownerUrl: string; authenticator: string };
+  /**
+   * An empty database to run the result in, as its owner (dropped or discarded by the caller); not with existingUrl.
+   * rootUrl (a superuser's, to that database): the root step creates the extensions only a superuser may create.
+   */
+  scratch?: { ownerUrl: string; authenticator: string; rootUrl?: string };
   /** An export file's schema: Hasura migrations (their folder, or a Hasura project directory holding them). */
   migrations?: string;
   /** An export file's schema: the database that already has it (its owner's URL); only read, never changed. */
@@ -165,7 +169,7 @@ export async function importHasuraProject(hasuraDir: string, outDir: string, opt
     const scratch = opts.scratch!;
     // The schema first (no policies.sql yet), for the catalog the policies are written against.
     await write(".gmrc", gmrc(outDir, false));
-    await migrateProject({ projectDir: outDir, ownerUrl: scratch.ownerUrl, authenticator: scratch.authenticator });
+    await runHasuraMigrations(outDir, scratch, migrations.files);
     const catalog = await withClient(scratch.ownerUrl, loadCatalog);
     const fnCatalog = await withClient(scratch.ownerUrl, loadFunctionCatalog);
     policies = emitPolicies(md, { catalog, functions: fnCatalog, reader: opts.reader, source: path.basename(path.resolve(hasuraDir)) });
@@ -175,7 +179,7 @@ export async function importHasuraProject(hasuraDir: string, outDir: string, opt
     // Applied as `npm start` would (.gmrc's afterAllMigrations), then read back.
     await migrateProject({ projectDir: outDir, ownerUrl: scratch.ownerUrl, authenticator: scratch.authenticator });
     // Each policy's Hasura rule with the hash of the policy as applied, for export_metadata; applied with the rest.
-    const comments = await withClient(scratch.ownerUrl, (client) => recordedRules(client, md, schemas));
+    const comments = await withClient(scratch.ownerUrl, (client) => recordedRules(client, policies.resolved, schemas));
     if (comments) {
       await write("policies.sql", policies.sql + comments);
       await migrateProject({ projectDir: outDir, ownerUrl: scratch.ownerUrl, authenticator: scratch.authenticator });
@@ -237,7 +241,7 @@ async function tryOnExisting(
       await client.query(rolesMigration.replace(/:DATABASE_AUTHENTICATOR\b/g, authenticator));
       await client.query(policies.sql);
       // The rules' hashes, of the policies as this database deparses them (written below, with the rest).
-      const comments = await recordedRules(client, o.md, o.schemas);
+      const comments = await recordedRules(client, policies.resolved, o.schemas);
       const cats = await loadCatalogs(client, { schemas: o.schemas, authenticator });
       return {
         document: renderDocuments(cats),
@@ -257,6 +261,58 @@ async function tryOnExisting(
     );
   }
 }
+
+/**
+ * The imported migrations into the scratch database, after the root step
+ * (when there is a root URL) has created the extensions only a superuser may
+ * create, as `npm start` does (server/db/setup.ts). A failing migration is
+ * named by its Hasura version and file, with PostgreSQL's error.
+ */
+async function runHasuraMigrations(
+  outDir: string,
+  scratch: NonNullable<ImportOptions["scratch"]>,
+  files: { path: string; content: string }[],
+): Promise<void> {
+  if (scratch.rootUrl) await createSuperuserExtensions(scratch.rootUrl, outDir);
+  try {
+    await migrateProject({ projectDir: outDir, ownerUrl: scratch.ownerUrl, authenticator: scratch.authenticator });
+  } catch (e) {
+    const explained = explainExtensionError(e, Boolean(scratch.rootUrl));
+    const err = e as { message?: string; position?: string; _gmMessageOverride?: string };
+    // graphile-migrate names the file it was running (`… of "000003.sql"`); else the first one it has not recorded.
+    const named = /of "(\d+\.sql)"/.exec(err._gmMessageOverride ?? "")?.[1];
+    const failed = named
+      ? files.find((f) => recordedName(f) === named)
+      : await failedMigration(scratch.ownerUrl, files).catch(() => undefined);
+    if (!failed) throw explained ?? e;
+    const body = failed.content;
+    // graphile-migrate runs the body after its header; PostgreSQL's position (1-based) points into it when it has one.
+    const sources = [...body.matchAll(/^-- Hasura migration (.+?): (.+)$/gm)];
+    const at = err.position ? body.indexOf("\n\n") + 2 + Number(err.position) - 1 : -1;
+    const before = at >= 0 ? sources.filter((m) => m.index! <= at).at(-1) : undefined;
+    const where = before
+      ? `Hasura migration ${before[1]} (${before[2]})`
+      : sources.length
+        ? `Hasura migration ${sources[0]![1]} (${[...new Set(sources.map((m) => m[2]))].join(", ")})`
+        : path.basename(failed.path);
+    throw new Error(`${where} failed, as ${failed.path}: ${(explained ?? (e as Error)).message ?? String(e)}`, { cause: e });
+  }
+}
+
+/** The first committed migration graphile-migrate has not recorded as run: the one that failed (its transaction rolled back). */
+async function failedMigration(ownerUrl: string, files: { path: string; content: string }[]) {
+  const done = await withClient(ownerUrl, async (client) => {
+    const { rows } = await client.query<{ found: boolean }>("select to_regclass('graphile_migrate.migrations') is not null as found");
+    if (!rows[0]!.found) return new Set<string>();
+    return new Set(
+      (await client.query<{ filename: string }>("select filename from graphile_migrate.migrations")).rows.map((r) => r.filename),
+    );
+  });
+  return files.filter((f) => f.path.startsWith("migrations/committed/")).find((f) => !done.has(recordedName(f)));
+}
+
+/** graphile-migrate records and names a committed migration by its number: `000002.sql` for `000002-<message>.sql`. */
+const recordedName = (f: { path: string }) => `${/^\d+/.exec(path.basename(f.path))?.[0]}.sql`;
 
 /** `comment on policy` statements recording each imported policy's Hasura rule (rule-comments.ts), for every schema. */
 async function recordedRules(client: pg.ClientBase, md: ReturnType<typeof loadHasuraMetadata>, schemas: string[]): Promise<string> {

@@ -293,6 +293,15 @@ t.test("importHasuraProject (npm run import:hasura): the same grants, the notes 
   );
   t.match(report, /body, owner_id, computed field title_upper not granted/);
 
+  // Inherited roles' policies (their resolved permissions) record their Hasura rule too, as their parents' do.
+  const uncommented = await scratch.asRoot<{ policy: string }>(
+    `select p.polname || ' on ' || c.relname as policy from pg_policy p join pg_class c on c.oid = p.polrelid
+      where c.relnamespace = 'public'::regnamespace and p.polname ~ '^pk_(editor|lead|chief)_'
+        and coalesce(obj_description(p.oid, 'pg_policy'), '') not like 'hasura:%'`,
+  );
+  t.same(uncommented, [], "every inherited role's policy has its recorded rule");
+  t.match(sql, /^comment on policy pk_editor_select on public\.doc is 'hasura:/m, "in policies.sql");
+
   // The round trip: export_metadata of the result compares clean with the result.
   const srv = await startServer(t, {
     db: {

@@ -1,0 +1,429 @@
+/**
+ * The live-query multiplexer: subscriptions → pollers → cohorts →
+ * subscribers, as Hasura's (compat facts §10), under RLS.
+ *
+ * A poller is one query shape for one role: (dialect, role, backendOnly,
+ * schema identity, printed query document, operationName). A cohort is the
+ * subscribers of a poller that agree on their GraphQL variables and on the
+ * session variables the role's policies read (./session-keys.ts): one
+ * execution serves them all. Each poller has one timer; each tick executes
+ * its cohorts, `batchSize` at a time, through grafast exactly as an HTTP
+ * query (hookArgs + execute, the role preset's context and RLS), with the
+ * batched withPgClient (./batched-pg.ts) so one batch's statements travel
+ * in one network write, each cohort in its own transaction.
+ *
+ * Live queries: the result is hashed and pushed only when it changed (the
+ * first always); a new subscriber of a cohort gets its last result at once.
+ * Errors are results too: a cohort whose execution fails (GraphQL errors,
+ * a thrown error, the database down) gets the error in Hasura's shape,
+ * once until it changes, and the poller goes on; other cohorts are never
+ * affected, and a cohort recovers on a later tick.
+ *
+ * Streams (`t_stream`): each cohort keeps its cursor, advanced after each
+ * delivered batch. A poll that returns no rows sends nothing (Hasura's SQL
+ * returns a row per cohort even when empty, #9994, but an empty batch
+ * carries nothing for the client). A stream cohort that has advanced takes
+ * no new subscribers (they would miss rows): they start their own.
+ *
+ * Pollers stop when their last subscriber leaves (Hasura's #9963).
+ */
+import { createHash } from "node:crypto";
+import type { WithPgClient } from "@dataplan/pg";
+import { execute, hookArgs } from "grafast";
+import { print, type DocumentNode, type GraphQLError, type GraphQLSchema } from "graphql";
+import type { HasuraSession } from "../auth/pg-settings.ts";
+import { errors, type HasuraError } from "../errors.ts";
+import { toHasuraError, type ErrorContext } from "../to-hasura-error.ts";
+import type { ReadVariables, SessionKeys } from "./session-keys.ts";
+
+/** One streaming root field of the query document (S1's live-operation.ts). */
+export interface StreamField {
+  alias: string;
+  cursorColumns: Array<{ name: string; ordering: "ASC" | "DESC" }>;
+  batchSize: number;
+  /** The injected cursor variable; its initial value is in the request's variables under this name. */
+  variableName: string;
+}
+
+export interface LiveRequest {
+  dialect: "hasura" | "postgraphile";
+  session: HasuraSession;
+  schema: GraphQLSchema;
+  resolvedPreset: GraphileConfig.ResolvedPreset;
+  /** The validated *query* document (after toLiveOperation). */
+  document: DocumentNode;
+  operationName?: string;
+  variables: Record<string, unknown>;
+  /** [] for live queries. */
+  streams: StreamField[];
+  /** `{ hasuraSession }`. */
+  requestContext: Partial<Grafast.RequestContext>;
+}
+
+export interface LiveResult {
+  data?: unknown;
+  errors?: unknown[];
+}
+
+export interface LiveEngineStats {
+  pollers: number;
+  cohorts: number;
+  subscribers: number;
+  /** Cohort executions since start. */
+  executions: number;
+}
+
+export interface LiveEngine {
+  /** Throws a HasuraError when the engine is at its bounds or closed. Returns unsubscribe. */
+  subscribe(req: LiveRequest, push: (result: LiveResult) => void): () => void;
+  stats(): LiveEngineStats;
+  close(): Promise<void>;
+}
+
+export interface LiveEngineOptions {
+  /** HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL (ms). */
+  intervalMs?: number;
+  /** HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE. */
+  batchSize?: number;
+  /** HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL (ms). */
+  streamIntervalMs?: number;
+  /** HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE. */
+  streamBatchSize?: number;
+  /** Run a tick's batches at the same time (default: one after another). */
+  concurrentBatches?: boolean;
+  /** The poller's withPgClient (./batched-pg.ts); absent: the role preset's own. */
+  withPgClient?: WithPgClient;
+  /** Which session variables a role reads; absent: all of them (no sharing across sessions). */
+  sessionKeys?: SessionKeys;
+  /** Next cursor value of a stream from a delivered result; undefined: no rows. */
+  nextCursor?: (stream: StreamField, data: unknown) => unknown;
+  errorContext?: ErrorContext;
+  log?: (err: unknown) => void;
+  /** Bounds (default: none). */
+  maxSubscribers?: number;
+  maxCohorts?: number;
+}
+
+interface Subscriber {
+  push: (result: LiveResult) => void;
+  active: boolean;
+  cohort?: Cohort;
+}
+
+interface Cohort {
+  key: string;
+  poller: Poller;
+  variables: Record<string, unknown>;
+  requestContext: Partial<Grafast.RequestContext>;
+  subscribers: Set<Subscriber>;
+  lastHash?: string;
+  lastResult?: LiveResult;
+  /** Streams: the cursor values, one per stream. */
+  cursors: unknown[];
+  /** Streams: delivered a batch (takes no new subscribers). */
+  advanced: boolean;
+  running: boolean;
+}
+
+interface Poller {
+  key: string;
+  schema: GraphQLSchema;
+  resolvedPreset: GraphileConfig.ResolvedPreset;
+  document: DocumentNode;
+  operationName?: string;
+  streams: StreamField[];
+  cohorts: Set<Cohort>;
+  /** Cohorts new subscribers may join, by key. */
+  joinable: Map<string, Cohort>;
+  intervalMs: number;
+  batchSize: number;
+  timer?: NodeJS.Timeout;
+  ticking?: Promise<void>;
+  stopped: boolean;
+}
+
+const schemaIds = new WeakMap<GraphQLSchema, number>();
+let nextSchemaId = 1;
+const schemaId = (s: GraphQLSchema) => {
+  let id = schemaIds.get(s);
+  if (id === undefined) {
+    id = nextSchemaId++;
+    schemaIds.set(s, id);
+  }
+  return id;
+};
+const printed = new WeakMap<DocumentNode, string>();
+const printOnce = (d: DocumentNode) => {
+  let text = printed.get(d);
+  if (text === undefined) {
+    text = print(d);
+    printed.set(d, text);
+  }
+  return text;
+};
+
+/** JSON with object keys sorted, so equal variables give equal keys. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v as object)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
+      : v,
+  );
+}
+
+/** The part of a session a cohort is keyed on. */
+function sessionPart(session: HasuraSession, read: ReadVariables): unknown {
+  if (read.all) return { v: session.variables, c: session.claims };
+  return read.names.map((n) => session.variables[n] ?? null);
+}
+
+const sha1 = (s: string) => createHash("sha1").update(s).digest("base64");
+
+/** Hasura's error entry. */
+const entryOf = (e: HasuraError) => ({ message: e.message, extensions: { path: e.path, code: e.code } });
+
+/** The last row's cursor value of a stream's list (one cursor column, as Hasura). */
+export function defaultNextCursor(stream: StreamField, data: unknown): unknown {
+  const rows = (data as Record<string, unknown> | null)?.[stream.alias];
+  if (!Array.isArray(rows) || rows.length === 0) return undefined;
+  const last = rows[rows.length - 1] as Record<string, unknown>;
+  return last[stream.cursorColumns[0]!.name];
+}
+
+export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
+  const intervalMs = opts.intervalMs ?? 1000;
+  const batchSize = opts.batchSize ?? 100;
+  const streamIntervalMs = opts.streamIntervalMs ?? 1000;
+  const streamBatchSize = opts.streamBatchSize ?? 100;
+  const nextCursor = opts.nextCursor ?? defaultNextCursor;
+  const log = opts.log ?? (() => {});
+  const pollers = new Map<string, Poller>();
+  let subscribers = 0;
+  let cohorts = 0;
+  let executions = 0;
+  let closed = false;
+
+  const toError = (thrown: unknown): HasuraError => {
+    const e = toHasuraError(thrown, opts.errorContext);
+    if (e) {
+      if (e.statusCode >= 500) log(thrown);
+      return e;
+    }
+    log(thrown);
+    return errors.databaseQueryError();
+  };
+
+  /** Push to every subscriber of the cohort; a failing push affects no one else. */
+  function deliver(cohort: Cohort, result: LiveResult, hash?: string) {
+    if (hash !== undefined) {
+      cohort.lastHash = hash;
+      cohort.lastResult = result;
+    }
+    for (const sub of cohort.subscribers) {
+      try {
+        sub.push(result);
+      } catch (e) {
+        log(e);
+      }
+    }
+  }
+
+  async function run(cohort: Cohort): Promise<void> {
+    const poller = cohort.poller;
+    if (cohort.running) return;
+    cohort.running = true;
+    executions++;
+    try {
+      const variableValues = { ...cohort.variables };
+      poller.streams.forEach((s, i) => {
+        variableValues[s.variableName] = cohort.cursors[i];
+      });
+      const args = await hookArgs({
+        schema: poller.schema,
+        document: poller.document,
+        variableValues,
+        operationName: poller.operationName,
+        resolvedPreset: poller.resolvedPreset,
+        requestContext: cohort.requestContext,
+      });
+      if (opts.withPgClient) (args.contextValue as { withPgClient?: WithPgClient }).withPgClient = opts.withPgClient;
+      const result = (await execute(args)) as { data?: unknown; errors?: readonly GraphQLError[] };
+      if (Symbol.asyncIterator in result) throw errors.streamingNotSupported();
+      if (cohort.subscribers.size === 0) return;
+      if (result.errors?.length) {
+        const failed = { errors: result.errors.map((e) => entryOf(toError(e))) };
+        const hash = sha1(JSON.stringify(failed));
+        if (hash !== cohort.lastHash) deliver(cohort, failed, hash);
+        return;
+      }
+      const payload: LiveResult = { data: result.data };
+      if (poller.streams.length === 0) {
+        const hash = sha1(JSON.stringify(payload));
+        if (hash !== cohort.lastHash) deliver(cohort, payload, hash);
+        return;
+      }
+      let rows = false;
+      const next = poller.streams.map((s, i) => {
+        const value = nextCursor(s, result.data);
+        if (value === undefined) return cohort.cursors[i];
+        rows = true;
+        return value;
+      });
+      cohort.lastHash = undefined; // a later error is news again
+      if (!rows) return;
+      cohort.cursors = next;
+      if (!cohort.advanced) {
+        cohort.advanced = true;
+        if (poller.joinable.get(cohort.key) === cohort) poller.joinable.delete(cohort.key);
+      }
+      deliver(cohort, payload);
+    } catch (thrown) {
+      if (cohort.subscribers.size === 0) return;
+      const failed = { errors: [entryOf(toError(thrown))] };
+      const hash = sha1(JSON.stringify(failed));
+      if (hash !== cohort.lastHash) deliver(cohort, failed, hash);
+    } finally {
+      cohort.running = false;
+    }
+  }
+
+  async function tick(poller: Poller): Promise<void> {
+    const started = Date.now();
+    const list = [...poller.cohorts];
+    const batches: Cohort[][] = [];
+    for (let i = 0; i < list.length; i += poller.batchSize) batches.push(list.slice(i, i + poller.batchSize));
+    if (opts.concurrentBatches) await Promise.all(batches.map((b) => Promise.all(b.map(run))));
+    else for (const b of batches) await Promise.all(b.map(run));
+    if (!poller.stopped) schedule(poller, Math.max(0, poller.intervalMs - (Date.now() - started)));
+  }
+
+  function schedule(poller: Poller, delay: number) {
+    poller.timer = setTimeout(() => {
+      poller.timer = undefined;
+      poller.ticking = tick(poller).catch(log);
+    }, delay);
+  }
+
+  function stop(poller: Poller) {
+    poller.stopped = true;
+    if (poller.timer) clearTimeout(poller.timer);
+    pollers.delete(poller.key);
+  }
+
+  function leave(sub: Subscriber) {
+    if (!sub.active) return;
+    sub.active = false;
+    const cohort = sub.cohort;
+    if (!cohort) return;
+    subscribers--;
+    cohort.subscribers.delete(sub);
+    if (cohort.subscribers.size > 0) return;
+    const poller = cohort.poller;
+    poller.cohorts.delete(cohort);
+    cohorts--;
+    if (poller.joinable.get(cohort.key) === cohort) poller.joinable.delete(cohort.key);
+    if (poller.cohorts.size === 0) stop(poller);
+  }
+
+  async function join(req: LiveRequest, sub: Subscriber): Promise<void> {
+    const read: ReadVariables = opts.sessionKeys ? await opts.sessionKeys(req.session.role, req.schema) : { all: true };
+    if (!sub.active || closed) return;
+    const pollerKey = [
+      req.dialect,
+      req.session.role,
+      req.session.backendOnly ? "backend" : "",
+      schemaId(req.schema),
+      req.operationName ?? "",
+      printOnce(req.document),
+    ].join("\u0000");
+    const cohortKey = canonicalJson({ v: req.variables, s: sessionPart(req.session, read) });
+    let poller = pollers.get(pollerKey);
+    const fresh = !poller;
+    if (!poller) {
+      const streaming = req.streams.length > 0;
+      poller = {
+        key: pollerKey,
+        schema: req.schema,
+        resolvedPreset: req.resolvedPreset,
+        document: req.document,
+        operationName: req.operationName,
+        streams: req.streams,
+        cohorts: new Set(),
+        joinable: new Map(),
+        intervalMs: streaming ? streamIntervalMs : intervalMs,
+        batchSize: streaming ? streamBatchSize : batchSize,
+        stopped: false,
+      };
+      pollers.set(pollerKey, poller);
+    }
+    let cohort = poller.joinable.get(cohortKey);
+    if (!cohort) {
+      if (opts.maxCohorts !== undefined && cohorts >= opts.maxCohorts) {
+        if (fresh) stop(poller);
+        throw errors.overloaded(`${opts.maxCohorts} live query cohorts`);
+      }
+      cohort = {
+        key: cohortKey,
+        poller,
+        variables: req.variables,
+        requestContext: req.requestContext,
+        subscribers: new Set(),
+        cursors: req.streams.map((s) => req.variables[s.variableName]),
+        advanced: false,
+        running: false,
+      };
+      poller.cohorts.add(cohort);
+      poller.joinable.set(cohortKey, cohort);
+      cohorts++;
+    }
+    cohort.subscribers.add(sub);
+    sub.cohort = cohort;
+    if (cohort.lastResult) sub.push(cohort.lastResult);
+    else if (!fresh) void run(cohort); // its first result now rather than at the next tick
+    if (fresh) schedule(poller, 0);
+  }
+
+  return {
+    subscribe(req, push) {
+      if (closed) throw errors.overloaded("the server is shutting down");
+      if (opts.maxSubscribers !== undefined && subscribers >= opts.maxSubscribers)
+        throw errors.overloaded(`${opts.maxSubscribers} live queries`);
+      const sub: Subscriber = { push, active: true };
+      subscribers++;
+      join(req, sub).catch((thrown) => {
+        if (!sub.active) return;
+        try {
+          push({ errors: [entryOf(toError(thrown))] });
+        } catch (e) {
+          log(e);
+        }
+        if (!sub.cohort) {
+          sub.active = false;
+          subscribers--;
+        }
+      });
+      return () => {
+        if (sub.active && !sub.cohort) {
+          sub.active = false;
+          subscribers--;
+          return;
+        }
+        leave(sub);
+      };
+    },
+    stats: () => ({ pollers: pollers.size, cohorts, subscribers, executions }),
+    async close() {
+      closed = true;
+      const ticking: Array<Promise<void> | undefined> = [];
+      for (const poller of [...pollers.values()]) {
+        ticking.push(poller.ticking);
+        stop(poller);
+      }
+      await Promise.all(ticking);
+    },
+  };
+}

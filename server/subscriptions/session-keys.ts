@@ -1,0 +1,181 @@
+/**
+ * Which session variables a role's reads can depend on, from the catalog:
+ * the live-query engine groups subscribers into one cohort when they agree
+ * on these (and on their GraphQL variables), so two users whose sessions
+ * differ only in a variable nothing reads share one execution.
+ *
+ * What is read: the USING clauses of the SELECT/ALL policies that apply to
+ * the role (directly, through PUBLIC or a role it is a member of) on
+ * tables it may read, the same for the owners of the views it may read
+ * (a view without security_invoker reads its tables as its owner), those
+ * views' definitions, and the bodies of the functions it may execute in
+ * the served schemas (tracked functions, computed fields); then,
+ * recursively, the body of every function these call. A call
+ * `hasura.session_var[_array][_required]('x-hasura-…')` with a literal name
+ * reads that variable (the helpers of sql/session.sql, which
+ * hasura.user_id(), hasura.campuses() and the importer's hasura_rules
+ * helpers go through). Anything that may read more is "all": the whole
+ * session (hasura.session(), current_setting, the claims through
+ * hasura.jwt()), a session_var call without a literal name, a function
+ * with a `hasura_session` argument, dynamic SQL (plpgsql EXECUTE), a
+ * procedural language we cannot read, or a catalog query that failed.
+ *
+ * Cached per (schema identity, role): a rebuilt schema (server/graphql/watch.ts
+ * invalidates the registries when the database changes) is a new identity,
+ * so the policies are read again for it.
+ */
+import type pg from "pg";
+
+export type ReadVariables = { all: true } | { all: false; names: string[] };
+
+export const ALL: ReadVariables = { all: true };
+
+export type SessionKeys = (role: string, schemaIdentity: object) => Promise<ReadVariables>;
+
+interface Fn {
+  schema: string;
+  name: string;
+  src: string;
+  lang: string;
+  /** Has an argument named hasura_session. */
+  sessionArg: boolean;
+}
+
+const POLICY_TEXTS = `
+with readers as (
+  select $1::name as role
+  union
+  select o.rolname
+    from pg_catalog.pg_class c
+    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    join pg_catalog.pg_roles o on o.oid = c.relowner
+   where c.relkind = 'v' and n.nspname not in ('pg_catalog', 'information_schema')
+     -- An owner that bypasses RLS reads no policy.
+     and not o.rolsuper and not o.rolbypassrls
+     and pg_catalog.has_any_column_privilege($1, c.oid, 'SELECT')
+     and not coalesce('security_invoker=true' = any (c.reloptions) or 'security_invoker=on' = any (c.reloptions), false)
+)
+select pg_catalog.pg_get_expr(p.polqual, p.polrelid) as text
+  from pg_catalog.pg_policy p
+ where p.polcmd in ('r', '*') and p.polqual is not null
+   and exists (select 1 from readers r
+                where pg_catalog.has_any_column_privilege(r.role, p.polrelid, 'SELECT')
+                  and (0 = any (p.polroles)
+                       or exists (select 1 from unnest(p.polroles) pr where pr <> 0 and pg_catalog.pg_has_role(r.role, pr, 'member'))))
+union all
+select pg_catalog.pg_get_viewdef(c.oid)
+  from pg_catalog.pg_class c
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+ where c.relkind = 'v' and n.nspname not in ('pg_catalog', 'information_schema')
+   and pg_catalog.has_any_column_privilege($1, c.oid, 'SELECT')`;
+
+const FUNCTIONS = `
+select n.nspname as schema, p.proname as name, coalesce(p.prosrc, '') as src, l.lanname as lang,
+       coalesce('hasura_session' = any (p.proargnames), false) as "sessionArg",
+       n.nspname = any ($2::text[]) and pg_catalog.has_function_privilege($1, p.oid, 'EXECUTE') as exposed
+  from pg_catalog.pg_proc p
+  join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+  join pg_catalog.pg_language l on l.oid = p.prolang
+ where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%'`;
+
+/** The session helpers whose first argument names the variable they read. */
+const SESSION_VAR = /\b(?:hasura\s*\.\s*)?session_var(?:_array)?(?:_required)?\s*\(\s*('(?:[^']|'')*')?/gi;
+/** What reads the whole session, the claims, or settings we cannot follow. */
+const WHOLE_SESSION = /\bsession\s*\(\s*\)|\bjwt\s*\(|current_setting|request\.jwt|hasura\.user\b/i;
+const QUALIFIED_CALL = /([a-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*([a-z_][\w$]*|"(?:[^"]|"")+")\s*\(/gi;
+const UNQUALIFIED_CALL = /(?<![.\w$"])([a-z_][\w$]*)\s*\(/gi;
+const unquote = (id: string) => (id.startsWith('"') ? id.slice(1, -1).replaceAll('""', '"') : id.toLowerCase());
+const SESSION_HELPER = /^session_var(_array)?(_required)?$/;
+
+class WholeSession extends Error {}
+
+/** The variables `texts` read, following calls into `fns`; throws WholeSession. */
+function scan(texts: string[], fns: Fn[]): string[] {
+  const byName = new Map<string, Fn[]>();
+  for (const f of fns) {
+    for (const key of [`${f.schema}.${f.name}`, f.name]) {
+      const list = byName.get(key);
+      if (list) list.push(f);
+      else byName.set(key, [f]);
+    }
+  }
+  const names = new Set<string>();
+  const seen = new Set<Fn>();
+  const work = [...texts];
+  const follow = (list: Fn[] | undefined) => {
+    for (const f of list ?? []) {
+      if (seen.has(f)) continue;
+      seen.add(f);
+      // The helpers themselves read the session by the name they are given: handled at the call.
+      if (f.schema === "hasura" && (SESSION_HELPER.test(f.name) || f.name === "session")) continue;
+      if (f.sessionArg) throw new WholeSession();
+      if (f.lang === "sql" || f.lang === "plpgsql") {
+        if (f.lang === "plpgsql" && /\bexecute\b/i.test(f.src)) throw new WholeSession();
+        work.push(f.src);
+      } else if (f.lang !== "c" && f.lang !== "internal") throw new WholeSession();
+    }
+  };
+  while (work.length) {
+    const text = work.pop()!;
+    if (WHOLE_SESSION.test(text)) throw new WholeSession();
+    for (const m of text.matchAll(SESSION_VAR)) {
+      if (!m[1]) throw new WholeSession();
+      names.add(m[1].slice(1, -1).replaceAll("''", "'").toLowerCase());
+    }
+    for (const m of text.matchAll(QUALIFIED_CALL)) {
+      const schema = unquote(m[1]!);
+      if (schema === "pg_catalog") continue;
+      follow(byName.get(`${schema}.${unquote(m[2]!)}`));
+    }
+    for (const m of text.matchAll(UNQUALIFIED_CALL)) follow(byName.get(m[1]!.toLowerCase()));
+  }
+  // x-hasura-role is the role itself, the same for every subscriber of a poller.
+  names.delete("x-hasura-role");
+  return [...names].sort();
+}
+
+/** The variables one role's reads depend on (uncached). */
+export async function readVariables(pool: pg.Pool, role: string, schemas: string[]): Promise<ReadVariables> {
+  const [texts, fns] = await Promise.all([
+    pool.query<{ text: string | null }>(POLICY_TEXTS, [role]),
+    pool.query<Fn & { exposed: boolean }>(FUNCTIONS, [role, schemas]),
+  ]);
+  try {
+    const exposed = fns.rows.filter((f) => f.exposed);
+    if (exposed.some((f) => f.sessionArg)) return ALL;
+    const roots = texts.rows.map((r) => r.text ?? "");
+    // Tracked functions and computed fields a query may call.
+    for (const f of exposed) roots.push(`${quoteName(f.schema)}.${quoteName(f.name)}()`);
+    return { all: false, names: scan(roots, fns.rows) };
+  } catch (e) {
+    if (e instanceof WholeSession) return ALL;
+    throw e;
+  }
+}
+
+const quoteName = (id: string) => `"${id.replaceAll('"', '""')}"`;
+
+/**
+ * The cached reader: per schema identity and role. A failed catalog read
+ * answers "all" (always correct, only less shared) and is not kept.
+ */
+export function createSessionKeys(pool: pg.Pool, schemas: string[], log?: (err: unknown) => void): SessionKeys {
+  const cache = new WeakMap<object, Map<string, Promise<ReadVariables>>>();
+  return (role, identity) => {
+    let perRole = cache.get(identity);
+    if (!perRole) {
+      perRole = new Map();
+      cache.set(identity, perRole);
+    }
+    let hit = perRole.get(role);
+    if (!hit) {
+      hit = readVariables(pool, role, schemas).catch((e) => {
+        log?.(e);
+        perRole.delete(role);
+        return ALL;
+      });
+      perRole.set(role, hit);
+    }
+    return hit;
+  };
+}

@@ -1,0 +1,258 @@
+/**
+ * The live-query engine (server/subscriptions/engine.ts) on the school
+ * project's real role schemas (Hasura dialect) and database: many
+ * subscribers of one shape are one poller; cohorts are the distinct values
+ * of the session variables the role's policies read (./session-keys.ts);
+ * results equal the rules restated in SQL; a write arrives within about two
+ * intervals and an unchanged result is not pushed again; a cohort whose
+ * query fails gets its error while the others keep receiving; streams
+ * advance their cursor; the batched withPgClient sends each tick's cohorts
+ * in one write.
+ */
+import { parse, validate } from "graphql";
+import t from "tap";
+import type { HasuraSession } from "../../server/auth/pg-settings.ts";
+import { servFor } from "../../server/graphql/schemas.ts";
+import { makeBatchedWithPgClient } from "../../server/subscriptions/batched-pg.ts";
+import { createLiveEngine, type LiveRequest, type LiveResult, type StreamField } from "../../server/subscriptions/engine.ts";
+import { createSessionKeys, readVariables } from "../../server/subscriptions/session-keys.ts";
+import { startServer } from "../helpers/server.ts";
+
+const INTERVAL = 200;
+const srv = await startServer(t, { project: "app" });
+const { app, db } = srv;
+
+// More users on three campuses: many distinct sessions.
+const USERS = 40;
+await db.asRoot(`
+  insert into public."user" (id, login, campus)
+    select 4 + g, 'extra-' || g, (array['madere', 'pyc', 'nice'])[1 + g % 3]
+      from generate_series(1, ${USERS}) g;
+  select setval(pg_get_serial_sequence('public."user"', 'id'), 1000);`);
+
+const sessionKeys = createSessionKeys(app.pgPool, ["public"]);
+const batched = makeBatchedWithPgClient(app.pgPool, { preparedStatements: true });
+
+async function request(
+  role: string,
+  variables: Record<string, string>,
+  query: string,
+  vars: Record<string, unknown> = {},
+  streams: StreamField[] = [],
+): Promise<LiveRequest> {
+  const serv = await servFor(app.hasuraSchemas, role, app.log);
+  const schema = await serv.getSchema();
+  const document = parse(query);
+  const invalid = validate(schema, document);
+  if (invalid.length) throw invalid[0];
+  const session: HasuraSession = { role, variables: { "x-hasura-role": role, ...variables }, claims: null };
+  return {
+    dialect: "hasura",
+    session,
+    schema,
+    resolvedPreset: serv.resolvedPreset,
+    document,
+    variables: vars,
+    streams,
+    requestContext: { hasuraSession: session },
+  };
+}
+
+/** Every result a subscriber got, and a way to wait for the next. */
+function collector() {
+  const got: LiveResult[] = [];
+  let waiters: Array<() => void> = [];
+  return {
+    got,
+    push(r: LiveResult) {
+      got.push(r);
+      for (const w of waiters) w();
+      waiters = [];
+    },
+    async until(n: number, ms = 5000) {
+      const deadline = Date.now() + ms;
+      while (got.length < n && Date.now() < deadline) await new Promise<void>((r) => waiters.push(r) && setTimeout(r, 50));
+      return got.length >= n;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test("session keys: what each school role's policies read", async (t) => {
+  t.same(await readVariables(app.pgPool, "user", ["public"]), { all: false, names: ["x-hasura-user-id"] }, "user: its user id");
+  t.same(
+    await readVariables(app.pgPool, "campus-admin", ["public"]),
+    { all: false, names: ["x-hasura-campus"] },
+    "campus-admin: its campuses",
+  );
+  t.same(await readVariables(app.pgPool, "admin", ["public"]), { all: false, names: [] }, "admin: nothing");
+  const owner = await db.asOwner<{ ok: boolean }>("select true as ok");
+  t.ok(owner[0]!.ok);
+  // A policy reading the whole session: every variable.
+  await db.asOwner(`
+    create policy user_whole_session on public.object_type for select to "user"
+      using ((select hasura.session()) ? 'x-hasura-anything')`);
+  t.same(await readVariables(app.pgPool, "user", ["public"]), { all: true }, "a policy reading hasura.session(): all");
+  await db.asOwner(`drop policy user_whole_session on public.object_type`);
+});
+
+t.test("one poller, cohorts by the variables policies read, results as the rules say", async (t) => {
+  const engine = createLiveEngine({ intervalMs: INTERVAL, withPgClient: batched, sessionKeys, log: (e) => t.comment(String(e)) });
+  t.teardown(() => engine.close());
+  const QUERY = "subscription_probe: query { user(order_by: {id: asc}) { id login } }".replace("subscription_probe: ", "");
+  const ids = Array.from({ length: 20 }, (_, i) => i + 1);
+  const subs: Array<{ id: number; c: ReturnType<typeof collector>; stop: () => void }> = [];
+  for (const id of ids) {
+    // Three subscribers per user, differing in a variable no policy reads.
+    for (let copy = 0; copy < 3; copy++) {
+      const c = collector();
+      const req = await request("user", { "x-hasura-user-id": String(id), "x-hasura-unread": `copy-${copy}` }, QUERY);
+      subs.push({ id, c, stop: engine.subscribe(req, c.push) });
+    }
+  }
+  for (const s of subs) t.ok(await s.c.until(1), `user ${s.id} got a first result`);
+  const stats = engine.stats();
+  t.equal(stats.pollers, 1, "one poller for the shape");
+  t.equal(stats.cohorts, ids.length, "one cohort per user id (the unread variable does not split them)");
+  t.equal(stats.subscribers, ids.length * 3);
+  const expected = async (id: number) =>
+    (await db.asRoot<{ id: number; login: string }>(`select id, login from public."user" where id = $1 order by id`, [id])).map((r) => ({
+      id: Number(r.id),
+      login: r.login,
+    }));
+  for (const s of subs) t.same(s.c.got[0], { data: { user: await expected(s.id) } }, `user ${s.id} sees exactly its own row`);
+
+  // A write to user 5: its subscribers get it within about two intervals, nobody else gets anything.
+  const before = subs.map((s) => s.c.got.length);
+  const written = Date.now();
+  await db.asRoot(`update public."user" set login = 'renamed-5' where id = 5`);
+  for (const s of subs.filter((s) => s.id === 5)) t.ok(await s.c.until(2, 3 * INTERVAL), "the write is delivered");
+  t.ok(Date.now() - written <= 2 * INTERVAL + 150, `within ~2 intervals (${Date.now() - written} ms)`);
+  await sleep(3 * INTERVAL);
+  subs.forEach((s, i) => {
+    if (s.id === 5) {
+      t.equal(s.c.got.length, 2, "user 5: one new result, not repeated");
+      t.same(s.c.got[1], { data: { user: [{ id: 5, login: "renamed-5" }] } });
+    } else t.equal(s.c.got.length, before[i], `user ${s.id}: nothing new (unchanged results are not pushed)`);
+  });
+
+  // A late subscriber of an existing cohort gets the last result at once.
+  const late = collector();
+  const stopLate = engine.subscribe(await request("user", { "x-hasura-user-id": "5" }, QUERY), late.push);
+  t.ok(await late.until(1, 100), "a new subscriber of a cohort gets its last result at once");
+  t.same(late.got[0], { data: { user: [{ id: 5, login: "renamed-5" }] } });
+  stopLate();
+
+  for (const s of subs) s.stop();
+  t.same(engine.stats(), { ...engine.stats(), pollers: 0, cohorts: 0, subscribers: 0 }, "the poller stops with its last subscriber");
+});
+
+t.test("a failing cohort gets its error; the others keep receiving", async (t) => {
+  const engine = createLiveEngine({ intervalMs: INTERVAL, withPgClient: batched, sessionKeys });
+  t.teardown(() => engine.close());
+  const QUERY = "query { user { id login } }";
+  const good = collector();
+  const bad = collector();
+  const missing = collector();
+  const stops = [
+    engine.subscribe(await request("user", { "x-hasura-user-id": "7" }, QUERY), good.push),
+    // hasura.user_id_int() raises 22P02 for a non-canonical id, HA404 without one.
+    engine.subscribe(await request("user", { "x-hasura-user-id": "07" }, QUERY), bad.push),
+    engine.subscribe(await request("user", {}, QUERY), missing.push),
+  ];
+  t.ok((await good.until(1)) && (await bad.until(1)) && (await missing.until(1)));
+  t.same(good.got[0], { data: { user: [{ id: 7, login: "extra-3" }] } });
+  t.match(
+    bad.got[0],
+    { errors: [{ message: /invalid input syntax/, extensions: { code: String } }] },
+    "the bad id's cohort gets its error",
+  );
+  t.notOk("data" in bad.got[0]!, "and no data");
+  t.match(missing.got[0], { errors: [{ message: 'missing session variables: "x-hasura-user-id"', extensions: { code: "not-found" } }] });
+  await db.asRoot(`update public."user" set login = 'renamed-7' where id = 7`);
+  t.ok(await good.until(2), "the good cohort still receives");
+  t.same(good.got[1], { data: { user: [{ id: 7, login: "renamed-7" }] } });
+  await sleep(2 * INTERVAL);
+  t.equal(bad.got.length, 1, "the same error is not pushed again every tick");
+  for (const stop of stops) stop();
+});
+
+t.test("campus-admin: cohorts by campus set", async (t) => {
+  const engine = createLiveEngine({ intervalMs: INTERVAL, withPgClient: batched, sessionKeys });
+  t.teardown(() => engine.close());
+  const QUERY = "query { user(order_by: {id: asc}) { id campus } }";
+  const sets = ["{madere}", "{pyc}", "{madere,pyc}", "{nice}"];
+  const cs = [];
+  for (let i = 0; i < 12; i++) {
+    const c = collector();
+    engine.subscribe(await request("campus-admin", { "x-hasura-campus": sets[i % 4]!, "x-hasura-user-id": String(i) }, QUERY), c.push);
+    cs.push({ set: sets[i % 4]!, c });
+  }
+  for (const { c } of cs) t.ok(await c.until(1));
+  t.equal(engine.stats().cohorts, 4, "one cohort per campus set (the user id is not read by campus-admin's policies)");
+  for (const { set, c } of cs) {
+    const rows = await db.asRoot<{ id: number; campus: string }>(
+      `select id, campus from public."user" where campus = any ($1::text[]) order by id`,
+      [set],
+    );
+    t.same(c.got[0], { data: { user: rows.map((r) => ({ id: Number(r.id), campus: r.campus })) } }, `campuses ${set}`);
+  }
+});
+
+t.test("a stream: the cursor advances per cohort, empty polls send nothing", async (t) => {
+  const engine = createLiveEngine({ streamIntervalMs: INTERVAL, withPgClient: batched, sessionKeys });
+  t.teardown(() => engine.close());
+  const QUERY = "query ($c: Int!) { user(where: {id: {_gt: $c}}, order_by: {id: asc}, limit: 10) { id login } }";
+  const stream: StreamField = { alias: "user", cursorColumns: [{ name: "id", ordering: "ASC" }], batchSize: 10, variableName: "c" };
+  const c = collector();
+  engine.subscribe(await request("admin", {}, QUERY, { c: 0 }, [stream]), c.push);
+  t.ok(await c.until(5), "five batches of the 44 users");
+  const ids = c.got.flatMap((r) => (r.data as { user: Array<{ id: number }> }).user.map((u) => u.id));
+  t.same(
+    ids,
+    Array.from({ length: 44 }, (_, i) => i + 1),
+    "every row once, in order",
+  );
+  await sleep(2 * INTERVAL);
+  t.equal(c.got.length, 5, "no empty batches");
+  await db.asRoot(`insert into public."user" (id, login, campus) values (2000, 'new', 'pyc')`);
+  t.ok(await c.until(6));
+  t.same(c.got[5], { data: { user: [{ id: 2000, login: "new" }] } }, "a new row arrives as the next batch");
+  // A second subscriber of the same start does not join the advanced cohort.
+  const d = collector();
+  engine.subscribe(await request("admin", {}, QUERY, { c: 40 }, [stream]), d.push);
+  t.ok(await d.until(1));
+  t.same(
+    (d.got[0]!.data as { user: Array<{ id: number }> }).user.map((u) => u.id),
+    [41, 42, 43, 44, 2000],
+  );
+});
+
+t.test("statements per tick: N cohorts cost ceil(N / batchSize) writes", async (t) => {
+  const own = makeBatchedWithPgClient(app.pgPool, { preparedStatements: true });
+  const engine = createLiveEngine({ intervalMs: INTERVAL, batchSize: 100, withPgClient: own, sessionKeys });
+  t.teardown(() => engine.close());
+  const QUERY = "query { user { id login } }";
+  const N = 200;
+  const cs = [];
+  for (let i = 0; i < N; i++) {
+    const c = collector();
+    // Users beyond the table's ids see nothing, but each is its own cohort.
+    engine.subscribe(await request("user", { "x-hasura-user-id": String(i + 1) }, QUERY), c.push);
+    cs.push(c);
+  }
+  for (const c of cs) await c.until(1);
+  const start = { ...own.stats(), executions: engine.stats().executions };
+  await sleep(10 * INTERVAL);
+  const end = { ...own.stats(), executions: engine.stats().executions };
+  const executions = end.executions - start.executions;
+  const ticks = executions / N;
+  const writesPerTick = (end.writes - start.writes) / ticks;
+  const statementsPerExecution = (end.statements - start.statements) / executions;
+  t.comment(`N=${N} cohorts, batchSize 100: ${ticks.toFixed(1)} ticks, ${writesPerTick.toFixed(2)} writes (round trips) per tick`);
+  t.ok(ticks >= 5, "the poller ticked");
+  // Counted over a window that need not fall on tick boundaries: a tick's worth of slack.
+  t.ok(writesPerTick <= 2.5, `about ceil(N / batchSize) = 2 round trips per tick (${writesPerTick.toFixed(2)})`);
+  t.ok(Math.abs(statementsPerExecution - 1) < 0.15, `one statement per cohort execution (${statementsPerExecution.toFixed(2)})`);
+});

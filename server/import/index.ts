@@ -331,7 +331,8 @@ function startSection(onExisting: boolean, schemas: string[]): string {
         "DATABASE_OWNER_URL=<the owner's URL> npm start`. The owner's connection migrates it: graphile-migrate's own schema " +
         "(graphile_migrate), the sql/ helpers (schema hasura), the roles migration, then policies.sql, which replaces the " +
         "application roles' grants and policies on the tables; the tables and their rows are left as they are. " +
-        "RLS is then enabled and forced on the tracked tables: a connection as their owner (not a superuser or BYPASSRLS " +
+        "RLS is then enabled and forced on the tracked tables, and on the tables of those schemas the metadata does not track " +
+        "(with no policy, as Hasura exposes them to no role): a connection as their owner (not a superuser or BYPASSRLS " +
         "role), such as a Hasura still connected as the owner, sees and writes only what the policies allow it.",
     );
   else lines.push(`\`PROJECT_DIR=<this folder> ${env}npm start\` (the embedded cluster, or DATABASE_URL and DATABASE_OWNER_URL).`);

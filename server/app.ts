@@ -19,6 +19,7 @@ import health from "./plugins/health.ts";
 import metadataApi from "./plugins/metadata-api.ts";
 import overload from "./plugins/overload.ts";
 import securityHeaders, { RAW_SECURITY_HEADERS } from "./plugins/security-headers.ts";
+import graphqlWebSockets from "./subscriptions/ws-plugin.ts";
 import { toHasuraError, type ErrorContext } from "./to-hasura-error.ts";
 
 export interface AppOptions {
@@ -168,6 +169,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     queryLimits,
     maxBatchSize: config.limits.maxBatchSize,
     introspectionDisabledFor: config.limits.introspectionDisabledFor,
+    errorContext,
+  });
+  // GraphQL over WebSockets on the same paths (GET upgrades), authenticated at connection_init.
+  await app.register(graphqlWebSockets, {
+    websocket: config.websocket,
+    queryLimits,
+    introspectionDisabledFor: config.limits.introspectionDisabledFor,
+    maxBatchSize: config.limits.maxBatchSize,
     errorContext,
   });
   // Hasura's metadata API: export_metadata only, for admins.

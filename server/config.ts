@@ -79,6 +79,23 @@ export interface HttpConfig {
   enableConsole: boolean;
 }
 
+/** GraphQL over WebSockets (server/subscriptions/ws-plugin.ts): Hasura's knobs, then bounds of ours. */
+export interface WebSocketConfig {
+  /** Legacy protocol's `ka` interval (ms); HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE is in seconds. */
+  keepAliveMs: number;
+  /** Time a socket has to send connection_init (ms); HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT is in seconds. */
+  connectionInitTimeoutMs: number;
+  /** Largest message a client may send; bigger closes the socket (1009). */
+  maxMessageBytes: number;
+  /** Subscriptions one socket may hold, and all sockets together. */
+  maxSubscriptionsPerSocket: number;
+  maxSubscriptions: number;
+  /** Messages (operations, pings) one socket may send per second; 0: no bound. */
+  maxMessagesPerSecond: number;
+  /** Bytes queued for a client that does not read; beyond, its socket is closed (slow consumer). */
+  maxBufferedBytes: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -88,6 +105,7 @@ export interface Config {
   auth: AuthConfig;
   limits: LimitsConfig;
   http: HttpConfig;
+  websocket: WebSocketConfig;
   /** Names of the LOGIN roles created on the embedded cluster. */
   ownerRole: string;
   authenticatorRole: string;
@@ -180,6 +198,15 @@ export function loadConfig(env: Env = process.env): Config {
     http: {
       corsOrigins: corsOrigins(env),
       enableConsole: bool(env, "HASURA_GRAPHQL_ENABLE_CONSOLE", !production),
+    },
+    websocket: {
+      keepAliveMs: int(env, "HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE", 5, 1, 3_600) * 1000,
+      connectionInitTimeoutMs: int(env, "HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT", 3, 1, 3_600) * 1000,
+      maxMessageBytes: int(env, "HASURA_GRAPHQL_WEBSOCKET_MAX_MESSAGE_BYTES", 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxSubscriptionsPerSocket: int(env, "HASURA_GRAPHQL_WEBSOCKET_MAX_SUBSCRIPTIONS", 200, 1, 1_000_000),
+      maxSubscriptions: int(env, "HASURA_GRAPHQL_MAX_SUBSCRIPTIONS", 50_000, 1, 10_000_000),
+      maxMessagesPerSecond: int(env, "HASURA_GRAPHQL_WEBSOCKET_MAX_MESSAGES_PER_SECOND", 200, 0, 1_000_000),
+      maxBufferedBytes: int(env, "HASURA_GRAPHQL_WEBSOCKET_MAX_BUFFERED_BYTES", 16 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
     },
     ownerRole: "app_owner",
     authenticatorRole: "authenticator",

@@ -28,6 +28,8 @@ export interface AuthResult {
   session: HasuraSession;
   /** Set-Cookie values a webhook asked to pass on to the client. */
   setCookies?: string[];
+  /** When the credential stops being valid (ms since the epoch): a JWT's exp, a webhook's Expires/max-age. WebSockets close then. */
+  expiresAt?: number;
 }
 
 export interface Authenticator {
@@ -178,15 +180,16 @@ export async function createAuthenticator(
     return sessionFrom(headers, await verified(token, verifier));
   }
 
-  function sessionFrom(headers: RequestHeaders, { payload, claims }: CachedToken): AuthResult {
+  function sessionFrom(headers: RequestHeaders, { payload, claims, skew }: CachedToken): AuthResult {
     const role = chooseRole(header(headers, "x-hasura-role"), claims.allowedRoles, claims.defaultRole);
-    return { session: { role, variables: { ...claims.variables }, claims: payload as Record<string, unknown> } };
+    const expiresAt = typeof payload.exp === "number" ? (payload.exp + skew) * 1000 : undefined;
+    return { session: { role, variables: { ...claims.variables }, claims: payload as Record<string, unknown> }, expiresAt };
   }
 
   async function webhookMode(headers: RequestHeaders, body: unknown): Promise<AuthResult> {
     const decision = await hook!(headers, body);
     const { "x-hasura-role": role, ...variables } = decision.variables;
-    return { session: { role: role!, variables, claims: null }, setCookies: decision.setCookies };
+    return { session: { role: role!, variables, claims: null }, setCookies: decision.setCookies, expiresAt: decision.expiresAt };
   }
 
   const mode: Authenticator["mode"] = !adminSecretGate ? "development" : verifiers.length ? "jwt" : hook ? "webhook" : "admin-secret";

@@ -12,6 +12,8 @@ import { expiryFrom } from "./jwks.ts";
 export interface HookDecision {
   variables: Record<string, string>;
   setCookies: string[];
+  /** When the hook said its decision expires (Expires or Cache-Control max-age), in ms; absent: it did not say. */
+  expiresAt?: number;
 }
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -82,15 +84,26 @@ function flatHeaders(headers: Headers, ignore?: Set<string>): Record<string, str
 }
 
 /** Expiry from the hook's JSON keys (Hasura's contract) or its HTTP headers. */
-function decisionExpiry(body: Record<string, string>, res: Response, now: number): number {
-  const keyed = new Headers();
+function expiryHeaders(body: Record<string, string>, res: Response): globalThis.Headers {
+  const keyed = new globalThis.Headers();
   for (const [k, v] of Object.entries(body)) {
     const lk = k.toLowerCase();
     if (lk === "cache-control" || lk === "expires") keyed.set(lk, v);
   }
-  const fromBody = keyed.has("cache-control") || keyed.has("expires");
-  const expiry = expiryFrom(fromBody ? keyed : res.headers, now, 0);
-  return Math.min(expiry, now + MAX_CACHE_MS);
+  return keyed.has("cache-control") || keyed.has("expires") ? keyed : res.headers;
+}
+
+function decisionExpiry(body: Record<string, string>, res: Response, now: number): number {
+  return Math.min(expiryFrom(expiryHeaders(body, res), now, 0), now + MAX_CACHE_MS);
+}
+
+/** The expiry the hook stated (max-age or Expires), uncapped: a WebSocket closes then (Hasura). No statement: none. */
+function statedExpiry(body: Record<string, string>, res: Response, now: number): number | undefined {
+  const headers = expiryHeaders(body, res);
+  const stated = /(?:^|,)\s*(?:s-maxage|max-age)\s*=/.test(headers.get("cache-control")?.toLowerCase() ?? "") || headers.has("expires");
+  if (!stated) return undefined;
+  const t = expiryFrom(headers, now, Number.NaN);
+  return Number.isNaN(t) ? undefined : t;
 }
 
 export function createWebhook(hook: NonNullable<AuthConfig["authHook"]>) {
@@ -144,8 +157,12 @@ export function createWebhook(hook: NonNullable<AuthConfig["authHook"]>) {
     if (!variables["x-hasura-role"]) {
       throw new HasuraError("invalid-params", "x-hasura-role not found in session variables", 400);
     }
-    const decision: HookDecision = { variables, setCookies: res.headers.getSetCookie() };
     const now = Date.now();
+    const decision: HookDecision = {
+      variables,
+      setCookies: res.headers.getSetCookie(),
+      expiresAt: statedExpiry(json as Record<string, string>, res, now),
+    };
     const expiresAt = decisionExpiry(json as Record<string, string>, res, now);
     if (expiresAt > now && decision.setCookies.length === 0) cache.set(cacheKey, decision, { ttl: expiresAt - now });
     return decision;

@@ -15,6 +15,7 @@
  */
 import type { FastifyError, FastifyPluginAsync } from "fastify";
 import fp from "fastify-plugin";
+import type { Authenticator } from "../auth/authenticate.ts";
 import { errors, graphqlErrorBody } from "../errors.ts";
 import { makeLimitedParser, type QueryLimits } from "../graphql-limits.ts";
 import { toHasuraError, type ErrorContext } from "../to-hasura-error.ts";
@@ -43,7 +44,9 @@ export interface GraphQLScopeOptions extends SessionOptions {
   errorContext: ErrorContext;
 }
 
-const scope: FastifyPluginAsync<GraphQLScopeOptions & { inFlight: InFlightCap }> = async (scope, opts) => {
+type ScopeOptions = GraphQLScopeOptions & { inFlight: InFlightCap; exposeAuthenticator: (a: Authenticator) => void };
+
+const scope: FastifyPluginAsync<ScopeOptions> = async (scope, opts) => {
   scope.setErrorHandler((err: FastifyError, request, reply) => {
     const e = toHasuraError(err, opts.errorContext) ?? errors.internal();
     if (e.statusCode >= 500) request.log.error({ err }, "request failed");
@@ -54,6 +57,7 @@ const scope: FastifyPluginAsync<GraphQLScopeOptions & { inFlight: InFlightCap }>
   });
   opts.inFlight.addHooks(scope);
   await scope.register(session, opts);
+  opts.exposeAuthenticator(scope.authenticator);
 
   // One parser (and its document cache) for both dialects.
   const parse = makeLimitedParser(opts.queryLimits);
@@ -76,12 +80,15 @@ const scope: FastifyPluginAsync<GraphQLScopeOptions & { inFlight: InFlightCap }>
   }
 };
 
-/** Registers the scope; only the in-flight count is visible outside it (load tests read it). */
+/** Registers the scope; only the in-flight count (load tests read it) and the authenticator are visible outside it. */
 export default fp<GraphQLScopeOptions>(
   async (app, opts) => {
     const inFlight = new InFlightCap(opts.maxConcurrentRequests);
     app.decorate("requestsInProgress", () => inFlight.count);
-    await app.register(scope, { ...opts, inFlight });
+    // The authenticator is also the WebSockets' (server/subscriptions/socket-auth.ts), outside this scope.
+    let authenticator: Authenticator | undefined;
+    await app.register(scope, { ...opts, inFlight, exposeAuthenticator: (a) => (authenticator = a) });
+    app.decorate("authenticator", authenticator!);
   },
   { name: "graphql-scope", dependencies: ["graphql-schemas", "app-roles"], fastify: "5.x" },
 );

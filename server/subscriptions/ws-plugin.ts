@@ -1,0 +1,115 @@
+/**
+ * GraphQL over WebSockets: GET upgrades on /v1/graphql and /v1alpha1/graphql
+ * (Hasura's dialect; `graphql-transport-ws`, or the legacy `graphql-ws`,
+ * Hasura's default when the client names neither) and on /graphql
+ * (PostGraphile's dialect, `graphql-transport-ws` only, as grafserv). A GET
+ * without an upgrade answers as before (404).
+ *
+ * @fastify/websocket is registered inside this plugin's own scope: its
+ * route hook wraps only these routes, and the GraphQL scope's HTTP session
+ * hook and in-flight count never see a socket (a socket authenticates at
+ * connection_init: ./socket-auth.ts).
+ *
+ * Shutdown: sockets close with 1001 once their in-flight operations have answered.
+ */
+import websocket from "@fastify/websocket";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+import type WebSocket from "ws";
+import type { WebSocketConfig } from "../config.ts";
+import { makeLimitedParser, type QueryLimits } from "../graphql-limits.ts";
+import type { ErrorContext } from "../to-hasura-error.ts";
+import { CLOSE, SocketConnection, SocketHub } from "./connection.ts";
+import { legacyExpired, serveLegacyWs } from "./legacy-ws.ts";
+import { serveTransportWs } from "./transport-ws.ts";
+
+export const TRANSPORT_WS = "graphql-transport-ws";
+export const LEGACY_WS = "graphql-ws";
+
+export interface WebSocketPluginOptions {
+  websocket: WebSocketConfig;
+  queryLimits: QueryLimits;
+  introspectionDisabledFor: ReadonlySet<string>;
+  maxBatchSize: number;
+  errorContext: ErrorContext;
+}
+
+const ROUTES = [
+  { url: "/v1/graphql", dialect: "hasura", bareErrors: false },
+  { url: "/v1alpha1/graphql", dialect: "hasura", bareErrors: true },
+  { url: "/graphql", dialect: "postgraphile", bareErrors: false },
+] as const;
+
+// Longest shutdown waits for a socket's in-flight operations before closing it anyway.
+const DRAIN_GRACE_MS = 5_000;
+
+/**
+ * The subprotocol answered: graphql-transport-ws when offered; else the
+ * legacy protocol (Hasura's choice for a missing or unknown one), named in
+ * the answer only if the client offered it.
+ */
+function chooseProtocol(offered: Set<string>): string | false {
+  if (offered.has(TRANSPORT_WS)) return TRANSPORT_WS;
+  if (offered.has(LEGACY_WS)) return LEGACY_WS;
+  return false;
+}
+
+const scope: FastifyPluginAsync<WebSocketPluginOptions> = async (app, opts) => {
+  const hub = new SocketHub(opts.websocket, {
+    app,
+    parse: makeLimitedParser(opts.queryLimits),
+    queryLimits: opts.queryLimits,
+    introspectionDisabledFor: opts.introspectionDisabledFor,
+    maxBatchSize: opts.maxBatchSize,
+    errorContext: opts.errorContext,
+  });
+  await app.register(websocket, {
+    options: {
+      maxPayload: opts.websocket.maxMessageBytes,
+      handleProtocols: chooseProtocol,
+    },
+    preClose: (done) => {
+      hub.drain(DRAIN_GRACE_MS).then(
+        () => done(),
+        () => done(),
+      );
+    },
+  });
+
+  for (const route of ROUTES) {
+    app.route({
+      method: "GET",
+      url: route.url,
+      // Not an upgrade: what this path answered before sockets existed.
+      handler: (_request, reply) => reply.callNotFound(),
+      wsHandler: (ws: WebSocket, request: FastifyRequest) => {
+        const log = request.log;
+        const legacy = route.dialect === "hasura" && ws.protocol !== TRANSPORT_WS;
+        let conn: SocketConnection | undefined;
+        conn = new SocketConnection({
+          ws,
+          hub,
+          dialect: route.dialect,
+          log,
+          headers: request.headers,
+          ip: request.ip,
+          onExpired: (reason) => (legacy ? legacyExpired(conn!, reason) : conn!.close(CLOSE.forbidden, reason)),
+        });
+        if (hub.closing) {
+          conn.close(CLOSE.goingAway, "server shutting down");
+          return;
+        }
+        if (legacy) serveLegacyWs(ws, conn, { bareErrors: route.bareErrors });
+        else serveTransportWs(ws, conn); // closes 4406 unless graphql-transport-ws was chosen
+      },
+    });
+  }
+};
+
+export default fp<WebSocketPluginOptions>(
+  async (app, opts) => {
+    // Encapsulated (not fp): @fastify/websocket's hooks stay on these routes.
+    await app.register(scope, opts);
+  },
+  { name: "graphql-websockets", dependencies: ["graphql-scope", "graphql-schemas", "app-roles"], fastify: "5.x" },
+);

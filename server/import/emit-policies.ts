@@ -293,9 +293,16 @@ export function emitPolicies(input: HasuraMetadata, opts: EmitOptions): EmittedP
           continue;
         }
         const head = `call hasura.column_preset(${tableLit}, ${quoteLiteral(role)}, '${cmd}', ${quoteLiteral(column)}, `;
-        if (typeof value === "string" && /^x-hasura-/i.test(value))
-          declare(`${head}session_variable => ${quoteLiteral(value.toLowerCase())});`);
-        else if (value === null)
+        if (typeof value === "string" && /^x-hasura-/i.test(value)) {
+          // Hasura reads any x-hasura-… value as a session variable; one no
+          // header could carry (empty, spaces, …) would fail every write.
+          if (/^x-hasura-[a-z0-9_-]+$/i.test(value)) declare(`${head}session_variable => ${quoteLiteral(value.toLowerCase())});`);
+          else
+            notes.push({
+              where: `${t.where} ${at(cmd)}.set.${column}`,
+              detail: `preset ${JSON.stringify(value)} is not a session variable name (x-hasura- then letters, digits, _ or -): skipped, so the column is the client's to set where granted`,
+            });
+        } else if (value === null)
           notes.push({
             where: `${t.where} ${at(cmd)}.set.${column}`,
             detail: "a null preset is not declarable (sql/permissions.sql): skipped",

@@ -168,7 +168,7 @@ t.test("for all where the four rules coincide; declarations; what PostgreSQL can
           ["user", { check: {}, columns: ["name"], set: { name: "fixed" }, backendOnly: false }],
           ["anonymous", { check: {}, columns: [], set: {}, backendOnly: false }],
         ]),
-        update: new Map([["user", { columns: ["name"], filter: {}, check: null, set: {}, backendOnly: false }]]),
+        update: new Map([["user", { columns: ["name"], filter: {}, check: null, set: { name: "X-Hasura-User Id" }, backendOnly: false }]]),
         delete: new Map([["user", { filter: {}, backendOnly: true }]]),
       },
     ],
@@ -181,11 +181,16 @@ t.test("for all where the four rules coincide; declarations; what PostgreSQL can
   t.match(out.sql, "call hasura.column_preset('public.tag', 'user', 'insert', 'name', value => 'fixed');");
   t.match(out.sql, "call hasura.backend_only('public.tag', 'user', 'delete');");
   t.notMatch(out.sql, "to anonymous", "anonymous's insert with columns: [] is not granted");
-  t.equal(out.notes.length, 1);
+  t.equal(out.notes.length, 2);
   t.match(out.notes[0], {
     where: /public_tag\.yaml \$\.insert_permissions\[role=anonymous\]\.permission\.columns$/,
     detail: /columns: \[\]/,
   });
+  t.match(out.notes[1], {
+    where: /public_tag\.yaml \$\.update_permissions\[role=user\]\.permission\.set\.name$/,
+    detail: /"X-Hasura-User Id" is not a session variable name/,
+  });
+  t.notMatch(out.sql, "'update', 'name'", "a malformed session variable is not declared as a preset");
   t.match(out.sql, /-- Not translated[^\n]*\n-- {3}[\s\S]*insert_permissions\[role=anonymous\]/);
   await db.asOwner(out.sql);
   const rows = await db.asRoot<{ policyname: string }>("select policyname from pg_policies where tablename = 'tag' order by 1");

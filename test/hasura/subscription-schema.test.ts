@@ -200,3 +200,40 @@ t.test("subscription_root_fields switches the subscription root's fields, query_
     "user: article.author still there",
   );
 });
+
+t.test("tracked functions: the stable ones on the subscription root as on the query root, the volatile ones on neither", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  await db.asOwner(`
+    create table public.track (id int primary key, name text not null);
+    create function public.search_tracks(search text) returns setof public.track
+      language sql stable as $$ select * from public.track where name ilike ('%' || search || '%') $$;
+    create function public.first_track() returns public.track
+      language sql stable as $$ select * from public.track order by id limit 1 $$;
+    create function public.rename_track(track_id int, new_name text) returns setof public.track
+      language sql volatile as $$ update public.track set name = new_name where id = track_id returning * $$;
+    alter table public.track enable row level security, force row level security;
+    grant select on public.track to "user";
+    grant update (name) on public.track to "user";
+    create policy user_select on public.track for select to "user" using (true);
+    create policy user_update on public.track for update to "user" using (true);
+    call hasura.select_permission('public.track', 'user', allow_aggregations => true);
+  `);
+  const srv = await startServer(t, { db });
+  const user = await roots(t, srv, "user");
+  const functions = (list: Field[] | undefined) =>
+    (list ?? [])
+      .filter((f) => /track/.test(f.name) && !f.name.startsWith("track"))
+      .map((f) => `${f.name}(${f.args.map((a) => `${a.name}: ${show(a.type)}`).join(", ")}): ${show(f.type)}`)
+      .sort();
+  const onQuery = functions(user.queryType.fields);
+  t.same(
+    onQuery.map((s) => s.split("(")[0]),
+    ["first_track", "search_tracks", "search_tracks_aggregate"],
+    "the query root's tracked functions",
+  );
+  t.same(functions(user.subscriptionType?.fields), onQuery, "the same on the subscription root, same arguments and types");
+  t.notOk(
+    user.subscriptionType?.fields.some((f) => f.name === "rename_track"),
+    "no volatile function",
+  );
+});

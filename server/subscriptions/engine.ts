@@ -28,7 +28,7 @@
  * Pollers stop when their last subscriber leaves (Hasura's #9963).
  */
 import { createHash } from "node:crypto";
-import type { WithPgClient } from "@dataplan/pg";
+import type { PgClient, PgClientQuery, WithPgClient } from "@dataplan/pg";
 import { execute, hookArgs } from "grafast";
 import { print, type DocumentNode, type GraphQLError, type GraphQLSchema } from "graphql";
 import type { HasuraSession } from "../auth/pg-settings.ts";
@@ -69,8 +69,14 @@ export interface LiveEngineStats {
   pollers: number;
   cohorts: number;
   subscribers: number;
-  /** Cohort executions since start. */
+  /** Cohort executions through grafast since start. */
   executions: number;
+  /** Replays (statements re-sent, rows compared), and those that found nothing changed. */
+  replays: number;
+  replayHits: number;
+  /** Ticks since start, and their total duration (ms). */
+  ticks: number;
+  tickMs: number;
 }
 
 export interface LiveEngine {
@@ -89,6 +95,8 @@ export interface LiveEngineOptions {
   streamIntervalMs?: number;
   /** HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE. */
   streamBatchSize?: number;
+  /** Re-send a live query's last statements and compare their rows before executing it again (default true; needs withPgClient). */
+  replay?: boolean;
   /** Run a tick's batches at the same time (default: one after another). */
   concurrentBatches?: boolean;
   /** The poller's withPgClient (./batched-pg.ts); absent: the role preset's own. */
@@ -122,6 +130,8 @@ interface Cohort {
   cursors: unknown[];
   /** Streams: delivered a batch (takes no new subscribers). */
   advanced: boolean;
+  /** Live queries: the statements of the last full execution and the hash of what they returned. */
+  replay?: Replay;
   running: boolean;
 }
 
@@ -183,6 +193,80 @@ function sessionPart(session: HasuraSession, read: ReadVariables): unknown {
 
 const sha1 = (s: string) => createHash("sha1").update(s).digest("base64");
 
+/**
+ * Replay: a live query's result is a function of its document, variables
+ * and session, and of what its SQL statements return. So a tick first
+ * re-sends the statements of the cohort's last full execution (same text
+ * and values, under its settings, through the batched client: one
+ * statement per cohort, no grafast) and hashes their rows; equal to the
+ * last hash, the result cannot have changed and nothing more is done.
+ * Otherwise grafast executes the operation again (its statements may now
+ * differ, e.g. a later statement's values came from an earlier one's rows)
+ * and the new statements are recorded. An execution that used a
+ * transaction or more than one settings object is not replayed.
+ */
+interface Replay {
+  pgSettings: Record<string, string | undefined> | null;
+  statements: PgClientQuery[];
+  hash: string;
+}
+
+function rowsHash(results: Array<{ rows: readonly unknown[] }>): string {
+  const h = createHash("sha1");
+  for (const r of results) h.update(JSON.stringify(r.rows)).update("\u0000");
+  return h.digest("base64");
+}
+
+/** A withPgClient that records the statements of one execution and their rows, in the order they were issued. */
+function record(inner: WithPgClient) {
+  const issued: Array<{ opts: PgClientQuery; result: Promise<{ rows: readonly unknown[] }> }> = [];
+  let settings: Record<string, string | undefined> | null | undefined;
+  let usable = true;
+  const withPgClient = (async (pgSettings: Record<string, string | undefined> | null, callback: (c: PgClient) => unknown) => {
+    if (settings === undefined) settings = pgSettings;
+    else if (settings !== pgSettings) usable = false;
+    return inner(pgSettings, (client) =>
+      callback({
+        query(opts: PgClientQuery) {
+          const result = client.query(opts);
+          issued.push({ opts, result: result as Promise<{ rows: readonly unknown[] }> });
+          return result;
+        },
+        withTransaction(cb: (c: PgClient) => Promise<unknown>) {
+          usable = false;
+          return client.withTransaction(cb);
+        },
+      } as PgClient),
+    );
+  }) as WithPgClient;
+  withPgClient.release = () => {};
+  return {
+    withPgClient,
+    async replay(): Promise<Replay | undefined> {
+      if (!usable || settings === undefined) return undefined;
+      try {
+        const results = await Promise.all(issued.map((i) => i.result));
+        return { pgSettings: settings, statements: issued.map((i) => i.opts), hash: rowsHash(results) };
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** Whether the recorded statements still return what they did. */
+async function unchanged(withPgClient: WithPgClient, replay: Replay): Promise<boolean> {
+  try {
+    // A fresh settings object: response bounds are counted per object (per execution).
+    const results = await withPgClient(replay.pgSettings && { ...replay.pgSettings }, (client) =>
+      Promise.all(replay.statements.map((q) => client.query(q))),
+    );
+    return rowsHash(results) === replay.hash;
+  } catch {
+    return false;
+  }
+}
+
 /** Hasura's error entry. */
 const entryOf = (e: HasuraError) => ({ message: e.message, extensions: { path: e.path, code: e.code } });
 
@@ -205,6 +289,10 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
   let subscribers = 0;
   let cohorts = 0;
   let executions = 0;
+  let replays = 0;
+  let replayHits = 0;
+  let ticks = 0;
+  let tickMs = 0;
   let closed = false;
 
   const toError = (thrown: unknown): HasuraError => {
@@ -236,8 +324,16 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
     const poller = cohort.poller;
     if (cohort.running) return;
     cohort.running = true;
-    executions++;
     try {
+      const live = poller.streams.length === 0;
+      if (live && cohort.replay && opts.withPgClient) {
+        replays++;
+        if (await unchanged(opts.withPgClient, cohort.replay)) {
+          replayHits++;
+          return;
+        }
+      }
+      cohort.replay = undefined;
       const variableValues = { ...cohort.variables };
       poller.streams.forEach((s, i) => {
         variableValues[s.variableName] = cohort.cursors[i];
@@ -250,7 +346,10 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
         resolvedPreset: poller.resolvedPreset,
         requestContext: cohort.requestContext,
       });
-      if (opts.withPgClient) (args.contextValue as { withPgClient?: WithPgClient }).withPgClient = opts.withPgClient;
+      const recorder = opts.withPgClient && live && opts.replay !== false ? record(opts.withPgClient) : undefined;
+      const withPgClient = recorder?.withPgClient ?? opts.withPgClient;
+      if (withPgClient) (args.contextValue as { withPgClient?: WithPgClient }).withPgClient = withPgClient;
+      executions++;
       const result = (await execute(args)) as { data?: unknown; errors?: readonly GraphQLError[] };
       if (Symbol.asyncIterator in result) throw errors.streamingNotSupported();
       if (cohort.subscribers.size === 0) return;
@@ -261,7 +360,8 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
         return;
       }
       const payload: LiveResult = { data: result.data };
-      if (poller.streams.length === 0) {
+      if (live) {
+        cohort.replay = await recorder?.replay();
         const hash = sha1(JSON.stringify(payload));
         if (hash !== cohort.lastHash) deliver(cohort, payload, hash);
         return;
@@ -298,6 +398,8 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
     for (let i = 0; i < list.length; i += poller.batchSize) batches.push(list.slice(i, i + poller.batchSize));
     if (opts.concurrentBatches) await Promise.all(batches.map((b) => Promise.all(b.map(run))));
     else for (const b of batches) await Promise.all(b.map(run));
+    ticks++;
+    tickMs += Date.now() - started;
     if (!poller.stopped) schedule(poller, Math.max(0, poller.intervalMs - (Date.now() - started)));
   }
 
@@ -415,7 +517,7 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
         leave(sub);
       };
     },
-    stats: () => ({ pollers: pollers.size, cohorts, subscribers, executions }),
+    stats: () => ({ pollers: pollers.size, cohorts, subscribers, executions, replays, replayHits, ticks, tickMs }),
     async close() {
       closed = true;
       const ticking: Array<Promise<void> | undefined> = [];

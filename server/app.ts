@@ -178,6 +178,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     introspectionDisabledFor: config.limits.introspectionDisabledFor,
     maxBatchSize: config.limits.maxBatchSize,
     errorContext,
+    schemas: config.database.schemas,
+    preparedStatements: config.database.preparedStatements,
+    responseLimits: {
+      maxRows: config.limits.maxResponseRows,
+      maxBytes: config.limits.maxResponseBytes,
+      maxMs: config.limits.operationTimeoutMs,
+    },
   });
   // Hasura's metadata API: export_metadata only, for admins.
   await app.register(metadataApi, {

@@ -94,6 +94,11 @@ export interface WebSocketConfig {
   maxMessagesPerSecond: number;
   /** Bytes queued for a client that does not read; beyond, its socket is closed (slow consumer). */
   maxBufferedBytes: number;
+  /** The live-query engine (server/subscriptions/engine.ts): refetch interval (ms) and cohorts per batch, live queries and streams. */
+  liveIntervalMs: number;
+  liveBatchSize: number;
+  streamIntervalMs: number;
+  streamBatchSize: number;
 }
 
 export interface Config {
@@ -207,6 +212,10 @@ export function loadConfig(env: Env = process.env): Config {
       maxSubscriptions: int(env, "HASURA_GRAPHQL_MAX_SUBSCRIPTIONS", 50_000, 1, 10_000_000),
       maxMessagesPerSecond: int(env, "HASURA_GRAPHQL_WEBSOCKET_MAX_MESSAGES_PER_SECOND", 200, 0, 1_000_000),
       maxBufferedBytes: int(env, "HASURA_GRAPHQL_WEBSOCKET_MAX_BUFFERED_BYTES", 16 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
+      liveIntervalMs: int(env, "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", 1000, 10, 3_600_000),
+      liveBatchSize: int(env, "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE", 100, 1, 100_000),
+      streamIntervalMs: int(env, "HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", 1000, 10, 3_600_000),
+      streamBatchSize: int(env, "HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE", 100, 1, 100_000),
     },
     ownerRole: "app_owner",
     authenticatorRole: "authenticator",

@@ -1,22 +1,29 @@
 /**
- * The one place the WebSocket transports start a subscription: a validated
- * subscription document in, results pushed out, a stop function back.
+ * The one place the WebSocket transports start a subscription: a parsed
+ * subscription document in, validated for the role, turned into the query
+ * the live engine re-runs, and handed to the engine (./engine.ts: pollers,
+ * cohorts, batched round trips); results are pushed out, a stop comes back.
  *
- * TEMPORARY (until S1's toLiveOperation, server/subscriptions/live-operation.ts,
- * and S3's engine, server/subscriptions/engine.ts, land): the subscription
- * operation is validated as the same selections on the role's query root
- * and this module polls it itself, one query per subscriber per interval,
- * pushing only changed results. To be replaced by
- * `toLiveOperation(schema, document, operationName)` → `engine.subscribe(...)`;
- * the transports do not change.
+ * Hasura's dialect: validated against the role's subscription_root, then
+ * ./live-operation.ts's toLiveOperation (live queries and `t_stream`: the
+ * injected cursor variables start at the client's initial_value, and a
+ * cursor column added for the engine is stripped before delivery).
+ * PostGraphile's dialect (no subscription root): the subscription operation
+ * is read as the same selections of its query root (live queries only).
  */
-import type { FastifyBaseLogger } from "fastify";
-import { execute, hookArgs } from "grafast";
-import { Kind, validate, type DocumentNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
+import type { FastifyInstance } from "fastify";
+import { Kind, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
 import type { HasuraSession } from "../auth/pg-settings.ts";
+import type { WebSocketConfig } from "../config.ts";
 import { errors, HasuraError } from "../errors.ts";
-import { makeMaskError } from "../graphile/mask-error.ts";
+import type { ResponseLimits } from "../graphile/pipelined-adaptor.ts";
 import { toHasuraError, validationError, type ErrorContext } from "../to-hasura-error.ts";
+import { makeBatchedWithPgClient } from "./batched-pg.ts";
+import { createLiveEngine, defaultNextCursor, type LiveEngine, type LiveResult, type StreamField as EngineStream } from "./engine.ts";
+import { liveVariables, nextCursor, stripInjected, toLiveOperation, type StreamField } from "./live-operation.ts";
+import { createSessionKeys } from "./session-keys.ts";
+
+export type { LiveResult };
 
 export interface SubscriptionRequest {
   dialect: "hasura" | "postgraphile";
@@ -27,21 +34,16 @@ export interface SubscriptionRequest {
   document: DocumentNode;
   operationName?: string;
   variables: Record<string, unknown>;
-  log: FastifyBaseLogger;
-  errorContext: ErrorContext;
-}
-
-export interface LiveResult {
-  data?: unknown;
-  errors?: unknown[];
 }
 
 export type StartedSubscription = { error: HasuraError } | { start: (push: (result: LiveResult) => void) => () => void };
 
-// The naive poller's interval (Hasura's default refetch interval).
-const POLL_MS = 1_000;
+export interface SubscriptionRunner {
+  prepare(req: SubscriptionRequest): StartedSubscription;
+  close(): Promise<void>;
+}
 
-/** The subscription as a query document: the same selections on the query root (what S1's toLiveOperation does for live queries). */
+/** The subscription as a query document: the same selections on the query root. */
 function asQuery(document: DocumentNode): DocumentNode {
   return {
     ...document,
@@ -53,66 +55,113 @@ function asQuery(document: DocumentNode): DocumentNode {
   };
 }
 
-/** Validates the subscription for the role; on success, `start` begins delivery. */
-export function prepareSubscription(req: SubscriptionRequest): StartedSubscription {
-  const document = asQuery(req.document);
-  const invalid = validate(req.schema, document);
-  if (invalid.length) {
-    return {
-      error:
-        req.dialect === "hasura"
-          ? validationError(invalid[0]!, document)
-          : new HasuraError("validation-failed", invalid[0]!.message, 400, "$.query"),
-    };
-  }
-  const mask = makeMaskError(req.errorContext);
-  const formatErrors = (failed: readonly GraphQLError[]): unknown[] =>
-    req.dialect === "hasura"
-      ? failed.map((e) => {
-          const h = toHasuraError(e, req.errorContext) ?? errors.databaseQueryError();
-          return { message: h.message, extensions: { path: h.path, code: h.code } };
-        })
-      : failed.map((e) => {
-          const m = mask(e);
-          return "toJSON" in m ? m.toJSON() : m;
-        });
+const entry = (e: HasuraError) => ({ message: e.message, extensions: { path: e.path, code: e.code } });
+
+export function createSubscriptionRunner(
+  app: FastifyInstance,
+  opts: {
+    cfg: WebSocketConfig;
+    schemas: string[];
+    preparedStatements: boolean;
+    responseLimits: ResponseLimits;
+    errorContext: ErrorContext;
+  },
+): SubscriptionRunner {
+  const log = (err: unknown) => app.log.error({ err }, "live query failed");
+  // The engine's view of a stream → toLiveOperation's (which knows where each row carries its cursor).
+  const streamsOf = new WeakMap<EngineStream, StreamField>();
+  const engine: LiveEngine = createLiveEngine({
+    intervalMs: opts.cfg.liveIntervalMs,
+    batchSize: opts.cfg.liveBatchSize,
+    streamIntervalMs: opts.cfg.streamIntervalMs,
+    streamBatchSize: opts.cfg.streamBatchSize,
+    withPgClient: makeBatchedWithPgClient(app.pgPool, {
+      preparedStatements: opts.preparedStatements,
+      responseLimits: opts.responseLimits,
+    }),
+    sessionKeys: createSessionKeys(app.pgPool, opts.schemas, log),
+    nextCursor: (stream, data) => {
+      const s = streamsOf.get(stream);
+      return s ? nextCursor(s, data) : defaultNextCursor(stream, data);
+    },
+    errorContext: opts.errorContext,
+    log,
+    maxSubscribers: opts.cfg.maxSubscriptions,
+  });
 
   return {
-    start(push) {
-      let stopped = false;
-      let last: string | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const tick = async () => {
-        try {
-          const args = await hookArgs({
-            schema: req.schema,
-            document,
-            variableValues: req.variables,
-            operationName: req.operationName,
-            resolvedPreset: req.resolvedPreset,
-            requestContext: { hasuraSession: req.session },
-          });
-          const result = (await execute(args)) as { data?: unknown; errors?: readonly GraphQLError[] };
-          if (stopped) return;
-          const out: LiveResult = result.errors?.length ? { errors: formatErrors(result.errors) } : { data: result.data };
-          const text = JSON.stringify(out);
-          if (text !== last) {
-            last = text;
-            push(out);
-          }
-        } catch (e) {
-          req.log.error({ err: e }, "subscription poll failed");
-          const h = toHasuraError(e, req.errorContext) ?? errors.internal();
-          if (!stopped) push({ errors: [{ message: h.message, extensions: { path: h.path, code: h.code } }] });
-        } finally {
-          if (!stopped) timer = setTimeout(tick, POLL_MS);
+    prepare(req) {
+      let document: DocumentNode;
+      let operationName = req.operationName;
+      let variables = req.variables;
+      let streams: StreamField[] = [];
+      if (req.dialect === "hasura" && req.schema.getSubscriptionType()) {
+        const invalid = validate(req.schema, req.document);
+        if (invalid.length) return { error: validationError(invalid[0]!, req.document) };
+        const live = toLiveOperation(req.schema, req.document, req.operationName, req.variables);
+        if (live instanceof HasuraError) return { error: live };
+        document = live.queryDocument;
+        operationName = live.operationName;
+        streams = live.streams;
+        variables = liveVariables(req.variables, streams);
+      } else {
+        document = asQuery(req.document);
+        const invalid = validate(req.schema, document);
+        if (invalid.length) {
+          return {
+            error:
+              req.dialect === "hasura"
+                ? validationError(invalid[0]!, document)
+                : new HasuraError("validation-failed", invalid[0]!.message, 400, "$.query"),
+          };
         }
-      };
-      void tick();
-      return () => {
-        stopped = true;
-        if (timer) clearTimeout(timer);
+      }
+      const engineStreams = streams.map((s) => {
+        const e: EngineStream = {
+          alias: s.responseKey,
+          cursorColumns: s.cursorColumns,
+          batchSize: s.batchSize,
+          variableName: s.variableName,
+        };
+        streamsOf.set(e, s);
+        return e;
+      });
+      const injected = streams.filter((s) => s.injected);
+      // The engine's result is shared by a cohort (and read for its next cursor): strip a copy.
+      const deliver = (push: (result: LiveResult) => void) =>
+        injected.length === 0
+          ? push
+          : (result: LiveResult) => {
+              if (result.data === undefined) return push(result);
+              const copy = structuredClone(result);
+              for (const s of injected) stripInjected(s, copy.data);
+              push(copy);
+            };
+      return {
+        start(push) {
+          try {
+            return engine.subscribe(
+              {
+                dialect: req.dialect,
+                session: req.session,
+                schema: req.schema,
+                resolvedPreset: req.resolvedPreset,
+                document,
+                operationName,
+                variables,
+                streams: engineStreams,
+                requestContext: { hasuraSession: req.session },
+              },
+              deliver(push),
+            );
+          } catch (e) {
+            // The engine at its bounds or closing: the subscription's one answer is the error.
+            push({ errors: [entry(toHasuraError(e, opts.errorContext) ?? errors.internal())] });
+            return () => {};
+          }
+        },
       };
     },
+    close: () => engine.close(),
   };
 }

@@ -15,7 +15,7 @@ import { makeMaskError } from "../graphile/mask-error.ts";
 import { servFor } from "../graphql/schemas.ts";
 import { runHasuraRequest } from "../hasura/execute.ts";
 import { toHasuraError, type ErrorContext } from "../to-hasura-error.ts";
-import { prepareSubscription, type LiveResult } from "./run-subscription.ts";
+import type { LiveResult, SubscriptionRunner } from "./run-subscription.ts";
 
 export interface OperationServices {
   app: FastifyInstance;
@@ -24,6 +24,7 @@ export interface OperationServices {
   introspectionDisabledFor: ReadonlySet<string>;
   maxBatchSize: number;
   errorContext: ErrorContext;
+  subscriptions: SubscriptionRunner;
 }
 
 export interface ErrorEntry {
@@ -77,7 +78,7 @@ export async function runSocketOperation(
     const schema = await serv.getSchema();
 
     if (operation.operation === "subscription") {
-      const prepared = prepareSubscription({
+      const prepared = svc.subscriptions.prepare({
         dialect,
         session,
         schema,
@@ -85,8 +86,6 @@ export async function runSocketOperation(
         document,
         operationName,
         variables,
-        log,
-        errorContext: svc.errorContext,
       });
       if ("error" in prepared) return { kind: "refused", errors: [entryOf(prepared.error)] };
       return { kind: "live", start: prepared.start };

@@ -18,9 +18,11 @@ import fp from "fastify-plugin";
 import type WebSocket from "ws";
 import type { WebSocketConfig } from "../config.ts";
 import { makeLimitedParser, type QueryLimits } from "../graphql-limits.ts";
+import type { ResponseLimits } from "../graphile/pipelined-adaptor.ts";
 import type { ErrorContext } from "../to-hasura-error.ts";
 import { CLOSE, SocketConnection, SocketHub } from "./connection.ts";
 import { legacyExpired, serveLegacyWs } from "./legacy-ws.ts";
+import { createSubscriptionRunner } from "./run-subscription.ts";
 import { serveTransportWs } from "./transport-ws.ts";
 
 export const TRANSPORT_WS = "graphql-transport-ws";
@@ -32,6 +34,10 @@ export interface WebSocketPluginOptions {
   introspectionDisabledFor: ReadonlySet<string>;
   maxBatchSize: number;
   errorContext: ErrorContext;
+  /** For the live engine's connections and session keys. */
+  schemas: string[];
+  preparedStatements: boolean;
+  responseLimits: ResponseLimits;
 }
 
 const ROUTES = [
@@ -55,7 +61,15 @@ function chooseProtocol(offered: Set<string>): string | false {
 }
 
 const scope: FastifyPluginAsync<WebSocketPluginOptions> = async (app, opts) => {
+  const subscriptions = createSubscriptionRunner(app, {
+    cfg: opts.websocket,
+    schemas: opts.schemas,
+    preparedStatements: opts.preparedStatements,
+    responseLimits: opts.responseLimits,
+    errorContext: opts.errorContext,
+  });
   const hub = new SocketHub(opts.websocket, {
+    subscriptions,
     app,
     parse: makeLimitedParser(opts.queryLimits),
     queryLimits: opts.queryLimits,
@@ -68,11 +82,15 @@ const scope: FastifyPluginAsync<WebSocketPluginOptions> = async (app, opts) => {
       maxPayload: opts.websocket.maxMessageBytes,
       handleProtocols: chooseProtocol,
     },
+    // Sockets first (their subscriptions stop, in-flight answers go out, 1001), then the engine's pollers.
     preClose: (done) => {
-      hub.drain(DRAIN_GRACE_MS).then(
-        () => done(),
-        () => done(),
-      );
+      hub
+        .drain(DRAIN_GRACE_MS)
+        .then(() => subscriptions.close())
+        .then(
+          () => done(),
+          () => done(),
+        );
     },
   });
 

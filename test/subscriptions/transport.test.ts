@@ -54,6 +54,19 @@ t.test("WebSockets on /v1/graphql", async (t) => {
     live.stop();
   });
 
+  await t.test("a streaming subscription delivers the rows after its cursor, batch by batch", async (t) => {
+    const client = transportClient(t, wsUrl(server), ADMIN);
+    const stream = collect(
+      client,
+      "subscription { article_stream(batch_size: 2, cursor: {initial_value: {id: 0}, ordering: ASC}) { id } }",
+    );
+    await stream.atLeast(2);
+    const ids = stream.results.flatMap((r) => r.data.article_stream.map((a: { id: number }) => a.id));
+    t.same(ids.slice(0, 4), [1, 2, 3, 4], "in cursor order, no repeats");
+    t.equal(stream.results[0].data.article_stream.length, 2, "batch_size rows per result");
+    stream.stop();
+  });
+
   await t.test("legacy graphql-ws (subscriptions-transport-ws): live result, then a new one after a write", async (t) => {
     const client = new SubscriptionClient(wsUrl(server), { connectionParams: { headers: ADMIN }, reconnect: false }, WebSocket);
     t.teardown(() => client.close());
@@ -117,6 +130,38 @@ t.test("WebSockets on /v1/graphql", async (t) => {
       t.equal(code, 4408, protocol);
       t.ok(Date.now() - started >= 900, `${protocol}: after the timeout`);
     }
+  });
+
+  await t.test("bounds: subscriptions per socket (an error for the extra one), messages per second (1008)", async (t) => {
+    const bounded = await startServer(t, {
+      project: "blog",
+      env: { ...SECURED_JWT, HASURA_GRAPHQL_WEBSOCKET_MAX_SUBSCRIPTIONS: "1", HASURA_GRAPHQL_WEBSOCKET_MAX_MESSAGES_PER_SECOND: "5" },
+    });
+    const s = await rawSocket(wsUrl(bounded), "graphql-transport-ws");
+    s.send({ type: "connection_init", payload: { headers: ADMIN } });
+    await s.next("connection_ack");
+    s.send({ type: "subscribe", id: "1", payload: { query: ARTICLES } });
+    await s.next("next");
+    s.send({ type: "subscribe", id: "2", payload: { query: ARTICLES } });
+    const err = await s.next("error");
+    t.match(err, { id: "2", payload: [{ message: /too many subscriptions on this socket \(at most 1\)/ }] });
+    for (let i = 0; i < 6; i++) s.send({ type: "ping" });
+    const closed = await s.closed;
+    t.equal(closed.code, 1008);
+    t.match(closed.reason, /too many messages/);
+  });
+
+  await t.test("shutdown closes open sockets with 1001", async (t) => {
+    const closing = await startServer(t, { project: "blog", env: { ...SECURED_JWT } });
+    const s = await rawSocket(wsUrl(closing), "graphql-transport-ws");
+    s.send({ type: "connection_init", payload: { headers: ADMIN } });
+    await s.next("connection_ack");
+    s.send({ type: "subscribe", id: "1", payload: { query: ARTICLES } });
+    await s.next("next");
+    await closing.app.close();
+    const closed = await s.closed;
+    t.equal(closed.code, 1001);
+    t.equal(closed.reason, "server shutting down");
   });
 
   await t.test("/graphql speaks graphql-transport-ws in PostGraphile's dialect; the legacy protocol is refused there (4406)", async (t) => {

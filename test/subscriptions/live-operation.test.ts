@@ -139,6 +139,17 @@ t.test("a stream, descending, with variables for the cursor, batch size and wher
   }
 });
 
+t.test("the whole cursor in a variable (one object, list-coerced): its variable is gone from the query", async (t) => {
+  const query = `subscription ($cur: [article_stream_cursor_input]!) { article_stream(batch_size: 4, cursor: $cur) { id } }`;
+  const variables = { cur: { initial_value: { id: 3 }, ordering: "ASC" } };
+  const op = live(t, "anonymous", query, variables);
+  t.same([op.streams[0]!.initialValue, op.streams[0]!.cursorKey], [3, "id"]);
+  t.notMatch(print(op.queryDocument), /\$cur/, "no $cur");
+  const batches = await drain("anonymous", op, variables);
+  const want = await db.asRoot(`select id from public.article where ${RULES.anonymous} and id > 3 order by id`);
+  t.same(batches.flat(), want, "the published articles past 3");
+});
+
 t.test("a live query and fragments: the same selections under query", async (t) => {
   const op = live(
     t,

@@ -32,7 +32,8 @@ export function offersSubscriptionField(d: TableDeclarations, field: Subscriptio
 /** The columns a stream's cursor may be on: the role's selectable columns that have an input type. */
 export function cursorColumns(build: Build, table: HasuraTable): HasuraColumn[] {
   return selectableColumns(table).filter((c) => {
-    const name = build.getGraphQLTypeNameByPgCodec(c.codec, "input");
+    // An array column's input type is a list of its element's (getGraphQLTypeNameByPgCodec throws on arrays).
+    const name = build.getGraphQLTypeNameByPgCodec(c.codec.arrayOfCodec ?? c.codec, "input");
     return typeof name === "string";
   });
 }

@@ -10,7 +10,9 @@
  * (a view without security_invoker reads its tables as its owner), those
  * views' definitions, and the bodies of the functions it may execute in
  * the served schemas (tracked functions, computed fields); then,
- * recursively, the body of every function these call. A call
+ * recursively, the body of every function these call, and the policies
+ * that apply to the owner of each SECURITY DEFINER function reached (its
+ * reads are its owner's). A call
  * `hasura.session_var[_array][_required]('x-hasura-…')` with a literal name
  * reads that variable (the helpers of sql/session.sql, which
  * hasura.user_id(), hasura.campuses() and the importer's hasura_rules
@@ -39,31 +41,36 @@ interface Fn {
   lang: string;
   /** Has an argument named hasura_session. */
   sessionArg: boolean;
+  /** SECURITY DEFINER: its owner (unless that bypasses RLS), whose policies apply to what it reads. */
+  definer: string | null;
 }
 
-const POLICY_TEXTS = `
-with readers as (
-  select $1::name as role
-  union
-  select o.rolname
-    from pg_catalog.pg_class c
-    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-    join pg_catalog.pg_roles o on o.oid = c.relowner
-   where c.relkind = 'v' and n.nspname not in ('pg_catalog', 'information_schema')
-     -- An owner that bypasses RLS reads no policy.
-     and not o.rolsuper and not o.rolbypassrls
-     and pg_catalog.has_any_column_privilege($1, c.oid, 'SELECT')
-     and not coalesce('security_invoker=true' = any (c.reloptions) or 'security_invoker=on' = any (c.reloptions), false)
-)
+/** The role, and the owners of the views it may read that do not run as the caller (they read their tables as their owner). */
+const READERS = `
+select $1::name as role
+union
+select o.rolname
+  from pg_catalog.pg_class c
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  join pg_catalog.pg_roles o on o.oid = c.relowner
+ where c.relkind = 'v' and n.nspname not in ('pg_catalog', 'information_schema')
+   -- An owner that bypasses RLS reads no policy.
+   and not o.rolsuper and not o.rolbypassrls
+   and pg_catalog.has_any_column_privilege($1, c.oid, 'SELECT')
+   and not coalesce('security_invoker=true' = any (c.reloptions) or 'security_invoker=on' = any (c.reloptions), false)`;
+
+/** The USING clauses that apply when any of $1 reads a table it may read. */
+const POLICIES = `
 select pg_catalog.pg_get_expr(p.polqual, p.polrelid) as text
   from pg_catalog.pg_policy p
  where p.polcmd in ('r', '*') and p.polqual is not null
-   and exists (select 1 from readers r
+   and exists (select 1 from unnest($1::name[]) r(role)
                 where pg_catalog.has_any_column_privilege(r.role, p.polrelid, 'SELECT')
                   and (0 = any (p.polroles)
-                       or exists (select 1 from unnest(p.polroles) pr where pr <> 0 and pg_catalog.pg_has_role(r.role, pr, 'member'))))
-union all
-select pg_catalog.pg_get_viewdef(c.oid)
+                       or exists (select 1 from unnest(p.polroles) pr where pr <> 0 and pg_catalog.pg_has_role(r.role, pr, 'member'))))`;
+
+const VIEWS = `
+select pg_catalog.pg_get_viewdef(c.oid) as text
   from pg_catalog.pg_class c
   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
  where c.relkind = 'v' and n.nspname not in ('pg_catalog', 'information_schema')
@@ -72,10 +79,12 @@ select pg_catalog.pg_get_viewdef(c.oid)
 const FUNCTIONS = `
 select n.nspname as schema, p.proname as name, coalesce(p.prosrc, '') as src, l.lanname as lang,
        coalesce('hasura_session' = any (p.proargnames), false) as "sessionArg",
+       case when p.prosecdef and not o.rolsuper and not o.rolbypassrls then o.rolname end as "definer",
        n.nspname = any ($2::text[]) and pg_catalog.has_function_privilege($1, p.oid, 'EXECUTE') as exposed
   from pg_catalog.pg_proc p
   join pg_catalog.pg_namespace n on n.oid = p.pronamespace
   join pg_catalog.pg_language l on l.oid = p.prolang
+  join pg_catalog.pg_roles o on o.oid = p.proowner
  where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%'`;
 
 /** The session helpers whose first argument names the variable they read. */
@@ -89,8 +98,11 @@ const SESSION_HELPER = /^session_var(_array)?(_required)?$/;
 
 class WholeSession extends Error {}
 
-/** The variables `texts` read, following calls into `fns`; throws WholeSession. */
-function scan(texts: string[], fns: Fn[]): string[] {
+/**
+ * The variables `texts` read, following calls into `fns`, and the owners of
+ * the SECURITY DEFINER functions reached; throws WholeSession.
+ */
+function scan(texts: string[], fns: Fn[]): { names: string[]; definers: Set<string> } {
   const byName = new Map<string, Fn[]>();
   for (const f of fns) {
     for (const key of [`${f.schema}.${f.name}`, f.name]) {
@@ -100,6 +112,7 @@ function scan(texts: string[], fns: Fn[]): string[] {
     }
   }
   const names = new Set<string>();
+  const definers = new Set<string>();
   const seen = new Set<Fn>();
   const work = [...texts];
   const follow = (list: Fn[] | undefined) => {
@@ -109,6 +122,7 @@ function scan(texts: string[], fns: Fn[]): string[] {
       // The helpers themselves read the session by the name they are given: handled at the call.
       if (f.schema === "hasura" && (SESSION_HELPER.test(f.name) || f.name === "session")) continue;
       if (f.sessionArg) throw new WholeSession();
+      if (f.definer) definers.add(f.definer);
       if (f.lang === "sql" || f.lang === "plpgsql") {
         if (f.lang === "plpgsql" && /\bexecute\b/i.test(f.src)) throw new WholeSession();
         work.push(f.src);
@@ -131,22 +145,34 @@ function scan(texts: string[], fns: Fn[]): string[] {
   }
   // x-hasura-role is the role itself, the same for every subscriber of a poller.
   names.delete("x-hasura-role");
-  return [...names].sort();
+  return { names: [...names].sort(), definers };
 }
 
 /** The variables one role's reads depend on (uncached). */
 export async function readVariables(pool: pg.Pool, role: string, schemas: string[]): Promise<ReadVariables> {
-  const [texts, fns] = await Promise.all([
-    pool.query<{ text: string | null }>(POLICY_TEXTS, [role]),
+  const [readers, views, fns] = await Promise.all([
+    pool.query<{ role: string }>(READERS, [role]),
+    pool.query<{ text: string | null }>(VIEWS, [role]),
     pool.query<Fn & { exposed: boolean }>(FUNCTIONS, [role, schemas]),
   ]);
+  const exposed = fns.rows.filter((f) => f.exposed);
+  if (exposed.some((f) => f.sessionArg)) return ALL;
+  const roots = views.rows.map((r) => r.text ?? "");
+  // Tracked functions and computed fields a query may call.
+  for (const f of exposed) roots.push(`${quoteName(f.schema)}.${quoteName(f.name)}()`);
+  // Whose policies apply: the role, the owners of its views, then the owners
+  // of the SECURITY DEFINER functions reached, until no new one is.
+  const seen = new Set<string>();
+  let next = readers.rows.map((r) => r.role);
   try {
-    const exposed = fns.rows.filter((f) => f.exposed);
-    if (exposed.some((f) => f.sessionArg)) return ALL;
-    const roots = texts.rows.map((r) => r.text ?? "");
-    // Tracked functions and computed fields a query may call.
-    for (const f of exposed) roots.push(`${quoteName(f.schema)}.${quoteName(f.name)}()`);
-    return { all: false, names: scan(roots, fns.rows) };
+    for (;;) {
+      for (const r of next) seen.add(r);
+      const policies = await pool.query<{ text: string | null }>(POLICIES, [next]);
+      for (const r of policies.rows) roots.push(r.text ?? "");
+      const { names, definers } = scan(roots, fns.rows);
+      next = [...definers].filter((d) => !seen.has(d));
+      if (next.length === 0) return { all: false, names };
+    }
   } catch (e) {
     if (e instanceof WholeSession) return ALL;
     throw e;

@@ -88,14 +88,26 @@ t.test("session keys: what each school role's policies read", async (t) => {
     "campus-admin: its campuses",
   );
   t.same(await readVariables(app.pgPool, "admin", ["public"]), { all: false, names: [] }, "admin: nothing");
-  const owner = await db.asOwner<{ ok: boolean }>("select true as ok");
-  t.ok(owner[0]!.ok);
   // A policy reading the whole session: every variable.
   await db.asOwner(`
     create policy user_whole_session on public.object_type for select to "user"
       using ((select hasura.session()) ? 'x-hasura-anything')`);
   t.same(await readVariables(app.pgPool, "user", ["public"]), { all: true }, "a policy reading hasura.session(): all");
   await db.asOwner(`drop policy user_whole_session on public.object_type`);
+  // A SECURITY DEFINER function the role may call reads as its owner: the owner's policies count.
+  await db.asOwner(`
+    create policy owner_probe on public.object_type for select to app_owner
+      using ((select hasura.session_var('x-hasura-org-id')) is not null or true);
+    create function public.probe_count() returns bigint language sql stable security definer set search_path = ''
+      as $$ select count(*) from public.object_type $$;`);
+  t.same(
+    await readVariables(app.pgPool, "user", ["public"]),
+    // app_owner is a member of the application roles: their campus policies apply to it too.
+    { all: false, names: ["x-hasura-campus", "x-hasura-org-id", "x-hasura-user-id"] },
+    "a definer function's owner's policies",
+  );
+  await db.asOwner(`drop function public.probe_count(); drop policy owner_probe on public.object_type`);
+  t.same(await readVariables(app.pgPool, "user", ["public"]), { all: false, names: ["x-hasura-user-id"] }, "and without it, as before");
 });
 
 t.test("one poller, cohorts by the variables policies read, results as the rules say", async (t) => {

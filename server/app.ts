@@ -178,6 +178,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     introspectionDisabledFor: config.limits.introspectionDisabledFor,
     maxBatchSize: config.limits.maxBatchSize,
     errorContext,
+    corsOrigins: config.http.corsOrigins,
     schemas: config.database.schemas,
     preparedStatements: config.database.preparedStatements,
     responseLimits: {

@@ -17,7 +17,7 @@ import type { CorsOrigins } from "../cors-origins.ts";
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Hasura's wildcard: exactly one label, so `https://*.a.com` takes `https://x.a.com`, not `https://a.com` or `https://x.y.a.com`. */
-function originMatcher(origins: Exclude<CorsOrigins, "*">): (origin: string) => boolean {
+export function originMatcher(origins: Exclude<CorsOrigins, "*">): (origin: string) => boolean {
   const exact = new Set(origins.exact);
   const patterns = origins.wildcards.map(
     (w) => new RegExp(`^${escapeRegExp(w.scheme)}[a-z0-9-]+\\.${escapeRegExp(w.host)}${w.port ? `:${w.port}` : ""}$`),

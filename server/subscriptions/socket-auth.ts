@@ -27,6 +27,25 @@ const CONNECTION_HEADERS = new Set([
   "sec-websocket-protocol",
 ]);
 
+/**
+ * Whether the upgrade request's cookies may authenticate the socket. A
+ * browser sends its cookies with any page's WebSocket and CORS does not
+ * apply to sockets, so (as Hasura: "cookies only under the CORS rules") only
+ * a request without an Origin (not a browser), from the server's own origin,
+ * or from an origin HASURA_GRAPHQL_CORS_DOMAIN lists explicitly (the origins
+ * that may send credentials over HTTP, server/plugins/cors.ts) keeps them.
+ */
+export function cookiesAllowed(headers: RequestHeaders, allowedOrigin: ((origin: string) => boolean) | null): boolean {
+  const origin = headers.origin;
+  if (typeof origin !== "string") return origin === undefined;
+  try {
+    if (new URL(origin).host === headers.host) return true;
+  } catch {
+    return false;
+  }
+  return allowedOrigin?.(origin) ?? false;
+}
+
 /** The upgrade request's headers with the init payload's `headers` over them (names lower-cased, string values only). */
 export function mergedHeaders(upgrade: RequestHeaders, payload: unknown): RequestHeaders {
   const merged: RequestHeaders = {};

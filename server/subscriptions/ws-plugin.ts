@@ -18,11 +18,14 @@ import fp from "fastify-plugin";
 import type WebSocket from "ws";
 import type { WebSocketConfig } from "../config.ts";
 import { makeLimitedParser, type QueryLimits } from "../graphql-limits.ts";
+import type { CorsOrigins } from "../cors-origins.ts";
 import type { ResponseLimits } from "../graphile/pipelined-adaptor.ts";
+import { originMatcher } from "../plugins/cors.ts";
 import type { ErrorContext } from "../to-hasura-error.ts";
 import { CLOSE, SocketConnection, SocketHub } from "./connection.ts";
 import { legacyExpired, serveLegacyWs } from "./legacy-ws.ts";
 import { createSubscriptionRunner } from "./run-subscription.ts";
+import { cookiesAllowed } from "./socket-auth.ts";
 import { serveTransportWs } from "./transport-ws.ts";
 
 export const TRANSPORT_WS = "graphql-transport-ws";
@@ -34,6 +37,8 @@ export interface WebSocketPluginOptions {
   introspectionDisabledFor: ReadonlySet<string>;
   maxBatchSize: number;
   errorContext: ErrorContext;
+  /** HASURA_GRAPHQL_CORS_DOMAIN: which browser origins' cookies may authenticate a socket. */
+  corsOrigins: CorsOrigins | null;
   /** For the live engine's connections and session keys. */
   schemas: string[];
   preparedStatements: boolean;
@@ -68,6 +73,7 @@ const scope: FastifyPluginAsync<WebSocketPluginOptions> = async (app, opts) => {
     responseLimits: opts.responseLimits,
     errorContext: opts.errorContext,
   });
+  const explicitOrigins = opts.corsOrigins && opts.corsOrigins !== "*" ? originMatcher(opts.corsOrigins) : null;
   const hub = new SocketHub(opts.websocket, {
     subscriptions,
     app,
@@ -109,7 +115,7 @@ const scope: FastifyPluginAsync<WebSocketPluginOptions> = async (app, opts) => {
           hub,
           dialect: route.dialect,
           log,
-          headers: request.headers,
+          headers: cookiesAllowed(request.headers, explicitOrigins) ? request.headers : { ...request.headers, cookie: undefined },
           ip: request.ip,
           onExpired: (reason) => (legacy ? legacyExpired(conn!, reason) : conn!.close(CLOSE.forbidden, reason)),
         });

@@ -6,9 +6,10 @@
  * closes the socket; a fresh token sent in-band keeps the subscriptions.
  */
 import t from "tap";
+import WebSocket from "ws";
 import { ADMIN, ADMIN_SECRET_ENV, SECURED_JWT } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
-import { hasuraClaims, sign, webhookServer } from "../helpers/tokens.ts";
+import { HS_JWT_SECRET, hasuraClaims, sign, webhookServer } from "../helpers/tokens.ts";
 import { rawSocket, wsUrl } from "../helpers/ws.ts";
 
 const ARTICLES = "subscription { article(order_by: {id: asc}) { id } }";
@@ -33,7 +34,6 @@ t.test("JWT mode", async (t) => {
 
   await t.test("the upgrade request's own headers count too (payload headers win)", async (t) => {
     const token = await userToken();
-    const { default: WebSocket } = await import("ws");
     const ws = new WebSocket(url, "graphql-ws", { headers: { authorization: `Bearer ${token}` } });
     const messages: any[] = [];
     ws.on("message", (d) => messages.push(JSON.parse(String(d))));
@@ -147,4 +147,29 @@ t.test("webhook mode: the hook's Cache-Control max-age closes the socket", async
   const closed = await s.closed;
   t.equal(closed.code, 4403);
   t.ok(s.messages.some((m) => m.type === "connection_error"));
+});
+
+t.test("a cookie token authenticates a socket only from no Origin, the server's own, or a listed one", async (t) => {
+  const jwt = JSON.stringify({ ...JSON.parse(HS_JWT_SECRET), header: { type: "Cookie", name: "token" } });
+  const server = await startServer(t, {
+    project: "blog",
+    env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_JWT_SECRET: jwt, HASURA_GRAPHQL_CORS_DOMAIN: "https://app.example" },
+  });
+  const cookie = `token=${await userToken()}`;
+  const attempt = async (origin?: string) => {
+    const ws = new WebSocket(wsUrl(server), "graphql-transport-ws", { headers: { cookie, ...(origin ? { origin } : {}) } });
+    const messages: any[] = [];
+    ws.on("message", (d) => messages.push(JSON.parse(String(d))));
+    const closed = new Promise<number>((r) => ws.on("close", (code) => r(code)));
+    await new Promise((r) => ws.once("open", r));
+    ws.send(JSON.stringify({ type: "connection_init", payload: {} }));
+    for (let i = 0; i < 200 && messages.length === 0 && ws.readyState === ws.OPEN; i++) await new Promise((r) => setTimeout(r, 20));
+    const acked = messages.some((m) => m.type === "connection_ack");
+    ws.close();
+    return { acked, code: acked ? undefined : await closed };
+  };
+  t.same(await attempt(), { acked: true, code: undefined }, "no Origin (not a browser)");
+  t.same(await attempt(server.url), { acked: true, code: undefined }, "the server's own origin");
+  t.same(await attempt("https://app.example"), { acked: true, code: undefined }, "a listed origin");
+  t.same(await attempt("https://evil.example"), { acked: false, code: 4403 }, "another origin: its cookies are not used");
 });

@@ -28,6 +28,8 @@ import {
   getNullableType,
   getVariableValues,
   isInputObjectType,
+  isListType,
+  isNonNullType,
   Kind,
   valueFromAST,
   valueFromASTUntyped,
@@ -38,11 +40,16 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLNamedType,
+  type ListTypeNode,
+  type NamedTypeNode,
   type GraphQLSchema,
   type ObjectFieldNode,
   type OperationDefinitionNode,
   type SelectionNode,
   type SelectionSetNode,
+  type TypeNode,
   type ValueNode,
   type VariableDefinitionNode,
   type VariableNode,
@@ -134,6 +141,13 @@ function mapRootFields(selections: readonly SelectionNode[], fn: (f: FieldNode) 
   );
 }
 
+/** A GraphQL input type as written in a variable definition (`Int`, `[Int]`). */
+function typeNode(type: GraphQLInputType): TypeNode {
+  if (isNonNullType(type)) return { kind: Kind.NON_NULL_TYPE, type: typeNode(type.ofType) as NamedTypeNode | ListTypeNode };
+  if (isListType(type)) return { kind: Kind.LIST_TYPE, type: typeNode(type.ofType as GraphQLInputType) };
+  return { kind: Kind.NAMED_TYPE, name: name((type as GraphQLNamedType).name) };
+}
+
 interface Context {
   schema: GraphQLSchema;
   operation: OperationDefinitionNode;
@@ -194,7 +208,7 @@ function toStreamQuery(
   ctx.variableDefinitions.push({
     kind: Kind.VARIABLE_DEFINITION,
     variable: variable(variableName),
-    type: { kind: Kind.NAMED_TYPE, name: name(getNamedType(columnType).name) },
+    type: typeNode(getNullableType(columnType)),
   });
 
   const condition: ValueNode = {

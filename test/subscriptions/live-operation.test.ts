@@ -25,6 +25,14 @@ const db = await createTestDatabase(t, "blog");
 // More rows than one batch, drafts by two authors.
 await db.asRoot(`insert into public.article (title, content, author_id, is_published)
   select 'Extra ' || g, 'x', 1 + g % 2, g % 3 <> 0 from generate_series(1, 9) g`);
+// An array column as the cursor: the cursor variable is a list.
+await db.asOwner(`
+  create table public.course (id int primary key, terms int[]);
+  insert into public.course values (1, '{1}'), (2, '{1,2}'), (3, '{2}'), (4, '{3,1}'), (5, null);
+  alter table public.course enable row level security, force row level security;
+  grant select on public.course to anonymous;
+  create policy anonymous_select on public.course for select to anonymous using (true);
+`);
 // anonymous: author on the subscription root only (query root hidden), for the refusal below.
 await db.asOwner(`call hasura.select_permission('public.author', 'anonymous', query_root_fields => array[]::text[])`);
 // The introspection query is over the default object-field limit.
@@ -148,6 +156,14 @@ t.test("the whole cursor in a variable (one object, list-coerced): its variable 
   const batches = await drain("anonymous", op, variables);
   const want = await db.asRoot(`select id from public.article where ${RULES.anonymous} and id > 3 order by id`);
   t.same(batches.flat(), want, "the published articles past 3");
+});
+
+t.test("an array column as the cursor: a list-typed cursor variable, compared as Postgres compares arrays", async (t) => {
+  const op = live(t, "anonymous", `subscription { course_stream(batch_size: 2, cursor: {initial_value: {terms: [1]}}) { id } }`);
+  t.match(print(op.queryDocument), /\$__cursor_0: \[Int\]/, "the variable's type is the column's list type");
+  const batches = await drain("anonymous", op, {});
+  const want = await db.asRoot(`select id from public.course where terms > '{1}' order by terms`);
+  t.same(batches.flat(), want, "the rows past '{1}', in array order");
 });
 
 t.test("a live query and fragments: the same selections under query", async (t) => {

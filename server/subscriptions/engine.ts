@@ -14,6 +14,9 @@
  *
  * Live queries: the result is hashed and pushed only when it changed (the
  * first always); a new subscriber of a cohort gets its last result at once.
+ * A tick first replays a cohort's last SQL statements and compares their
+ * rows (see Replay below): grafast runs again only for cohorts whose rows
+ * changed, so an unchanged cohort costs one statement in a shared write.
  * Errors are results too: a cohort whose execution fails (GraphQL errors,
  * a thrown error, the database down) gets the error in Hasura's shape,
  * once until it changes, and the poller goes on; other cohorts are never

@@ -132,6 +132,13 @@ const scope: FastifyPluginAsync<WebSocketPluginOptions> = async (app, opts) => {
 
 export default fp<WebSocketPluginOptions>(
   async (app, opts) => {
+    // An upgrade request to any other path is answered over HTTP by its
+    // route (404, or what the route answers) through @fastify/websocket's
+    // router; the connection is no longer Node's HTTP connection then, so
+    // end it with the answer (else it would stay open and hold close()).
+    app.addHook("onResponse", async (request) => {
+      if (request.raw.headers.upgrade !== undefined && !request.raw.socket.destroyed) request.raw.socket.destroy();
+    });
     // Encapsulated (not fp): @fastify/websocket's hooks stay on these routes.
     await app.register(scope, opts);
   },

@@ -23,6 +23,21 @@ t.test("WebSockets on /v1/graphql", async (t) => {
     t.match(await res.json(), { code: "not-found" });
   });
 
+  await t.test("an upgrade to another path gets that path's HTTP answer, and its connection ends (shutdown is not held)", async (t) => {
+    for (const [path, status] of [
+      ["/healthz", 200],
+      ["/nope", 404],
+    ] as const) {
+      const ws = new WebSocket(wsUrl(server, path));
+      const got = await new Promise((resolve) => {
+        ws.on("unexpected-response", (_req, res) => resolve(res.statusCode));
+        ws.on("error", (e) => resolve(e.message));
+      });
+      t.equal(got, status, path);
+      // Not closed by the client: a connection the server left open would hold app.close() at teardown.
+    }
+  });
+
   await t.test("graphql-transport-ws: query, mutation and a live result that follows a write", async (t) => {
     const client = transportClient(t, wsUrl(server), ADMIN);
     const query = await new Promise<any>((resolve, reject) => {

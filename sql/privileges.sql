@@ -9,7 +9,10 @@
  * declarations and their preset triggers (sql/permissions.sql), takes
  * EXECUTE on the schema's functions away from PUBLIC, then grants each role
  * USAGE on the schema again: the roles with USAGE are the model's roles
- * (npm run permissions lists those).
+ * (npm run permissions lists those). An extension's functions are left as
+ * they are: a superuser created them (the root step), the caller cannot have
+ * granted on them, and revoking on one it holds nothing on fails
+ * (pg_stat_statements_reset, which PUBLIC may not execute).
  *
  * Security invoker with a pinned search_path: it can only do what the caller
  * (the schema's owner, running policies.sql) may do anyway. Names reach the
@@ -30,7 +33,13 @@ begin
   foreach r in array app_roles loop
     execute pg_catalog.format('revoke all on all tables in schema %I from %I', schema_name, r);
     execute pg_catalog.format('revoke all on all sequences in schema %I from %I', schema_name, r);
-    execute pg_catalog.format('revoke all on all functions in schema %I from %I', schema_name, r);
+    for p in select f.oid::pg_catalog.regprocedure as fn from pg_catalog.pg_proc f
+               join pg_catalog.pg_namespace n on n.oid = f.pronamespace
+              where n.nspname = schema_name and f.prokind <> 'p' and not exists (
+                select 1 from pg_catalog.pg_depend d
+                 where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = f.oid and d.deptype = 'e') loop
+      execute pg_catalog.format('revoke all on function %s from %I', p.fn, r);
+    end loop;
     execute pg_catalog.format('revoke all on schema %I from %I', schema_name, r);
   end loop;
   for p in select tablename, policyname from pg_catalog.pg_policies where schemaname = schema_name loop
@@ -49,7 +58,13 @@ begin
             where n.nspname = schema_name and g.tgname = 'hasura_column_presets' loop
     execute pg_catalog.format('drop trigger hasura_column_presets on %I.%I', schema_name, p.relname);
   end loop;
-  execute pg_catalog.format('revoke all on all functions in schema %I from public', schema_name);
+  for p in select f.oid::pg_catalog.regprocedure as fn from pg_catalog.pg_proc f
+             join pg_catalog.pg_namespace n on n.oid = f.pronamespace
+            where n.nspname = schema_name and f.prokind <> 'p' and not exists (
+              select 1 from pg_catalog.pg_depend d
+               where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = f.oid and d.deptype = 'e') loop
+    execute pg_catalog.format('revoke all on function %s from public', p.fn);
+  end loop;
   foreach r in array app_roles loop
     execute pg_catalog.format('grant usage on schema %I to %I', schema_name, r);
   end loop;

@@ -148,6 +148,8 @@ interface Poller {
   cohorts: Set<Cohort>;
   /** Cohorts new subscribers may join, by key. */
   joinable: Map<string, Cohort>;
+  /** The SQL texts its cohorts replay, one copy each. */
+  texts: Map<string, string>;
   intervalMs: number;
   batchSize: number;
   timer?: NodeJS.Timeout;
@@ -365,6 +367,13 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
       const payload: LiveResult = { data: result.data };
       if (live) {
         cohort.replay = await recorder?.replay();
+        // Every cohort of a poller sends the same texts: keep one copy of each.
+        if (cohort.replay)
+          cohort.replay.statements = cohort.replay.statements.map((q) => {
+            const text = poller.texts.get(q.text);
+            if (text === undefined) poller.texts.set(q.text, q.text);
+            return text === undefined ? q : { ...q, text };
+          });
         const hash = sha1(JSON.stringify(payload));
         if (hash !== cohort.lastHash) deliver(cohort, payload, hash);
         return;
@@ -459,6 +468,7 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
         streams: req.streams,
         cohorts: new Set(),
         joinable: new Map(),
+        texts: new Map(),
         intervalMs: streaming ? streamIntervalMs : intervalMs,
         batchSize: streaming ? streamBatchSize : batchSize,
         stopped: false,

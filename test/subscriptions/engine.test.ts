@@ -191,6 +191,22 @@ t.test("a failing cohort gets its error; the others keep receiving", async (t) =
   await sleep(2 * INTERVAL);
   t.equal(bad.got.length, 1, "the same error is not pushed again every tick");
   for (const stop of stops) stop();
+
+  // One poller, two cohorts by GraphQL variables: one whose variable fails, one that works.
+  const BY_ID = "query ($id: Int!) { user(where: {id: {_eq: $id}}) { id login } }";
+  const ok = collector();
+  const failing = collector();
+  const more = [
+    engine.subscribe(await request("admin", {}, BY_ID, { id: 8 }), ok.push),
+    engine.subscribe(await request("admin", {}, BY_ID, { id: 2 ** 40 }), failing.push),
+  ];
+  t.ok((await ok.until(1)) && (await failing.until(1)));
+  t.equal(engine.stats().pollers, 1, "one poller for the shape");
+  t.same(ok.got[0], { data: { user: [{ id: 8, login: "extra-4" }] } });
+  t.match(failing.got[0], { errors: [{ extensions: { code: "validation-failed" } }] }, "the bad variable's cohort gets its error");
+  await db.asRoot(`update public."user" set login = 'renamed-8' where id = 8`);
+  t.ok(await ok.until(2), "the other cohort still receives");
+  for (const stop of more) stop();
 });
 
 t.test("campus-admin: cohorts by campus set", async (t) => {

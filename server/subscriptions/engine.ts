@@ -31,7 +31,7 @@
  * Pollers stop when their last subscriber leaves (Hasura's #9963).
  */
 import { createHash } from "node:crypto";
-import type { PgClient, PgClientQuery, WithPgClient } from "@dataplan/pg";
+import type { PgClient, PgClientQuery, PgClientResult, WithPgClient } from "@dataplan/pg";
 import { execute, hookArgs } from "grafast";
 import { print, type DocumentNode, type GraphQLError, type GraphQLSchema } from "graphql";
 import type { HasuraSession } from "../auth/pg-settings.ts";
@@ -207,7 +207,8 @@ const sha1 = (s: string) => createHash("sha1").update(s).digest("base64");
  * last hash, the result cannot have changed and nothing more is done.
  * Otherwise grafast executes the operation again (its statements may now
  * differ, e.g. a later statement's values came from an earlier one's rows)
- * and the new statements are recorded. An execution that used a
+ * and the new statements are recorded; a statement it sends unchanged is
+ * answered with the rows the replay just fetched (no second round trip). An execution that used a
  * transaction or more than one settings object is not replayed.
  */
 interface Replay {
@@ -222,8 +223,20 @@ function rowsHash(results: Array<{ rows: readonly unknown[] }>): string {
   return h.digest("base64");
 }
 
-/** A withPgClient that records the statements of one execution and their rows, in the order they were issued. */
-function record(inner: WithPgClient) {
+/**
+ * The rows a replay fetched, by statement, when they differed: the
+ * execution that follows takes a statement's rows from here when it sends
+ * the same statement (text, values, row mode) rather than asking again.
+ */
+type Primed = Map<string, Array<PgClientResult<unknown>>>;
+const statementKey = (q: PgClientQuery) => `${q.arrayMode ? "a" : "o"}\u0000${q.text}\u0000${JSON.stringify(q.values ?? [])}`;
+
+/**
+ * A withPgClient that records the statements of one execution and their
+ * rows, in the order they were issued; statements a replay just fetched
+ * are answered from `primed`.
+ */
+function record(inner: WithPgClient, primed?: Primed) {
   const issued: Array<{ opts: PgClientQuery; result: Promise<{ rows: readonly unknown[] }> }> = [];
   let settings: Record<string, string | undefined> | null | undefined;
   let usable = true;
@@ -233,7 +246,8 @@ function record(inner: WithPgClient) {
     return inner(pgSettings, (client) =>
       callback({
         query(opts: PgClientQuery) {
-          const result = client.query(opts);
+          const ready = primed?.get(statementKey(opts))?.shift();
+          const result = ready ? Promise.resolve(ready) : client.query(opts);
           issued.push({ opts, result: result as Promise<{ rows: readonly unknown[] }> });
           return result;
         },
@@ -259,16 +273,24 @@ function record(inner: WithPgClient) {
   };
 }
 
-/** Whether the recorded statements still return what they did. */
-async function unchanged(withPgClient: WithPgClient, replay: Replay): Promise<boolean> {
+/** true when the recorded statements still return what they did; else what they return now (none if one failed). */
+async function replayed(withPgClient: WithPgClient, replay: Replay): Promise<true | Primed | undefined> {
   try {
     // A fresh settings object: response bounds are counted per object (per execution).
     const results = await withPgClient(replay.pgSettings && { ...replay.pgSettings }, (client) =>
       Promise.all(replay.statements.map((q) => client.query(q))),
     );
-    return rowsHash(results) === replay.hash;
+    if (rowsHash(results) === replay.hash) return true;
+    const primed: Primed = new Map();
+    replay.statements.forEach((q, i) => {
+      const key = statementKey(q);
+      const list = primed.get(key);
+      if (list) list.push(results[i]!);
+      else primed.set(key, [results[i]!]);
+    });
+    return primed;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -331,12 +353,15 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
     cohort.running = true;
     try {
       const live = poller.streams.length === 0;
+      let primed: Primed | undefined;
       if (live && cohort.replay && opts.withPgClient) {
         replays++;
-        if (await unchanged(opts.withPgClient, cohort.replay)) {
+        const outcome = await replayed(opts.withPgClient, cohort.replay);
+        if (outcome === true) {
           replayHits++;
           return;
         }
+        primed = outcome;
       }
       cohort.replay = undefined;
       const variableValues = { ...cohort.variables };
@@ -351,7 +376,7 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
         resolvedPreset: poller.resolvedPreset,
         requestContext: cohort.requestContext,
       });
-      const recorder = opts.withPgClient && live && opts.replay !== false ? record(opts.withPgClient) : undefined;
+      const recorder = opts.withPgClient && live && opts.replay !== false ? record(opts.withPgClient, primed) : undefined;
       const withPgClient = recorder?.withPgClient ?? opts.withPgClient;
       if (withPgClient) (args.contextValue as { withPgClient?: WithPgClient }).withPgClient = withPgClient;
       executions++;

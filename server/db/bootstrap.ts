@@ -112,7 +112,7 @@ async function extensionsOfMigrations(projectDir: string): Promise<{ name: strin
     path.join(dir, "current.sql"),
     ...(await readdir(path.join(dir, "current")).catch(() => [] as string[])).map((f) => path.join(dir, "current", f)),
   ].filter((f) => f.endsWith(".sql"));
-  const ident = String.raw`("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$-]*)`;
+  const ident = '("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$-]*)';
   const statement = new RegExp(String.raw`create\s+extension\s+if\s+not\s+exists\s+${ident}(?:\s+(?:with\s+)?schema\s+${ident})?`, "gi");
   const unquote = (id: string) => (id.startsWith('"') ? id.slice(1, -1).replaceAll('""', '"') : id.toLowerCase());
   const found = new Map<string, { name: string; schema: string | null }>();

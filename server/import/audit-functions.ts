@@ -107,7 +107,7 @@ const EVENTS: [number, Privilege][] = [
   [32, "TRUNCATE"],
 ];
 
-const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+const IDENT = '(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)';
 const ACCESS = new RegExp(
   String.raw`\b(insert\s+into|update|delete\s+from|truncate(?:\s+table)?|from|join)\s+(?:only\s+)?(${IDENT}(?:\s*\.\s*${IDENT})?)`,
   "gi",

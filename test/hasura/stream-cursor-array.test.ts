@@ -1,5 +1,5 @@
 /**
- * A table with an array column (UWFlow's course_search has `terms int[]`):
+ * A table with an array column (UWFlow's view course_search_index has `terms int[]`):
  * every role's schema builds, and the array column is a stream cursor
  * column typed as a list of its element, as in the query root. Before,
  * the stream cursor types asked PostGraphile for an array codec's type

@@ -250,6 +250,16 @@ t.test("a stream: the cursor advances per cohort, empty polls send nothing", asy
   await db.asRoot(`insert into public."user" (id, login, campus) values (2000, 'new', 'pyc')`);
   t.ok(await c.until(6));
   t.same(c.got[5], { data: { user: [{ id: 2000, login: "new" }] } }, "a new row arrives as the next batch");
+  // Two subscribers starting together share a cohort and get the same batches.
+  const e1 = collector();
+  const e2 = collector();
+  const cohortsBefore = engine.stats().cohorts;
+  engine.subscribe(await request("admin", {}, QUERY, { c: 1000 }, [stream]), e1.push);
+  engine.subscribe(await request("admin", {}, QUERY, { c: 1000 }, [stream]), e2.push);
+  t.ok((await e1.until(1)) && (await e2.until(1)));
+  t.equal(engine.stats().cohorts, cohortsBefore + 1, "one cohort for the same start");
+  t.same(e1.got, e2.got);
+  t.same(e1.got[0], { data: { user: [{ id: 2000, login: "new" }] } });
   // A second subscriber of the same start does not join the advanced cohort.
   const d = collector();
   engine.subscribe(await request("admin", {}, QUERY, { c: 40 }, [stream]), d.push);
@@ -407,4 +417,29 @@ t.test("measured: 500 cohorts whose rows all change every tick", async (t) => {
   );
   const last = cs[0]!.got[cs[0]!.got.length - 1] as { data: { user: Array<{ id: number; login: string }> } };
   t.match(last.data.user, [{ id: 3001, login: /^w-3001-\d+$/ }], "its own row, as written");
+});
+
+t.test("bounds: subscribers and cohorts", async (t) => {
+  const engine = createLiveEngine({ intervalMs: INTERVAL, withPgClient: batched, sessionKeys, maxSubscribers: 3, maxCohorts: 2 });
+  t.teardown(() => engine.close());
+  const QUERY = "query { user { id } }";
+  const got: LiveResult[] = [];
+  const a = engine.subscribe(await request("user", { "x-hasura-user-id": "1" }, QUERY), (r) => got.push(r));
+  engine.subscribe(await request("user", { "x-hasura-user-id": "2" }, QUERY), (r) => got.push(r));
+  const third = collector();
+  // A third cohort: refused once the session keys are known, as an error pushed to it.
+  engine.subscribe(await request("user", { "x-hasura-user-id": "3" }, QUERY), third.push);
+  t.ok(await third.until(1));
+  t.match(third.got[0], { errors: [{ message: /overloaded \(2 live query cohorts\)/ }] }, "over the cohort bound");
+  engine.subscribe(await request("user", { "x-hasura-user-id": "1" }, QUERY), (r) => got.push(r));
+  t.equal(engine.stats().subscribers, 3);
+  await t.rejects(
+    (async () => engine.subscribe(await request("user", { "x-hasura-user-id": "1" }, QUERY), () => {}))(),
+    { message: /overloaded \(3 live queries\)/ },
+    "over the subscriber bound, subscribe throws",
+  );
+  a();
+  t.equal(engine.stats().subscribers, 2, "a subscriber leaving makes room");
+  await engine.close();
+  t.throws(() => engine.subscribe({} as LiveRequest, () => {}), { message: /shutting down/ }, "closed");
 });

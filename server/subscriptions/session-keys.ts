@@ -8,8 +8,9 @@
  * the role (directly, through PUBLIC or a role it is a member of) on
  * tables it may read, the same for the owners of the views it may read
  * (a view without security_invoker reads its tables as its owner), those
- * views' definitions, and the bodies of the functions it may execute in
- * the served schemas (tracked functions, computed fields); then,
+ * views' definitions, and the bodies of the stable functions it may
+ * execute in the served schemas (tracked functions, computed fields; not
+ * an extension's); then,
  * recursively, the body of every function these call, and the policies
  * that apply to the owner of each SECURITY DEFINER function reached (its
  * reads are its owner's). A call
@@ -80,7 +81,12 @@ const FUNCTIONS = `
 select n.nspname as schema, p.proname as name, coalesce(p.prosrc, '') as src, l.lanname as lang,
        coalesce('hasura_session' = any (p.proargnames), false) as "sessionArg",
        case when p.prosecdef and not o.rolsuper and not o.rolbypassrls then o.rolname end as "definer",
-       n.nspname = any ($2::text[]) and pg_catalog.has_function_privilege($1, p.oid, 'EXECUTE') as exposed
+       -- What a query may call: stable or immutable functions of the served
+       -- schemas (volatile ones are mutations), not an extension's own.
+       n.nspname = any ($2::text[]) and p.provolatile in ('s', 'i')
+         and pg_catalog.has_function_privilege($1, p.oid, 'EXECUTE')
+         and not exists (select 1 from pg_catalog.pg_depend d
+                          where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e') as exposed
   from pg_catalog.pg_proc p
   join pg_catalog.pg_namespace n on n.oid = p.pronamespace
   join pg_catalog.pg_language l on l.oid = p.prolang

@@ -110,6 +110,18 @@ t.test("session keys: what each school role's policies read", async (t) => {
   );
   await db.asOwner(`drop function public.probe_count(); drop policy owner_probe on public.object_type`);
   t.same(await readVariables(app.pgPool, "user", ["public"]), { all: false, names: ["x-hasura-user-id"] }, "and without it, as before");
+  // A volatile function is a mutation (never called by a live query); a stable one is a query field.
+  await db.asOwner(`
+    create function public.probe_touch() returns jsonb language sql volatile as $$ select hasura.session() $$;`);
+  t.same(await readVariables(app.pgPool, "user", ["public"]), { all: false, names: ["x-hasura-user-id"] }, "a volatile function: not read");
+  await db.asOwner(`alter function public.probe_touch() stable`);
+  t.same(await readVariables(app.pgPool, "user", ["public"]), { all: true }, "the same function stable: the whole session");
+  t.same(
+    await readVariables(app.pgPool, "user", ["other"]),
+    { all: false, names: ["x-hasura-user-id"] },
+    "outside the served schemas: not read",
+  );
+  await db.asOwner(`drop function public.probe_touch()`);
 });
 
 t.test("one poller, cohorts by the variables policies read, results as the rules say", async (t) => {

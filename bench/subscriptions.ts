@@ -1,0 +1,591 @@
+/**
+ * `npm run bench:subscriptions [-- --subscribers 1000,5000]`: live queries
+ * under RLS at scale, on loopback, in bounded time.
+ *
+ * A throwaway embedded PostgreSQL with pg_stat_statements (preloaded: the
+ * bench restarts the cluster once), the blog example migrated as `npm start`
+ * does, one author and one draft article per subscriber. For each N:
+ *
+ *   - the server in its own process (bench/peers/server.ts: buildApp from
+ *     the environment, NODE_ENV=production, HS256 JWTs), so its CPU and RSS
+ *     are its own (/proc/<pid>);
+ *   - N graphql-transport-ws sockets from this process (raw `ws`, the
+ *     protocol's four messages: a cheap load generator), each with its own
+ *     JWT (role user, distinct x-hasura-user-id), all on the same
+ *     document `subscription { article(where: {is_published: {_eq: false}}) { id content } }`:
+ *     RLS alone picks each user's rows (its own draft), so each user is its
+ *     own cohort (the policies read x-hasura-user-id). The sockets come from
+ *     several loopback source addresses (127.0.0.10, .11, …; ≤ 400 each), so
+ *     the server's per-client connection bound
+ *     (HASURA_GRAPHQL_MAX_CONNECTIONS_PER_CLIENT, 512) stays at its default;
+ *   - a writer: once per second (at a random moment of each one-second slot,
+ *     so writes are not phase-locked with the poller) ONE UPDATE sets every
+ *     subscriber's draft's content to the current time (ms): all N rows
+ *     change every second, the worst case for a live query (every cohort's
+ *     result changes every tick);
+ *   - latency of a write for a subscriber = the receipt time of the first
+ *     result carrying that write's timestamp or a later one, minus the
+ *     timestamp (taken just before the UPDATE is sent, so the UPDATE's own
+ *     time is included). A write a subscriber never sees (within --grace s
+ *     after the last write) counts as undelivered, and as an infinite
+ *     latency in the percentiles. Errors: error/complete messages, sockets
+ *     closed, subscriptions that never delivered a first result.
+ *   - over the measured window (--duration s, after --warmup s of writes):
+ *     Postgres statements per second (pg_stat_statements calls of the
+ *     server's statements, the bench's own excluded), of which settings
+ *     statements (`select set_config(…)`, one per cohort statement);
+ *     poll round trips per second, measured as the TCP data segments the
+ *     server sent to Postgres (ss's tcp_info; the poller writes each batch
+ *     of cohort statements as one corked write, and nothing else talks to
+ *     Postgres during the window); server CPU (cores, /proc stat) and RSS
+ *     (max of 1 s samples), Postgres CPU, this load generator's CPU.
+ *
+ *   --subscribers L   comma-separated N (default 1000,5000)
+ *   --duration S      measured seconds per N (default 30)
+ *   --warmup S        seconds of writes before measuring (default 5)
+ *   --grace S         seconds to wait for the last writes' deliveries (default 5)
+ *   --pool N          HASURA_GRAPHQL_PG_CONNECTIONS (default 10, the server's default)
+ *   --profile         run the server under --cpu-prof; print its self time by package over the window
+ *   --max-seconds S   watchdog (default 900)
+ *
+ * Prints a table, writes bench/results/subscriptions-<date>.json, and ends
+ * with `ratio statements/subscribers <value>` (statements per second ÷
+ * subscribers, at the largest N) and `p99-subscription-ms <N> <value>` per N.
+ * Exit 1 if a run failed, 2 if the watchdog fired.
+ */
+import "../server/env.ts";
+import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs, promisify } from "node:util";
+import pg from "pg";
+import WebSocket from "ws";
+import { mintToken } from "../server/cli/token.ts";
+import { startBenchCluster, type BenchDatabase } from "./lib/cluster.ts";
+import { clusterCpuS, processCpuS } from "./lib/cpu.ts";
+import { startPeerProcess, type PeerProcess } from "./lib/peers.ts";
+import { environment, writeResults } from "./lib/report.ts";
+import { withRoot } from "./lib/seed.ts";
+
+const run = promisify(execFile);
+
+const { values: args } = parseArgs({
+  options: {
+    subscribers: { type: "string" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    grace: { type: "string" },
+    pool: { type: "string" },
+    profile: { type: "boolean", default: false },
+    "max-seconds": { type: "string" },
+  },
+});
+const settings = {
+  subscribers: (args.subscribers ?? "1000,5000").split(",").map(Number),
+  durationS: Number(args.duration ?? 30),
+  warmupS: Number(args.warmup ?? 5),
+  graceS: Number(args.grace ?? 5),
+  pool: Number(args.pool ?? 10),
+  profile: args.profile!,
+  maxSeconds: Number(args["max-seconds"] ?? 900),
+  intervalMs: 1000,
+};
+for (const [k, v] of Object.entries(settings)) {
+  if (typeof v === "number" && !(Number.isInteger(v) && v > 0)) throw new Error(`--${k}: expected a positive integer, got ${v}`);
+}
+if (settings.subscribers.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error("--subscribers: expected e.g. 1000,5000");
+
+const t0 = Date.now();
+const log = (msg: string) => console.error(`[bench:subscriptions] ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s ${msg}`);
+
+let cleanup: () => Promise<void> = async () => {};
+const watchdog = setTimeout(() => {
+  log(`exceeded the ${settings.maxSeconds}s bound; stopping`);
+  void cleanup().finally(() => process.exit(2));
+}, settings.maxSeconds * 1000);
+watchdog.unref();
+
+const QUERY = "subscription Drafts { article(where: {is_published: {_eq: false}}) { id content } }";
+/** Authors (= x-hasura-user-id) of the bench, above the demo seed's. */
+const FIRST_USER = 100_001;
+const PER_SOURCE_ADDRESS = 400;
+
+/** pg_stat_statements needs to be preloaded: set it and restart the cluster with the options it was started with. */
+async function enableStatStatements(db: BenchDatabase, dataDir: string): Promise<number> {
+  await withRoot(db.rootUrl, (c) => c.query("alter system set shared_preload_libraries = 'pg_stat_statements'"));
+  const pid = Number((await readFile(path.join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+  const bin = path.dirname(await readlink(`/proc/${pid}/exe`));
+  const { stdout: uid } = await run("stat", ["-c", "%u", dataDir]);
+  const { stdout: gid } = await run("stat", ["-c", "%g", dataDir]);
+  const ids = process.getuid?.() === 0 ? { uid: Number(uid), gid: Number(gid) } : {};
+  // Stopped, then started again with the command line it had (postmaster.opts), its output to the log file.
+  const opts = [...(await readFile(path.join(dataDir, "postmaster.opts"), "utf8")).matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+  const pgOpts = opts.slice(opts.indexOf("-D") + 2).join(" ");
+  const pgCtl = (argv: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(path.join(bin, "pg_ctl"), argv, { ...ids, stdio: "ignore", env: { ...process.env, LC_MESSAGES: "C" } });
+      child.once("error", reject);
+      child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`pg_ctl ${argv[0]} exited with ${code}`))));
+    });
+  await pgCtl(["stop", "-D", dataDir, "-w", "-m", "fast"]);
+  await pgCtl(["start", "-D", dataDir, "-w", "-t", "30", "-l", path.join(path.dirname(dataDir), "postgres.log"), "-o", pgOpts]);
+  await withRoot(db.rootUrl, async (c) => {
+    await c.query("create extension if not exists pg_stat_statements");
+    await c.query("alter system set pg_stat_statements.track = 'top'");
+    await c.query("select pg_reload_conf()");
+  });
+  return Number((await readFile(path.join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+}
+
+function rssMB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** TCP data segments sent so far by `pid` on its connections to `port` (ss tcp_info); NaN without ss. */
+async function segmentsToPostgres(pid: number, port: number): Promise<number> {
+  try {
+    const { stdout } = await run("ss", ["-tinpH", "state", "established", `( dport = :${port} )`]);
+    let total = 0;
+    // Each socket: a line with its processes, then a line of tcp_info.
+    const lines = stdout.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      if (!lines[i]!.includes(`pid=${pid},`)) continue;
+      const info = lines[i]!.includes("data_segs_out") ? lines[i]! : (lines[i + 1] ?? "");
+      const m = /data_segs_out:(\d+)/.exec(info);
+      if (m) total += Number(m[1]);
+    }
+    return total;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Subscriber {
+  ws: WebSocket;
+  userId: number;
+  /** Index into `writes` of the first write not yet seen. */
+  next: number;
+  firstAt?: number;
+  closed: boolean;
+  errors: number;
+}
+
+interface StatementRow {
+  query: string;
+  calls: number;
+}
+
+interface RunResult {
+  subscribers: number;
+  connectedS: number;
+  firstResultsS: number;
+  writes: number;
+  expectedDeliveries: number;
+  delivered: number;
+  undelivered: number;
+  errors: number;
+  errorSamples: string[];
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  statementsPerS: number;
+  settingsStatementsPerS: number;
+  statementsPerCohortTick: number;
+  roundTripsPerS: number;
+  serverCpuCores: number;
+  serverRssMB: number;
+  serverRssEndMB: number;
+  postgresCpuCores: number;
+  loadgenCpuCores: number;
+  topStatements: StatementRow[];
+  profile?: Array<{ owner: string; percent: number }>;
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
+
+async function openSubscribers(
+  url: string,
+  tokens: string[],
+  onResult: (s: Subscriber, data: any) => void,
+  errorSamples: string[],
+): Promise<Subscriber[]> {
+  const subs: Subscriber[] = [];
+  const open = (i: number) =>
+    new Promise<void>((resolve) => {
+      const ws = new WebSocket(url, "graphql-transport-ws", {
+        localAddress: `127.0.0.${10 + Math.floor(i / PER_SOURCE_ADDRESS)}`,
+        perMessageDeflate: false,
+      });
+      const s: Subscriber = { ws, userId: FIRST_USER + i, next: 0, closed: false, errors: 0 };
+      subs.push(s);
+      const fail = (why: string) => {
+        s.errors++;
+        if (errorSamples.length < 10) errorSamples.push(`user ${s.userId}: ${why}`);
+      };
+      ws.on("open", () => {
+        ws.send(JSON.stringify({ type: "connection_init", payload: { headers: { Authorization: `Bearer ${tokens[i]}` } } }));
+      });
+      ws.on("message", (raw) => {
+        const m = JSON.parse(String(raw));
+        if (m.type === "next") {
+          if (m.payload?.errors) fail(JSON.stringify(m.payload.errors).slice(0, 300));
+          else onResult(s, m.payload?.data);
+        } else if (m.type === "connection_ack") {
+          ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: QUERY } }));
+          resolve();
+        } else if (m.type === "ping") ws.send(JSON.stringify({ type: "pong" }));
+        else if (m.type === "error" || m.type === "complete") fail(JSON.stringify(m).slice(0, 300));
+      });
+      ws.on("error", (e) => {
+        fail(`socket error ${e.message}`);
+        resolve();
+      });
+      ws.on("close", (code, reason) => {
+        if (!s.closed) fail(`closed ${code} ${String(reason)}`);
+        s.closed = true;
+        resolve();
+      });
+    });
+  // A few hundred handshakes at a time.
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      while (i < tokens.length) await open(i++);
+    }),
+  );
+  return subs;
+}
+
+async function measure(
+  db: BenchDatabase,
+  postmasterPid: number,
+  pgPort: number,
+  serverEnv: Record<string, string>,
+  n: number,
+): Promise<RunResult> {
+  const profDir = settings.profile ? await mkdtemp(path.join(tmpdir(), "bench-subscriptions-prof-")) : undefined;
+  const server: PeerProcess = await startPeerProcess(`server N=${n}`, "server.ts", {
+    ...serverEnv,
+    ...(profDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${profDir}`.trim() } : {}),
+  });
+  const writer = new pg.Client({ connectionString: db.rootUrl, application_name: "bench-writer" });
+  await writer.connect();
+  const subs: Subscriber[] = [];
+  try {
+    log(`N=${n}: server pid ${server.pid} at ${server.url}; minting ${n} tokens`);
+    const tokens = await Promise.all(
+      Array.from({ length: n }, (_, i) => mintToken(serverEnv, { role: "user", userId: String(FIRST_USER + i) })),
+    );
+    const writes: number[] = [];
+    let window = { start: Infinity, end: Infinity };
+    const latencies: number[] = [];
+    let delivered = 0;
+    const errorSamples: string[] = [];
+    const onResult = (s: Subscriber, data: any) => {
+      const now = Date.now();
+      s.firstAt ??= now;
+      const rows = data?.article;
+      if (!Array.isArray(rows) || rows.length !== 1 || Number(rows[0].id) <= 4) {
+        s.errors++;
+        if (errorSamples.length < 10) errorSamples.push(`user ${s.userId}: unexpected rows ${JSON.stringify(rows).slice(0, 200)}`);
+        return;
+      }
+      const ts = Number(rows[0].content);
+      while (s.next < writes.length && writes[s.next]! <= ts) {
+        const w = writes[s.next++]!;
+        if (w >= window.start && w < window.end) {
+          latencies.push(now - w);
+          delivered++;
+        }
+      }
+    };
+    const connectStart = Date.now();
+    const wsUrl = `${server.url.replace(/^http/, "ws")}/v1/graphql`;
+    subs.push(...(await openSubscribers(wsUrl, tokens, onResult, errorSamples)));
+    const connectedS = (Date.now() - connectStart) / 1000;
+    log(`N=${n}: ${subs.filter((s) => !s.closed).length} sockets acknowledged in ${connectedS.toFixed(1)}s; waiting for first results`);
+    const firstDeadline = Date.now() + 120_000;
+    while (subs.some((s) => s.firstAt === undefined && !s.closed) && Date.now() < firstDeadline) await sleep(200);
+    const firstResultsS = (Date.now() - connectStart) / 1000;
+    const noFirst = subs.filter((s) => s.firstAt === undefined).length;
+    log(`N=${n}: first results in ${firstResultsS.toFixed(1)}s (${noFirst} without)`);
+
+    // Writer: one UPDATE of all N drafts per one-second slot, at a uniformly
+    // random moment of the slot (a writer on a fixed schedule would be
+    // phase-locked with the poller's timer: every latency the same).
+    const first = FIRST_USER;
+    const last = FIRST_USER + n - 1;
+    let writing = true;
+    const writerLoop = (async () => {
+      let due = Date.now();
+      while (writing) {
+        await sleep(Math.random() * settings.intervalMs);
+        const ts = Date.now();
+        writes.push(ts);
+        await writer.query("update public.article set content = $1 where author_id between $2 and $3 and not is_published", [
+          String(ts),
+          first,
+          last,
+        ]);
+        due += settings.intervalMs;
+        await sleep(Math.max(0, due - Date.now()));
+        if (Date.now() > due + settings.intervalMs) due = Date.now(); // an UPDATE that took a whole slot: no catch-up burst
+      }
+    })();
+    await sleep(settings.warmupS * 1000);
+
+    await writer.query("select pg_stat_statements_reset()");
+    const superuserOid = Number((await writer.query("select oid from pg_roles where rolname = current_user")).rows[0].oid);
+    window = { start: Date.now(), end: Infinity };
+    const cpu0 = { server: processCpuS(server.pid), pg: clusterCpuS(postmasterPid), self: process.cpuUsage() };
+    const segs0 = await segmentsToPostgres(server.pid, pgPort);
+    let rssMax = 0;
+    const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, rssMB(server.pid) || 0)), 1000);
+    await sleep(settings.durationS * 1000);
+    const wallS = (Date.now() - window.start) / 1000;
+    window.end = Date.now();
+    const segs1 = await segmentsToPostgres(server.pid, pgPort);
+    const cpu1 = { server: processCpuS(server.pid), pg: clusterCpuS(postmasterPid), self: process.cpuUsage(cpu0.self) };
+    const stmts = await writer.query<{ query: string; calls: string }>(
+      `select query, calls from pg_stat_statements
+        where dbid = (select oid from pg_database where datname = current_database()) and userid <> $1
+        order by calls desc`,
+      [superuserOid],
+    );
+    clearInterval(rssTimer);
+    const windowEndedAt = Date.now();
+    writing = false;
+    await writerLoop;
+    await sleep(settings.graceS * 1000);
+    const rssEnd = rssMB(server.pid);
+    rssMax = Math.max(rssMax, rssEnd || 0);
+
+    const inWindow = writes.filter((w) => w >= window.start && w < window.end).length;
+    const expected = inWindow * n;
+    const undelivered = expected - delivered;
+    const sorted = [...latencies, ...Array.from({ length: Math.max(0, undelivered) }, () => Infinity)].sort((a, b) => a - b);
+    const calls = stmts.rows.map((r) => ({ query: r.query.replace(/\s+/g, " ").slice(0, 160), calls: Number(r.calls) }));
+    const totalCalls = calls.reduce((a, r) => a + r.calls, 0);
+    const settingsCalls = calls.filter((r) => /set_config/.test(r.query)).reduce((a, r) => a + r.calls, 0);
+    const errors = subs.reduce((a, s) => a + s.errors, 0) + noFirst;
+    const result: RunResult = {
+      subscribers: n,
+      connectedS: +connectedS.toFixed(2),
+      firstResultsS: +firstResultsS.toFixed(2),
+      writes: inWindow,
+      expectedDeliveries: expected,
+      delivered,
+      undelivered,
+      errors,
+      errorSamples,
+      latencyMs: {
+        p50: percentile(sorted, 50),
+        p90: percentile(sorted, 90),
+        p99: percentile(sorted, 99),
+        max: sorted[sorted.length - 1] ?? NaN,
+      },
+      statementsPerS: +(totalCalls / wallS).toFixed(1),
+      settingsStatementsPerS: +(settingsCalls / wallS).toFixed(1),
+      statementsPerCohortTick: +((totalCalls - settingsCalls) / (n * (wallS / (settings.intervalMs / 1000)))).toFixed(2),
+      roundTripsPerS: +((segs1 - segs0) / wallS).toFixed(1),
+      serverCpuCores: +((cpu1.server - cpu0.server) / wallS).toFixed(3),
+      serverRssMB: +rssMax.toFixed(0),
+      serverRssEndMB: +rssEnd.toFixed(0),
+      postgresCpuCores: +((cpu1.pg - cpu0.pg) / wallS).toFixed(3),
+      loadgenCpuCores: +((cpu1.self.user + cpu1.self.system) / 1e6 / wallS).toFixed(3),
+      topStatements: calls.slice(0, 6),
+    };
+    log(`N=${n}: ${JSON.stringify({ ...result, topStatements: undefined, errorSamples: undefined })}`);
+    if (errorSamples.length) log(`N=${n}: errors, e.g. ${errorSamples.slice(0, 3).join(" | ")}`);
+    for (const s of subs) {
+      s.closed = true;
+      s.ws.terminate();
+    }
+    await server.stop();
+    if (profDir) {
+      result.profile = await summarizeProfile(profDir, (Date.now() - window.start) / 1000, (Date.now() - windowEndedAt) / 1000);
+      await rm(profDir, { recursive: true, force: true });
+    }
+    return result;
+  } finally {
+    for (const s of subs) {
+      s.closed = true;
+      s.ws.terminate();
+    }
+    await server.stop();
+    await writer.end().catch(() => {});
+  }
+}
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>;
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The server's self time by package over the measured window (the window ended `afterS` before the profile did). */
+async function summarizeProfile(dir: string, sinceStartS: number, afterS: number): Promise<Array<{ owner: string; percent: number }>> {
+  const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
+  if (!file) return [];
+  const profile = JSON.parse(await readFile(path.join(dir, file), "utf8")) as CpuProfile;
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const from = profile.endTime - sinceStartS * 1e6;
+  const to = profile.endTime - afterS * 1e6;
+  const by = new Map<string, number>();
+  let total = 0;
+  let t = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    t += profile.timeDeltas[i]!;
+    if (t < from || t > to) return;
+    const { url, functionName } = nodes.get(id)!;
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+    const owner = pkg ? pkg[1]! : url.includes("/server/") ? url.replace(/^.*?\/(server\/)/, "$1") : url || functionName || "(anonymous)";
+    by.set(owner, (by.get(owner) ?? 0) + profile.timeDeltas[i]!);
+    total += profile.timeDeltas[i]!;
+  });
+  return [...by.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)
+    .map(([owner, us]) => ({ owner, percent: +((100 * us) / total).toFixed(1) }));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const fmt = (v: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : "∞");
+
+let exitCode = 0;
+const bench = await startBenchCluster([{ database: "blog", dir: "examples/blog" }]);
+cleanup = async () => {
+  await bench.stop();
+};
+try {
+  const db = bench.databases.blog!;
+  const postmasterPid = await enableStatStatements(db, bench.cluster.dataDir);
+  const maxN = Math.max(...settings.subscribers);
+  await withRoot(db.rootUrl, async (c) => {
+    await c.query(
+      `insert into public.author (id, name) overriding system value select i, 'bench ' || i from generate_series($1::int, $2::int) i`,
+      [FIRST_USER, FIRST_USER + maxN - 1],
+    );
+    await c.query(
+      `insert into public.article (title, content, author_id, is_published) select 'draft ' || i, '0', i, false from generate_series($1::int, $2::int) i`,
+      [FIRST_USER, FIRST_USER + maxN - 1],
+    );
+    await c.query("analyze public.author, public.article");
+  });
+  log(`cluster up, pg_stat_statements on, ${maxN} authors with a draft each (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  const serverEnv: Record<string, string> = {
+    NODE_ENV: "production",
+    LOG_LEVEL: "warn",
+    HASURA_GRAPHQL_ADMIN_SECRET: randomBytes(24).toString("base64url"),
+    HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "HS256", key: randomBytes(32).toString("base64url") }),
+    PROJECT_DIR: db.projectDir,
+    DATABASE_URL: db.runtimeUrl,
+    HASURA_GRAPHQL_PG_CONNECTIONS: String(settings.pool),
+    HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: String(settings.intervalMs),
+  };
+  const results: RunResult[] = [];
+  for (const n of settings.subscribers) {
+    try {
+      results.push(await measure(db, postmasterPid, bench.cluster.port, serverEnv, n));
+    } catch (e) {
+      log(`N=${n} failed: ${(e as Error).stack ?? e}`);
+      exitCode = 1;
+    }
+  }
+  const file = await writeResults("subscriptions", {
+    benchmark: "subscriptions",
+    date: new Date().toISOString(),
+    environment: environment(),
+    settings,
+    query: QUERY,
+    writer: "one UPDATE per second setting every subscriber's draft's content to the time (ms): all N rows change every second",
+    results,
+    elapsedS: (Date.now() - t0) / 1000,
+  });
+
+  console.log(
+    `\nloopback, blog example, role user, one cohort per subscriber (RLS reads x-hasura-user-id); every subscriber's row written every second; ${settings.durationS}s measured after ${settings.warmupS}s; refetch interval ${settings.intervalMs} ms, pool ${settings.pool}`,
+  );
+  const header = [
+    "N",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "max ms",
+    "delivered",
+    "undeliv.",
+    "errors",
+    "stmts/s",
+    "set_config/s",
+    "stmts/cohort/tick",
+    "round trips/s",
+    "server cpu",
+    "server RSS MB",
+    "pg cpu",
+    "loadgen cpu",
+    "subscribed s",
+  ];
+  const rows = results.map((r) => [
+    r.subscribers,
+    fmt(r.latencyMs.p50),
+    fmt(r.latencyMs.p90),
+    fmt(r.latencyMs.p99),
+    fmt(r.latencyMs.max),
+    r.delivered,
+    r.undelivered,
+    r.errors,
+    fmt(r.statementsPerS),
+    fmt(r.settingsStatementsPerS),
+    fmt(r.statementsPerCohortTick, 2),
+    fmt(r.roundTripsPerS),
+    fmt(r.serverCpuCores, 2),
+    fmt(r.serverRssMB),
+    fmt(r.postgresCpuCores, 2),
+    fmt(r.loadgenCpuCores, 2),
+    fmt(r.firstResultsS, 1),
+  ]);
+  console.log(`| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+  for (const r of results) {
+    console.log(`\nN=${r.subscribers} statements by calls in the window:`);
+    for (const s of r.topStatements) console.log(`  ${String(s.calls).padStart(8)}  ${s.query}`);
+    if (r.profile?.length) {
+      console.log(`N=${r.subscribers} server self time by package over the window:`);
+      for (const p of r.profile) console.log(`  ${p.percent.toFixed(1).padStart(5)}%  ${p.owner}`);
+    }
+  }
+  const targets = (r: RunResult) =>
+    r.subscribers <= 1000
+      ? [
+          `p99 ≤ 1500 ms: ${r.latencyMs.p99 <= 1500 ? "met" : "MISSED"}`,
+          `0 errors: ${r.errors === 0 && r.undelivered === 0 ? "met" : "MISSED"}`,
+        ]
+      : [
+          `p99 ≤ 2000 ms: ${r.latencyMs.p99 <= 2000 ? "met" : "MISSED"}`,
+          `≤ 50 round trips/s: ${r.roundTripsPerS <= 50 ? "met" : "MISSED"}`,
+          `RSS ≤ 1024 MB: ${r.serverRssMB <= 1024 ? "met" : "MISSED"}`,
+        ];
+  console.log("");
+  for (const r of results) console.log(`targets N=${r.subscribers}: ${targets(r).join("; ")}`);
+  console.log(`results: ${file} (${((Date.now() - t0) / 1000).toFixed(0)}s)`);
+  const largest = results.reduce<RunResult | undefined>((a, r) => (!a || r.subscribers > a.subscribers ? r : a), undefined);
+  if (largest) console.log(`ratio statements/subscribers ${(largest.statementsPerS / largest.subscribers).toFixed(3)}`);
+  for (const r of results) console.log(`p99-subscription-ms ${r.subscribers} ${fmt(r.latencyMs.p99)}`);
+} catch (e) {
+  log(`failed: ${(e as Error).stack ?? e}`);
+  exitCode = 1;
+} finally {
+  await cleanup();
+  clearTimeout(watchdog);
+}
+process.exit(exitCode);

@@ -450,7 +450,7 @@ export function createLiveEngine(opts: LiveEngineOptions = {}): LiveEngine {
   function stop(poller: Poller) {
     poller.stopped = true;
     if (poller.timer) clearTimeout(poller.timer);
-    pollers.delete(poller.key);
+    if (pollers.get(poller.key) === poller) pollers.delete(poller.key);
   }
 
   function leave(sub: Subscriber) {

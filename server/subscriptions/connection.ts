@@ -184,6 +184,8 @@ export class SocketConnection {
     for (const stop of [...this.live.values()]) stop();
     const timeout = new Promise((r) => setTimeout(r, graceMs).unref());
     await Promise.race([Promise.allSettled([...this.#inFlight]), timeout]);
+    // The protocols send an operation's answer a few promise steps after its work settles: let them queue it first.
+    await new Promise((r) => setImmediate(r));
     this.close(CLOSE.goingAway, "server shutting down");
     const closed = new Promise((r) => (this.ws.readyState === this.ws.CLOSED ? r(undefined) : this.ws.once("close", r)));
     await Promise.race([closed, timeout]);

@@ -455,3 +455,26 @@ t.test("bounds: subscribers and cohorts", async (t) => {
   await engine.close();
   t.throws(() => engine.subscribe({} as LiveRequest, () => {}), { message: /shutting down/ }, "closed");
 });
+
+t.test("replay with several statements: a change behind any of them is delivered, once", async (t) => {
+  const engine = createLiveEngine({ intervalMs: INTERVAL, withPgClient: batched, sessionKeys });
+  t.teardown(() => engine.close());
+  const QUERY = "query { user(where: {id: {_eq: 6}}) { id login } role(order_by: {id: asc}, limit: 1) { id name } }";
+  const c = collector();
+  engine.subscribe(await request("admin", {}, QUERY), c.push);
+  t.ok(await c.until(1));
+  const first = (await db.asRoot<{ id: number; name: string }>(`select id, name from public.role order by id limit 1`))[0]!;
+  t.same(c.got[0], { data: { user: [{ id: 6, login: "extra-2" }], role: [{ id: first.id, name: first.name }] } });
+  await sleep(2 * INTERVAL);
+  const executions = engine.stats().executions;
+  t.equal(c.got.length, 1, "unchanged: nothing pushed");
+  await db.asRoot(`update public.role set name = 'renamed role' where id = $1`, [first.id]);
+  t.ok(await c.until(2), "a change behind the second statement is delivered");
+  t.same(c.got[1], { data: { user: [{ id: 6, login: "extra-2" }], role: [{ id: first.id, name: "renamed role" }] } });
+  await db.asRoot(`update public."user" set login = 'renamed-6' where id = 6`);
+  t.ok(await c.until(3), "and one behind the first");
+  t.same(c.got[2], { data: { user: [{ id: 6, login: "renamed-6" }], role: [{ id: first.id, name: "renamed role" }] } });
+  await sleep(3 * INTERVAL);
+  t.equal(c.got.length, 3, "each change once");
+  t.equal(engine.stats().executions - executions, 2, "grafast ran once per change");
+});

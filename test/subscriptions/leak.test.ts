@@ -14,7 +14,10 @@
  * run (inserts, an update, a delete) move the truth: every live result must
  * equal its session's truth at some moment (in order), and the last one the
  * final truth; a stream's rows must be exactly its session's rows, each once,
- * in cursor order.
+ * in cursor order. Then a third of the subscribers stop and start again on
+ * their sockets (joining running pollers and cohorts) while four writes
+ * follow each other; a stopped subscription receives nothing more. Campus
+ * sets arrive in either order.
  */
 import pg from "pg";
 import { SubscriptionClient } from "subscriptions-transport-ws";
@@ -166,6 +169,10 @@ interface Sub {
   vars: Record<string, unknown>;
   results: any[];
   failure?: string;
+  /** Ends this subscription (its socket stays). */
+  stop?: () => void;
+  /** Starts the same subscription again on its socket: a new subscriber. */
+  again?: () => Sub;
 }
 
 /** Deterministic choices (a failure replays). */
@@ -190,7 +197,8 @@ const USER_PK_IDS = [1, 2, 5, 10, 1001, 1002];
 async function headersFor(s: Session, auth: Sub["auth"]): Promise<Record<string, string>> {
   const vars: Record<string, string> = {};
   if (s.userId !== undefined) vars["x-hasura-user-id"] = s.userId;
-  if (s.campus) vars["x-hasura-campus"] = `{${s.campus.join(",")}}`;
+  // The same campus set in either order: one truth (and, by the policies' reads, possibly two cohorts).
+  if (s.campus) vars["x-hasura-campus"] = `{${(rand() < 0.5 ? s.campus : [...s.campus].reverse()).join(",")}}`;
   if (auth === "none") return {};
   if (auth === "admin-secret") return { ...ADMIN, "x-hasura-role": s.role, ...vars };
   const claims = { [NS]: { "x-hasura-default-role": s.role, "x-hasura-allowed-roles": [s.role, "anonymous"], ...vars } };
@@ -243,10 +251,11 @@ t.test(`${SOCKETS * PER_SOCKET} subscriptions over both protocols and a pool of 
       mine.push(sub);
       subs.push(sub);
     }
+    let begin: (sub: Sub) => void;
     if (protocol === "graphql-transport-ws") {
       const client = transportClient(t, url, headers);
-      for (const sub of mine) {
-        client.subscribe(
+      begin = (sub) => {
+        sub.stop = client.subscribe(
           { query: queryFor(sub.session, sub.shape), variables: sub.vars },
           {
             next: (r) => sub.results.push(r),
@@ -254,7 +263,7 @@ t.test(`${SOCKETS * PER_SOCKET} subscriptions over both protocols and a pool of 
             complete: () => {},
           },
         );
-      }
+      };
     } else {
       const client = new SubscriptionClient(
         url,
@@ -262,12 +271,22 @@ t.test(`${SOCKETS * PER_SOCKET} subscriptions over both protocols and a pool of 
         WebSocket,
       );
       legacyClients.push(client);
-      for (const sub of mine) {
-        client.request({ query: queryFor(sub.session, sub.shape), variables: sub.vars }).subscribe({
+      begin = (sub) => {
+        const handle = client.request({ query: queryFor(sub.session, sub.shape), variables: sub.vars }).subscribe({
           next: (r) => sub.results.push(r),
           error: (e) => (sub.failure = JSON.stringify(e instanceof Error ? e.message : e)),
         });
-      }
+        sub.stop = () => handle.unsubscribe();
+      };
+    }
+    for (const sub of mine) {
+      begin(sub);
+      sub.again = () => {
+        const copy: Sub = { ...sub, n: n++, results: [], failure: undefined };
+        begin(copy);
+        copy.again = sub.again;
+        return copy;
+      };
     }
   };
   for (let i = 0; i < plan.length; i += 20) await Promise.all(plan.slice(i, i + 20).map(open));
@@ -401,6 +420,40 @@ t.test(`${SOCKETS * PER_SOCKET} subscriptions over both protocols and a pool of 
     insert into public."user" (id, login, campus) values (1002, 'new-1002', 'pyc');`);
   await snapshot();
   await settle("after the second writes");
+
+  // Churn: a third of the subscribers stop and start again on their sockets (new subscribers joining
+  // running pollers and cohorts), while writes follow each other without waiting for deliveries.
+  const churned = subs.filter(() => rand() < 0.33);
+  for (const s of churned) s.stop!();
+  const replaced = churned.map((s) => s.again!());
+  const gone = new Set(churned);
+  const keep = <T extends Sub>(xs: T[]) => xs.filter((s) => !gone.has(s));
+  live.splice(0, live.length, ...keep(live), ...(replaced.filter((s) => s.shape !== "stream" && !s.session.bad) as LiveSub[]));
+  streams.splice(0, streams.length, ...keep(streams), ...replaced.filter((s) => s.shape === "stream" && !s.session.bad));
+  bad.splice(0, bad.length, ...keep(bad), ...replaced.filter((s) => s.session.bad));
+  subs.push(...replaced);
+  for (let round = 0; round < 4; round++) {
+    await sql("begin");
+    await sql(
+      `insert into public.transaction (type, amount, "userId", "objectId", path, campus)
+         select 'up', 9000 + g, 1 + (g * 7 + $1::int) % 44, 2, '/w3/' || g, (array['madere', 'pyc', 'nice', null])[1 + (g + $1::int) % 4]
+           from generate_series(1, 5) g`,
+      [round],
+    );
+    await sql("update public.transaction set amount = amount + 1 where id % 5 = $1::int", [round]);
+    await sql("delete from public.transaction where id = (select min(id) from public.transaction where path like '/w3/%')");
+    await sql("commit");
+    await snapshot();
+    await new Promise((r) => setTimeout(r, INTERVAL_MS / 2));
+  }
+  await new Promise((r) => setTimeout(r, 500)); // deliveries already on the wire when they stopped
+  const stoppedCounts = churned.map((s) => s.results.length);
+  await settle(`after ${churned.length} subscribers left and came back, and four more writes`);
+  t.same(
+    churned.filter((s, i) => s.results.length > stoppedCounts[i]!).map((s) => s.n),
+    [],
+    "a stopped subscription receives nothing more",
+  );
 
   // The checker can fail: each list subscriber's results, checked as another session's, are rejected.
   const listSubs = live.filter((s) => s.shape === "list");

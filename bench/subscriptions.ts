@@ -47,6 +47,8 @@
  *   --duration S      measured seconds per N (default 30)
  *   --warmup S        seconds of writes before measuring (default 5)
  *   --grace S         seconds to wait for the last writes' deliveries (default 5)
+ *   --rotate R        each write touches every R-th subscriber's row, rotating (default 1: all
+ *                     rows every second; R=10: each row every 10 s, 9 of 10 cohorts unchanged per tick)
  *   --pool N          HASURA_GRAPHQL_PG_CONNECTIONS (default 10, the server's default)
  *   --profile         run the server under --cpu-prof; print its self time by package over the window
  *   --max-seconds S   watchdog (default 900)
@@ -81,6 +83,7 @@ const { values: args } = parseArgs({
     duration: { type: "string" },
     warmup: { type: "string" },
     grace: { type: "string" },
+    rotate: { type: "string" },
     pool: { type: "string" },
     profile: { type: "boolean", default: false },
     "max-seconds": { type: "string" },
@@ -91,6 +94,7 @@ const settings = {
   durationS: Number(args.duration ?? 30),
   warmupS: Number(args.warmup ?? 5),
   graceS: Number(args.grace ?? 5),
+  rotate: Number(args.rotate ?? 1),
   pool: Number(args.pool ?? 10),
   profile: args.profile!,
   maxSeconds: Number(args["max-seconds"] ?? 900),
@@ -326,7 +330,8 @@ async function measure(
     const tokens = await Promise.all(
       Array.from({ length: n }, (_, i) => mintToken(serverEnv, { role: "user", userId: String(FIRST_USER + i) })),
     );
-    const writes: number[] = [];
+    /** Each write: its timestamp and its slot (it touched the subscribers i with i % rotate === slot % rotate). */
+    const writes: Array<{ ts: number; slot: number }> = [];
     const writeMs: number[] = [];
     let window = { start: Infinity, end: Infinity };
     const latencies: number[] = [];
@@ -342,10 +347,11 @@ async function measure(
         return;
       }
       const ts = Number(rows[0].content);
-      while (s.next < writes.length && writes[s.next]! <= ts) {
+      while (s.next < writes.length && writes[s.next]!.ts <= ts) {
         const w = writes[s.next++]!;
-        if (w >= window.start && w < window.end) {
-          latencies.push(now - w);
+        if (w.slot % settings.rotate !== (s.userId - FIRST_USER) % settings.rotate) continue;
+        if (w.ts >= window.start && w.ts < window.end) {
+          latencies.push(now - w.ts);
           delivered++;
         }
       }
@@ -369,16 +375,16 @@ async function measure(
     let writing = true;
     const writerLoop = (async () => {
       let due = Date.now();
-      while (writing) {
+      for (let slot = 0; writing; slot++) {
         await sleep(Math.random() * settings.intervalMs);
         const ts = Date.now();
-        writes.push(ts);
+        writes.push({ ts, slot });
         const started = performance.now();
-        await writer.query("update public.article set content = $1 where author_id between $2 and $3 and not is_published", [
-          String(ts),
-          first,
-          last,
-        ]);
+        await writer.query(
+          `update public.article set content = $1
+            where author_id between $2 and $3 and not is_published and (author_id - $2) % $4 = $5`,
+          [String(ts), first, last, settings.rotate, slot % settings.rotate],
+        );
         if (ts >= window.start && ts < window.end) writeMs.push(performance.now() - started);
         due += settings.intervalMs;
         await sleep(Math.max(0, due - Date.now()));
@@ -414,8 +420,11 @@ async function measure(
     const rssEnd = rssMB(server.pid);
     rssMax = Math.max(rssMax, rssEnd || 0);
 
-    const inWindow = writes.filter((w) => w >= window.start && w < window.end).length;
-    const expected = inWindow * n;
+    const windowWrites = writes.filter((w) => w.ts >= window.start && w.ts < window.end);
+    const inWindow = windowWrites.length;
+    // Subscribers i < n with i % rotate === slot % rotate.
+    const touched = (slot: number) => Math.ceil((n - (slot % settings.rotate)) / settings.rotate);
+    const expected = windowWrites.reduce((a, w) => a + touched(w.slot), 0);
     const undelivered = expected - delivered;
     const sorted = [...latencies, ...Array.from({ length: Math.max(0, undelivered) }, () => Infinity)].sort((a, b) => a - b);
     const calls = stmts.rows.map((r) => ({ query: r.query.replace(/\s+/g, " ").slice(0, 160), calls: Number(r.calls) }));
@@ -554,19 +563,22 @@ try {
       exitCode = 1;
     }
   }
-  const file = await writeResults("subscriptions", {
+  const file = await writeResults(settings.rotate === 1 ? "subscriptions" : `subscriptions-rotate${settings.rotate}`, {
     benchmark: "subscriptions",
     date: new Date().toISOString(),
     environment: environment(),
     settings,
     query: QUERY,
-    writer: "one UPDATE per second setting every subscriber's draft's content to the time (ms): all N rows change every second",
+    writer:
+      settings.rotate === 1
+        ? "one UPDATE per second setting every subscriber's draft's content to the time (ms): all N rows change every second"
+        : `one UPDATE per second setting every ${settings.rotate}th subscriber's draft's content to the time (ms), rotating`,
     results,
     elapsedS: (Date.now() - t0) / 1000,
   });
 
   console.log(
-    `\nloopback, blog example, role user, one cohort per subscriber (RLS reads x-hasura-user-id); every subscriber's row written every second; ${settings.durationS}s measured after ${settings.warmupS}s; refetch interval ${settings.intervalMs} ms, pool ${settings.pool}`,
+    `\nloopback, blog example, role user, one cohort per subscriber (RLS reads x-hasura-user-id); ${settings.rotate === 1 ? "every subscriber's row written every second" : `every ${settings.rotate}th subscriber's row written every second, rotating`}; ${settings.durationS}s measured after ${settings.warmupS}s; refetch interval ${settings.intervalMs} ms, pool ${settings.pool}`,
   );
   const header = [
     "N",

@@ -8,10 +8,15 @@
  *   ones; the same server process recovers: the old subscriptions resume
  *   on their sockets and follow a write made after the restart, and a new
  *   subscription works.
+ * - The pool's backends terminated as soon as they appear for 3 s (polls of
+ *   40 cohorts batched on 2 connections cut mid-batch) while rows change:
+ *   every result is errors without data or the user's own rows of some
+ *   moment; then every subscriber is current again on its socket.
  * - Graceful shutdown: an operation in flight on a socket is answered, then
  *   the sockets close with 1001 (S2's transport test covers 1001 on an idle
  *   socket).
  */
+import pg from "pg";
 import { SubscriptionClient } from "subscriptions-transport-ws";
 import t from "tap";
 import WebSocket from "ws";
@@ -169,6 +174,96 @@ t.test("PostgreSQL killed and restarted under live subscriptions: errors or own 
     headers: as("user", { "x-hasura-user-id": "5" }),
   });
   t.same(http.body?.data?.user, [{ id: 5 }], "and HTTP serves");
+});
+
+t.test("the pool's backends terminated again and again mid-poll: errors or own rows, then recovery", async (t) => {
+  const db = await createTestDatabase(t);
+  await db.asRoot(`
+    insert into public."user" (id, login, campus)
+      select 4 + g, 'extra-' || g, (array['madere', 'pyc', 'nice'])[1 + g % 3] from generate_series(1, 36) g;
+    insert into public.transaction (type, amount, "userId", "objectId", path, campus)
+      select 'xp', g, g, 2, '/t/' || g, 'madere' from generate_series(1, 40) g;`);
+  const srv = await startServer(t, {
+    db,
+    env: { ...SECURED_JWT, HASURA_GRAPHQL_PG_CONNECTIONS: "2", HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: "100" },
+  });
+  const MINE = "subscription { transaction { userId amount } }";
+  const truth = async (id: number) =>
+    JSON.stringify(
+      (
+        await db.asRoot(`select "userId", amount::text as amount from public.transaction where "userId" = $1 order by amount::int`, [id])
+      ).map((r) => ({ userId: r.userId, amount: String(r.amount) })),
+    );
+  const seen = (r: any) =>
+    JSON.stringify(
+      [...(r?.data?.transaction ?? [])]
+        .map((x: any) => ({ userId: x.userId, amount: String(x.amount) }))
+        .sort((a, b) => Number(a.amount) - Number(b.amount)),
+    );
+  // 40 users, one socket each, alternating protocols: 40 cohorts of one poller, batched on 2 connections.
+  const subs: Array<{ id: number; results: any[]; allowed: Set<string> }> = [];
+  const legacy: SubscriptionClient[] = [];
+  t.teardown(() => {
+    for (const c of legacy) c.close();
+  });
+  for (let id = 1; id <= 40; id++) {
+    const sub = { id, results: [] as any[], allowed: new Set([await truth(id)]) };
+    subs.push(sub);
+    const headers = as("user", { "x-hasura-user-id": String(id) });
+    const sink = { next: (r: any) => sub.results.push(r), error: () => {}, complete: () => {} };
+    if (id % 2) transportClient(t, wsUrl(srv), headers).subscribe({ query: MINE }, sink);
+    else {
+      const c = new SubscriptionClient(wsUrl(srv), { connectionParams: { headers }, reconnect: false, minTimeout: 10_000 }, WebSocket);
+      legacy.push(c);
+      c.request({ query: MINE }).subscribe(sink);
+    }
+  }
+  const waitAll = async (ok: (s: (typeof subs)[number]) => boolean, ms = 15_000) => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && !subs.every(ok)) await new Promise((r) => setTimeout(r, 50));
+    return subs.filter((s) => !ok(s)).map((s) => `user ${s.id}: ${JSON.stringify(s.results.at(-1))}`);
+  };
+  t.same(await waitAll((s) => s.results.length > 0), [], "every subscriber's first result");
+
+  // For 3 s: the server's connections killed as soon as they appear (polls cut mid-batch), and each user's amounts changed.
+  const killer = new pg.Client({ connectionString: db.rootUrl });
+  await killer.connect();
+  t.teardown(() => killer.end());
+  let killed = 0;
+  let lastWrite = 0;
+  const until = Date.now() + 3_000;
+  while (Date.now() < until) {
+    const { rows } = await killer.query(
+      `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+        where datname = $1 and usename = 'authenticator' and backend_type = 'client backend' and pid <> pg_backend_pid()`,
+      [db.name],
+    );
+    killed += rows[0].n;
+    if (Date.now() - lastWrite > 500) {
+      lastWrite = Date.now();
+      await killer.query(`update public.transaction set amount = amount + 1000 where path like '/t/%'`);
+      const { rows: all } = await killer.query(`select "userId", amount::text as amount from public.transaction order by amount::int`);
+      for (const s of subs) {
+        s.allowed.add(JSON.stringify(all.filter((r) => r.userId === s.id).map((r) => ({ userId: r.userId, amount: String(r.amount) }))));
+      }
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const errorResults = subs.reduce((n, s) => n + s.results.filter((r) => r.errors).length, 0);
+  t.comment(`${killed} backends terminated; ${errorResults} error results, ${subs.reduce((n, s) => n + s.results.length, 0)} in all`);
+  t.ok(killed > 0, "connections were cut");
+  const wrongRows = subs.flatMap((s) =>
+    s.results
+      .filter((r) => (r.errors ? r.data && Object.values(r.data).some((v) => v !== null) : !s.allowed.has(seen(r))))
+      .map((r) => `user ${s.id}: ${JSON.stringify(r).slice(0, 200)}`),
+  );
+  t.same(wrongRows.slice(0, 10), [], "every result: errors without data, or the user's own rows of some moment");
+  const final = new Map(await Promise.all(subs.map(async (s) => [s.id, await truth(s.id)] as const)));
+  t.same(
+    await waitAll((s) => !s.results.at(-1)?.errors && seen(s.results.at(-1)) === final.get(s.id)),
+    [],
+    "then every subscriber is current again, on the same socket",
+  );
 });
 
 t.test("graceful shutdown: an in-flight operation is answered, then sockets close with 1001", async (t) => {

@@ -143,6 +143,8 @@ export class SocketConnection {
   takeSubscription(): HasuraError | undefined {
     const { maxSubscriptionsPerSocket, maxSubscriptions } = this.hub.cfg;
     if (this.hub.closing) return new HasuraError("unexpected", "the server is shutting down", 503);
+    // Closed while the operation was prepared: dispose() has run, a subscription registered now would never stop.
+    if (this.ws.readyState !== this.ws.OPEN) return new HasuraError("unexpected", "the socket is closed", 400);
     if (this.live.size >= maxSubscriptionsPerSocket) {
       return new HasuraError("bad-request", `too many subscriptions on this socket (at most ${maxSubscriptionsPerSocket})`, 400);
     }

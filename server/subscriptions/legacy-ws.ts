@@ -97,7 +97,10 @@ export function serveLegacyWs(ws: WebSocket, conn: SocketConnection, opts: { bar
       await send({ type: "complete", id });
       return;
     }
-    const refused = conn.takeSubscription();
+    // A start with the same id may have been registered while this one was prepared.
+    const refused = conn.live.has(id)
+      ? new HasuraError("bad-request", `an operation already exists with this id: ${id}`, 400)
+      : conn.takeSubscription();
     if (refused) {
       await sendError(id, [entryOf(refused)]);
       return;

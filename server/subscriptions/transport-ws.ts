@@ -30,7 +30,11 @@ const MAX_QUEUED_RESULTS = 100;
 const toGraphQLErrors = (entries: ErrorEntry[]) =>
   entries.map((e) => new GraphQLError(e.message, { extensions: e.extensions as Record<string, unknown> | undefined }));
 
-/** Pushes to an async iterator; `return()` (client complete, socket closed) stops the subscription. */
+/**
+ * Pushes to an async iterator; `return()` (client complete, socket closed) stops the subscription.
+ * Built in `onSubscribe`, right after the slot check: the library calls `subscribe` a promise step
+ * later, and a burst of subscribes would all pass the per-socket bound before any was registered.
+ */
 function liveIterator(
   conn: SocketConnection,
   id: string,
@@ -102,14 +106,16 @@ export function serveTransportWs(ws: WebSocket, conn: SocketConnection): void {
       if (!conn.auth) return toGraphQLErrors([{ message: "not authenticated" }]);
       const outcome = await conn.track(runSocketOperation(conn.hub.services, conn.dialect, conn.auth.session, payload, conn.log));
       if (outcome.kind === "refused") return toGraphQLErrors(outcome.errors);
+      let live: AsyncGenerator<LiveResult> | undefined;
       if (outcome.kind === "live") {
         const refused = conn.takeSubscription();
         if (refused) return toGraphQLErrors([{ message: refused.message, extensions: { path: refused.path, code: refused.code } }]);
+        live = liveIterator(conn, id, outcome.start);
       }
       const args = {
         schema: undefined as unknown as GraphQLSchema,
-        document: outcome.kind === "live" ? SUBSCRIPTION_DOC : QUERY_DOC,
-        contextValue: { outcome, id },
+        document: live ? SUBSCRIPTION_DOC : QUERY_DOC,
+        contextValue: { outcome, live },
       } satisfies ExecutionArgs;
       return args;
     },
@@ -118,8 +124,7 @@ export function serveTransportWs(ws: WebSocket, conn: SocketConnection): void {
       return (outcome as Extract<Outcome, { kind: "single" }>).result as ExecutionResult;
     },
     subscribe(args) {
-      const { outcome, id } = args.contextValue as { outcome: Extract<Outcome, { kind: "live" }>; id: string };
-      return liveIterator(conn, id, outcome.start) as AsyncGenerator<ExecutionResult>;
+      return (args.contextValue as { live: AsyncGenerator<LiveResult> }).live as AsyncGenerator<ExecutionResult>;
     },
     // Results and errors are already in the dialect's shape: send them as they are.
     onNext: (_ctx, _id, _payload, _args, result) => result as never,

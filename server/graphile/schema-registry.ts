@@ -32,10 +32,18 @@ function limitPlanCache(schema: GraphQLSchema): void {
   extensions.grafast.operationsCacheMaxLength = PLANS_PER_SCHEMA;
 }
 
+/**
+ * Which of a role's schemas: `frontend` (what its requests see), `backend`
+ * (backend-only mutations included, for the admin secret with
+ * x-hasura-use-backend-only-permissions), `live` (the query root also has
+ * the fields its select declarations offer only on subscription_root: live
+ * queries run as queries; built only for a role whose subscription needs it).
+ */
+export type SchemaKind = "frontend" | "backend" | "live";
+
 export interface RoleSchemaStats {
   role: string;
-  /** The role's backend schema (backend-only mutations included). */
-  backendOnly: boolean;
+  kind: SchemaKind;
   buildMs: number;
   heapDeltaBytes: number;
 }
@@ -61,7 +69,7 @@ export class SchemaBuildFailed extends Error {
 
 export interface SchemaRegistryOptions {
   /** Called once per failed build; `kept`: not retried until invalidate(). */
-  onBuildFailed?: (error: Error, info: { role: string; backendOnly: boolean; kept: boolean }) => void;
+  onBuildFailed?: (error: Error, info: { role: string; kind: SchemaKind; kept: boolean }) => void;
 }
 
 /**
@@ -87,12 +95,12 @@ export function isTransientBuildFailure(error: unknown): boolean {
 
 export class SchemaRegistry {
   #entries = new Map<string, Entry>();
-  #makePreset: (role: string, backendOnly: boolean) => GraphileConfig.Preset;
+  #makePreset: (role: string, kind: SchemaKind) => GraphileConfig.Preset;
   #generation = 0;
   #builds = 0;
   #options: SchemaRegistryOptions;
 
-  constructor(makePreset: (role: string, backendOnly: boolean) => GraphileConfig.Preset, options: SchemaRegistryOptions = {}) {
+  constructor(makePreset: (role: string, kind: SchemaKind) => GraphileConfig.Preset, options: SchemaRegistryOptions = {}) {
     this.#makePreset = makePreset;
     this.#options = options;
   }
@@ -102,13 +110,13 @@ export class SchemaRegistry {
     return this.#builds;
   }
 
-  /** The role's GraphQL server, its schema built and ready; `backendOnly`: its backend schema. */
-  get(role: string, backendOnly = false): Promise<FastifyGrafserv> {
-    const key = (backendOnly ? "backend:" : "frontend:") + role;
+  /** The role's GraphQL server of that kind, its schema built and ready. */
+  get(role: string, kind: SchemaKind = "frontend"): Promise<FastifyGrafserv> {
+    const key = `${kind}:${role}`;
     const existing = this.#entries.get(key);
     if (existing) return existing.serv;
     this.#builds++;
-    const pgl = postgraphile(this.#makePreset(role, backendOnly));
+    const pgl = postgraphile(this.#makePreset(role, kind));
     const started = performance.now();
     const heapBefore = process.memoryUsage().heapUsed;
     const entry: Entry = { pgl, serv: Promise.resolve(null as never) };
@@ -122,7 +130,7 @@ export class SchemaRegistry {
       }
       entry.stats = {
         role,
-        backendOnly,
+        kind,
         buildMs: Math.round(performance.now() - started),
         heapDeltaBytes: process.memoryUsage().heapUsed - heapBefore,
       };
@@ -133,7 +141,7 @@ export class SchemaRegistry {
       // Not reached the database: the next request retries. Otherwise kept, failed, until invalidate().
       if (!kept && this.#entries.get(key) === entry) this.#entries.delete(key);
       void Promise.resolve(pgl.release()).catch(() => {});
-      this.#options.onBuildFailed?.(kept ? e.reason : e, { role, backendOnly, kept });
+      this.#options.onBuildFailed?.(kept ? e.reason : e, { role, kind, kept });
     });
     this.#entries.set(key, entry);
     return entry.serv;

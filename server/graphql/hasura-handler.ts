@@ -10,7 +10,7 @@ import type { SchemaRegistry } from "../graphile/schema-registry.ts";
 import { runHasuraRequest } from "../hasura/execute.ts";
 import type { ErrorContext } from "../to-hasura-error.ts";
 import { statusFor, type Dialect } from "./dialects.ts";
-import { servFor } from "./schemas.ts";
+import { requestSchemaKind, servFor } from "./schemas.ts";
 import { grafastContextOf } from "./session.ts";
 
 export interface HasuraHandlerOptions {
@@ -33,8 +33,8 @@ function hasUnavailable(body: unknown): boolean {
 
 export function makeHasuraHandler(opts: HasuraHandlerOptions, dialect: Dialect) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-    const { role, backendOnly } = request.hasuraSession!;
-    const serv = await servFor(opts.schemas, role, request.log, backendOnly);
+    const { role } = request.hasuraSession!;
+    const serv = await servFor(opts.schemas, role, request.log, requestSchemaKind(request.hasuraSession!));
     const result = await runHasuraRequest(request.body, {
       schema: await serv.getSchema(),
       resolvedPreset: serv.resolvedPreset,

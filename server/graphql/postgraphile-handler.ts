@@ -10,7 +10,7 @@ import { checkGraphQLRequest, selectOperation } from "../graphql-request.ts";
 import { introspectionField, type Parsed } from "../graphql-limits.ts";
 import type { SchemaRegistry } from "../graphile/schema-registry.ts";
 import { grafservDigest } from "../lib-internals.ts";
-import { servFor } from "./schemas.ts";
+import { requestSchemaKind, servFor } from "./schemas.ts";
 import { grafastContextOf } from "./session.ts";
 
 export interface PostGraphileHandlerOptions {
@@ -36,7 +36,7 @@ export function makePostGraphileHandler(opts: PostGraphileHandlerOptions) {
     if (limited.document.definitions.some((d) => d.kind === "OperationDefinition" && d.operation === "subscription")) {
       selectOperation(limited.document, body.operationName ?? undefined);
     }
-    const serv = await servFor(opts.schemas, role, request.log, request.hasuraSession!.backendOnly);
+    const serv = await servFor(opts.schemas, role, request.log, requestSchemaKind(request.hasuraSession!));
     const handled = await serv.graphqlHandler(grafservDigest(request, grafastContextOf(request, reply)), serv.graphiqlHandler);
     // The database could not serve it (no pooled connection within its
     // bound, or the database down): the whole request is a 503 with

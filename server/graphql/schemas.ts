@@ -13,7 +13,7 @@ import { makeLimitsRule, type QueryLimits } from "../graphql-limits.ts";
 import { makeMaskError } from "../graphile/mask-error.ts";
 import type { ResponseLimits } from "../graphile/pipelined-adaptor.ts";
 import { makeRolePreset } from "../graphile/preset.ts";
-import { SchemaBuildFailed, SchemaRegistry, type SchemaRegistryOptions } from "../graphile/schema-registry.ts";
+import { SchemaBuildFailed, SchemaRegistry, type SchemaKind, type SchemaRegistryOptions } from "../graphile/schema-registry.ts";
 import { TableNameCollisionsPlugin } from "../graphile/TableNameCollisionsPlugin.ts";
 import { DeclaredWritesPlugin } from "../graphile/DeclaredWritesPlugin.ts";
 import { HasuraDeclarationsPlugin } from "../hasura/declarations.ts";
@@ -52,22 +52,24 @@ export interface SchemasOptions {
 }
 
 /**
- * The role's GraphQL server (`backendOnly`: its backend schema, for a
- * session that may use backend-only mutations). A build that could not
+ * The role's GraphQL server of that kind (server/graphile/schema-registry.ts). A build that could not
  * reach the database is Hasura's 503 (the next request retries it); one
  * the schema makes fail is kept (server/graphile/schema-registry.ts) and
  * every request of the role gets it, a 500 naming the role, until the
  * schema changes (watch/notify) or the server restarts; the reason is in
  * the log, once.
  */
+/** The schema a session's requests see: the backend one when it may use backend-only mutations. */
+export const requestSchemaKind = (session: { backendOnly?: boolean }): SchemaKind => (session.backendOnly ? "backend" : "frontend");
+
 export async function servFor(
   registry: SchemaRegistry,
   role: string,
   log: FastifyBaseLogger,
-  backendOnly = false,
+  kind: SchemaKind = "frontend",
 ): Promise<FastifyGrafserv> {
   try {
-    return await registry.get(role, backendOnly);
+    return await registry.get(role, kind);
   } catch (e) {
     if (e instanceof SchemaBuildFailed)
       throw new HasuraError(
@@ -119,9 +121,9 @@ export default fp<SchemasOptions>(
     const maskError = makeMaskError(opts.errorContext);
     // Each failed build is logged once; a kept failure is not rebuilt per request or /readyz poll.
     const registryOptions = (dialect: string): SchemaRegistryOptions => ({
-      onBuildFailed: (error, { role, backendOnly, kept }) =>
+      onBuildFailed: (error, { role, kind, kept }) =>
         app.log.error(
-          { err: error.message, role, dialect, backendOnly },
+          { err: error.message, role, dialect, kind },
           kept ? "schema build failed; kept until the database schema changes" : "schema build failed; the next request retries",
         ),
     });
@@ -129,20 +131,20 @@ export default fp<SchemasOptions>(
     // mutations exist only in the role's backend schema, preset columns are
     // never input (server/graphile/DeclaredWritesPlugin.ts).
     const registry = new SchemaRegistry(
-      (role, backendOnly) => ({
+      (role, kind) => ({
         extends: [makeRolePreset(presetOptions(role))],
         plugins: [limitsPlugin, HasuraDeclarationsPlugin, DeclaredWritesPlugin, TableNameCollisionsPlugin],
-        schema: { hasuraBackendOnlyPermissions: backendOnly },
+        schema: { hasuraBackendOnlyPermissions: kind === "backend" },
         grafserv: { maskError },
       }),
       registryOptions("/graphql"),
     );
     const hasuraRegistry = new SchemaRegistry(
-      (role, backendOnly) => ({
+      (role, kind) => ({
         extends: [makeHasuraPreset(presetOptions(role))],
         // Hasura's names are the tables' own, but PostGraphile's codec names must still differ.
         plugins: [TableNameCollisionsPlugin],
-        schema: { hasuraBackendOnlyPermissions: backendOnly },
+        schema: { hasuraBackendOnlyPermissions: kind === "backend", hasuraLiveQueryRoot: kind === "live" },
       }),
       registryOptions("/v1/graphql"),
     );

@@ -105,6 +105,12 @@ declare global {
        * mutations exist (Hasura's backend scenario). Else they are absent.
        */
       hasuraBackendOnlyPermissions?: boolean;
+      /**
+       * The role's schema for live queries: its query root also has the
+       * fields its select declarations offer only on subscription_root (a
+       * live query runs as a query). Never served to requests.
+       */
+      hasuraLiveQueryRoot?: boolean;
     }
   }
 }

@@ -19,6 +19,7 @@ import { AGGREGATES, selectableColumns } from "./columns.ts";
 import { comparisonName, registerComparison } from "./comparison.ts";
 import { asList, DIRECTIONS } from "./compile.ts";
 import { offersRootField, type QueryRootField } from "./declarations.ts";
+import { offersSubscriptionField } from "./subscription-plugin.ts";
 import { pkFields, selectArgs, type Build } from "./field-args.ts";
 import { hasuraModel, type AnyCodec, type AnyResource, type HasuraColumn, type HasuraTable } from "./model.ts";
 import { applySelectArgs } from "./select-args.ts";
@@ -279,7 +280,9 @@ export const HasuraQueryPlugin: GraphileConfig.Plugin = {
             const type = b.getTypeByName(table.name);
             if (!type) continue;
             const t = table.name;
-            const offers = (field: QueryRootField) => offersRootField(table.permissions, field);
+            const offers = (field: QueryRootField) =>
+              offersRootField(table.permissions, field) ||
+              (!!b.options.hasuraLiveQueryRoot && offersSubscriptionField(table.permissions, field));
             if (offers("select")) {
               added[t] = {
                 description: `fetch data from the table: "${t}"`,

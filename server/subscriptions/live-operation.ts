@@ -304,6 +304,22 @@ function usedVariables(nodes: readonly (SelectionSetNode | FragmentDefinitionNod
 }
 
 /**
+ * A field the role's select declaration offers on subscription_root but not
+ * on query_root: its live query needs the role's `live` schema
+ * (server/graphile/schema-registry.ts), whose query root has it too.
+ */
+export class SubscriptionOnlyField extends HasuraError {
+  constructor(fieldName: string, queryName: string, path: string) {
+    super(
+      "not-supported",
+      `'${fieldName}' cannot be served: '${queryName}' is on the role's subscription_root but not on the query root its live query runs on`,
+      400,
+      path,
+    );
+  }
+}
+
+/**
  * The query the engine re-runs for a subscription of the role's schema
  * (already validated against it), with the request's variables (to read
  * the cursor and batch size); or the Hasura error that refuses it.
@@ -351,12 +367,7 @@ export function toLiveOperation(
       getNamedType(getNullableType(def.args.find((a) => a.name === "cursor")?.type ?? def.type)).name === `${table}_stream_cursor_input`;
     const queryName = isStream ? table! : fieldName;
     if (!queryRoot.getFields()[queryName]) {
-      failure ??= new HasuraError(
-        "not-supported",
-        `'${fieldName}' cannot be served: the role's select declaration offers '${queryName}' on subscription_root but not on query_root, and live queries run as queries`,
-        400,
-        `$.selectionSet.${responseKey(field)}`,
-      );
+      failure ??= new SubscriptionOnlyField(fieldName, queryName, `$.selectionSet.${responseKey(field)}`);
       return field;
     }
     if (!isStream) return field;

@@ -12,9 +12,10 @@ import { errors, type HasuraError } from "../errors.ts";
 import { introspectionField, type Parsed, type QueryLimits } from "../graphql-limits.ts";
 import { checkGraphQLRequest } from "../graphql-request.ts";
 import { makeMaskError } from "../graphile/mask-error.ts";
-import { servFor } from "../graphql/schemas.ts";
+import { requestSchemaKind, servFor } from "../graphql/schemas.ts";
 import { runHasuraRequest } from "../hasura/execute.ts";
 import { toHasuraError, type ErrorContext } from "../to-hasura-error.ts";
+import { SubscriptionOnlyField } from "./live-operation.ts";
 import type { LiveResult, SubscriptionRunner } from "./run-subscription.ts";
 
 export interface OperationServices {
@@ -74,19 +75,17 @@ export async function runSocketOperation(
       if (field) throw dialect === "hasura" ? errors.introspectionDisabledHasura(field) : errors.introspectionDisabledPostGraphile(field);
     }
     const registry = dialect === "hasura" ? svc.app.hasuraSchemas : svc.app.schemas;
-    const serv = await servFor(registry, session.role, log, session.backendOnly);
+    const serv = await servFor(registry, session.role, log, requestSchemaKind(session));
     const schema = await serv.getSchema();
 
     if (operation.operation === "subscription") {
-      const prepared = svc.subscriptions.prepare({
-        dialect,
-        session,
-        schema,
-        resolvedPreset: serv.resolvedPreset,
-        document,
-        operationName,
-        variables,
-      });
+      const request = { dialect, session, schema, resolvedPreset: serv.resolvedPreset, document, operationName, variables };
+      let prepared = svc.subscriptions.prepare(request);
+      if ("error" in prepared && prepared.error instanceof SubscriptionOnlyField) {
+        // Offered on subscription_root only: run it on the role's live schema, built for this once.
+        const live = await servFor(registry, session.role, log, "live");
+        prepared = svc.subscriptions.prepare({ ...request, schema: await live.getSchema(), resolvedPreset: live.resolvedPreset });
+      }
       if ("error" in prepared) return { kind: "refused", errors: [entryOf(prepared.error)] };
       return { kind: "live", start: prepared.start };
     }

@@ -217,6 +217,6 @@ t.test("Hasura's refusals", async (t) => {
   t.same(refused("user", `query { article { id } }`).code, "validation-failed", "a query is not a subscription");
   const hidden = refused("anonymous", `subscription { author { id } }`);
   t.equal(hidden.code, "not-supported", "on the subscription root but not the query root: refused");
-  t.match(hidden.message, /query_root/);
+  t.match(hidden.message, /subscription_root/);
   t.same(refused("user", `subscription S { article { id } }`, {}), { code: "accepted", message: "query S {\n  article {\n    id\n  }\n}" });
 });

@@ -1,6 +1,6 @@
 /**
  * `npm run token -- --role user --user-id 42 [--allowed-roles user,editor]
- *   [--var campus={a,b}] [--exp 1h]`
+ *   [--var campus={a,b}] [--exp 1h]` (`--help` for the usage)
  * Mints a development token signed with the configured HMAC key
  * (HASURA_GRAPHQL_JWT_SECRET), in its claims namespace.
  */
@@ -54,35 +54,84 @@ export async function mintToken(env: Record<string, string | undefined>, opts: T
   return jwt.sign(Buffer.from(secret.key!));
 }
 
+const USAGE = `Usage: npm run token -- --role ROLE [options]
+
+Mints a development JWT signed with the HMAC key of HASURA_GRAPHQL_JWT_SECRET
+(HS256/384/512), with Hasura's claims in the configured namespace.
+
+  --role ROLE            x-hasura-default-role (required)
+  --user-id ID           x-hasura-user-id (also the token's subject)
+  --allowed-roles a,b    x-hasura-allowed-roles (default: ROLE alone; must include ROLE)
+  --var name=value       another session variable, x-hasura-<name> (repeatable);
+                         quote {a,b} values from your shell: --var 'campus={madere}'
+  --exp DURATION         lifetime: 30s, 15m, 1h, 7d, 2w (default 1h)
+  -h, --help             this text
+
+Example:
+  TOKEN=$(npm run -s token -- --role user --user-id 1 --var 'campus={madere}' --exp 1h)
+`;
+
+// A positive duration in the units jose's setExpirationTime reads (it would
+// also take "-1h" or "2h ago" and mint a token that is already expired).
+const DURATION = /^\d+(\.\d+)? ?(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?|y|yrs?|years?)$/i;
+
+/** The CLI's arguments as mintToken's options; every refusal names its option. */
+const OPTIONS = {
+  role: { type: "string" },
+  "user-id": { type: "string" },
+  "allowed-roles": { type: "string" },
+  var: { type: "string", multiple: true },
+  exp: { type: "string", default: "1h" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function readArgs(args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTIONS }).values;
+  } catch (e) {
+    // parseArgs' own message names the option ("Unknown option '--x'", "Option '--role <value>' argument missing").
+    throw new Error(`${(e as Error).message.split("\n")[0]!.split(". ")[0]} (see npm run token -- --help)`);
+  }
+}
+
+/** The CLI's arguments as mintToken's options; every refusal names its option. */
+export function parseTokenArgs(args: string[]): TokenOptions | "help" {
+  const values = readArgs(args);
+  if (values.help) return "help";
+  if (!values.role?.trim()) throw new ConfigError("--role", "is required (e.g. --role user)");
+  const exp = values.exp!;
+  if (!DURATION.test(exp) || Number.parseFloat(exp) <= 0) {
+    throw new ConfigError("--exp", `expected a positive duration such as 30s, 15m, 1h, 7d or 2w, got ${JSON.stringify(exp)}`);
+  }
+  const allowedRoles = values["allowed-roles"]
+    ?.split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
+  if (values["allowed-roles"] !== undefined && !allowedRoles?.length) {
+    throw new ConfigError("--allowed-roles", "expected a comma-separated list of roles, e.g. --allowed-roles user,editor");
+  }
+  // The server refuses a token whose default role is not allowed ("not in allowed roles").
+  if (allowedRoles && !allowedRoles.includes(values.role)) {
+    throw new ConfigError("--allowed-roles", `must include the --role ${JSON.stringify(values.role)}, got ${allowedRoles.join(",")}`);
+  }
+  if (values["user-id"] !== undefined && values["user-id"] === "") throw new ConfigError("--user-id", "is empty");
+  const vars: Record<string, string> = {};
+  for (const kv of values.var ?? []) {
+    const i = kv.indexOf("=");
+    if (i < 1) throw new ConfigError("--var", `expected name=value, got ${JSON.stringify(kv)}`);
+    vars[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return { role: values.role, userId: values["user-id"], allowedRoles, vars, expiresIn: exp };
+}
+
 if (import.meta.main) {
   try {
-    const { values } = parseArgs({
-      options: {
-        role: { type: "string" },
-        "user-id": { type: "string" },
-        "allowed-roles": { type: "string" },
-        var: { type: "string", multiple: true },
-        exp: { type: "string", default: "1h" },
-      },
-    });
-    if (!values.role) throw new ConfigError("--role", "is required (e.g. --role user)");
-    const vars: Record<string, string> = {};
-    for (const kv of values.var ?? []) {
-      const i = kv.indexOf("=");
-      if (i < 1) throw new ConfigError("--var", `expected name=value, got ${JSON.stringify(kv)}`);
-      vars[kv.slice(0, i)] = kv.slice(i + 1);
+    const opts = parseTokenArgs(process.argv.slice(2));
+    if (opts === "help") {
+      process.stdout.write(USAGE);
+    } else {
+      process.stdout.write(`${await mintToken(process.env, opts)}\n`);
     }
-    const token = await mintToken(process.env, {
-      role: values.role,
-      userId: values["user-id"],
-      allowedRoles: values["allowed-roles"]
-        ?.split(",")
-        .map((r) => r.trim())
-        .filter(Boolean),
-      vars,
-      expiresIn: values.exp,
-    });
-    process.stdout.write(`${token}\n`);
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
     process.exit(1);

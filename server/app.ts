@@ -13,6 +13,7 @@ import graphqlSchemas from "./graphql/schemas.ts";
 import graphqlScope from "./graphql/scope.ts";
 import appRoles from "./plugins/app-roles.ts";
 import consolePage from "./plugins/console.ts";
+import consoleExplain from "./plugins/console-explain.ts";
 import cors from "./plugins/cors.ts";
 import database from "./plugins/database.ts";
 import health from "./plugins/health.ts";
@@ -131,6 +132,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     adminSecret: config.auth.adminSecret,
     adminFailures,
     schema: config.database.schemas[0]!,
+    authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
+  });
+  await app.register(consoleExplain, {
+    enabled: config.http.enableConsole,
+    adminSecret: config.auth.adminSecret,
+    adminFailures,
+    schemas: config.database.schemas,
     authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
   });
   // The schema /readyz waits for: the one most first requests need.

@@ -6,15 +6,17 @@
 import "../env.ts";
 import pg from "pg";
 import { loadConfig, type Config } from "../config.ts";
-import { prepareDatabase } from "../db/setup.ts";
+import { type PreparedDatabase, prepareDatabase } from "../db/setup.ts";
 
-export async function withCliDatabase<T>(fn: (client: pg.Client, config: Config, authenticator: string) => Promise<T>): Promise<T> {
+export async function withCliDatabase<T>(
+  fn: (client: pg.Client, config: Config, authenticator: string, db: PreparedDatabase) => Promise<T>,
+): Promise<T> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: "silent" });
   const db = await prepareDatabase(config, { migrate: !config.database.url, borrow: true });
   const client = new pg.Client({ connectionString: db.ownerUrl ?? db.runtimeUrl });
   await client.connect();
   try {
-    return await fn(client, config, decodeURIComponent(new URL(db.runtimeUrl).username));
+    return await fn(client, config, decodeURIComponent(new URL(db.runtimeUrl).username), db);
   } finally {
     await client.end();
     await db.stop();

@@ -14,6 +14,10 @@
  *                   all rows / some rows, columns, declarations; each
  *                   difference on a line, exit 1 on any; every schema the
  *                   metadata tracks, unless --schema names them
+ *   --explain --role R --table T [--session JSON] [--pk JSON | --where JSON]
+ *                   [--values JSON] [--command select|insert|update|delete]
+ *                   why a row is (not) visible to a role: each policy's
+ *                   result per row, the columns granted (permissions-explain.ts)
  *   --schema S[,S…]   the schemas (default DATABASE_SCHEMAS, public unless
  *                   set; with --compare-hasura the metadata's); several are
  *                   rendered one after another
@@ -32,6 +36,7 @@ import { compareSchemasWithHasura, loadCatalogs, parseSchemaList, renderDocument
 import { loadHasuraMetadata } from "../import/metadata.ts";
 import { matrixOf } from "../db/permissions/matrix.ts";
 import { runCli, withCliDatabase } from "./db-client.ts";
+import { EXPLAIN_USAGE, explainRequestOf, runExplain } from "./permissions-explain.ts";
 
 const USAGE = "usage: npm run permissions [-- --table T | --check FILE | --write FILE | --compare-hasura DIR] [--schema S[,S…]]";
 
@@ -43,8 +48,26 @@ await runCli(async () => {
       write: { type: "string" },
       "compare-hasura": { type: "string" },
       schema: { type: "string" },
+      explain: { type: "boolean" },
+      role: { type: "string" },
+      session: { type: "string" },
+      pk: { type: "string" },
+      where: { type: "string" },
+      values: { type: "string" },
+      command: { type: "string" },
     },
   });
+  if (values.explain) {
+    // Checked before connecting: a bad option needs no database.
+    explainRequestOf(values);
+    return withCliDatabase((_client, config, authenticator, db) =>
+      runExplain(values, db, values.schema !== undefined ? parseSchemaList(values.schema) : config.database.schemas, authenticator),
+    );
+  }
+  if (["role", "session", "pk", "where", "values", "command"].some((o) => values[o as keyof typeof values] !== undefined)) {
+    console.error(EXPLAIN_USAGE);
+    return 2;
+  }
   const compare = values["compare-hasura"];
   if ([values.table, values.check, values.write, compare].filter((v) => v !== undefined).length > 1) {
     console.error(USAGE);

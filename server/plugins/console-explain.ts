@@ -1,0 +1,47 @@
+/**
+ * POST /console/api/explain: the console's "Why not?" (server/db/permissions/explain.ts).
+ * Body {role, session, table, pk?, where?, values?, command?}; admins only,
+ * behind the same admin-secret gate as /console/permissions.json (no secret
+ * configured: development mode, everyone is admin). Served only when the
+ * console is (HASURA_GRAPHQL_ENABLE_CONSOLE; console.ts answers 404 otherwise).
+ */
+import fp from "fastify-plugin";
+import { type FailureLimiter, makeAdminSecretGate } from "../auth/admin-secret.ts";
+import { explain, ExplainInputError, parseExplainRequest } from "../db/permissions/explain.ts";
+import { HasuraError } from "../errors.ts";
+
+export interface ConsoleExplainOptions {
+  enabled: boolean;
+  adminSecret?: string;
+  adminFailures: FailureLimiter;
+  schemas: string[];
+  authenticator: string;
+}
+
+export default fp<ConsoleExplainOptions>(
+  async (app, opts) => {
+    if (!opts.enabled) return;
+    const adminGate = opts.adminSecret ? makeAdminSecretGate(opts.adminSecret, opts.adminFailures) : null;
+    app.post("/console/api/explain", async (request) => {
+      const sent = request.headers["x-hasura-admin-secret"];
+      if (adminGate) {
+        if (typeof sent !== "string") throw new HasuraError("access-denied", "You have to be an admin to access this endpoint", 401);
+        adminGate(sent, request.ip);
+      }
+      try {
+        const req = parseExplainRequest(request.body);
+        const client = await app.pgPool.connect();
+        try {
+          return await explain(client, { schemas: opts.schemas, authenticator: opts.authenticator }, req);
+        } finally {
+          client.release();
+        }
+      } catch (e) {
+        if (e instanceof ExplainInputError)
+          throw new HasuraError("validation-failed", e.message, 400, e.field === "body" ? "$" : `$.${e.field}`);
+        throw e;
+      }
+    });
+  },
+  { name: "console-explain", dependencies: ["database"], fastify: "5.x" },
+);

@@ -1,0 +1,289 @@
+/**
+ * "Why not?" (server/db/permissions/explain.ts) on the school model: over
+ * HTTP (POST /console/api/explain, admin secret), through the CLI
+ * (`permissions --explain`), and the library with a superuser reader. The
+ * demo rows: users 1 alice and 2 bob on campus madere, 3 chloe and 4
+ * dimitri on pyc.
+ */
+import pg from "pg";
+import t from "tap";
+import { explain, parseExplainRequest } from "../../server/db/permissions/explain.ts";
+import { createTestDatabase } from "../helpers/pg.ts";
+import { TEST_ROLES } from "../helpers/projects.ts";
+import { ADMIN, ADMIN_SECRET_ENV } from "../helpers/secured.ts";
+import { startServer, type TestServer } from "../helpers/server.ts";
+import { runCli } from "./cli.ts";
+
+type Row = {
+  key: Record<string, unknown>;
+  visible: boolean;
+  policies: Array<{ name: string; using: boolean | null; check: boolean | null; error?: string }>;
+};
+
+async function post(server: TestServer, body: unknown, headers: Record<string, string> = ADMIN) {
+  const res = await fetch(`${server.url}/console/api/explain`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+const MADERE = { "x-hasura-campus": "{madere}" };
+const policyOf = (row: Row, name: string) => row.policies.find((p) => p.name === name);
+
+t.test("over HTTP", async (t) => {
+  // One connection: what one explain leaves on it, the next request would see.
+  const server = await startServer(t, { project: "app", env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_PG_CONNECTIONS: "1" } });
+
+  t.test("a row hidden from campus-admin names the failing policy", async (t) => {
+    const res = await post(server, { role: "campus-admin", session: MADERE, table: "user", pk: { id: 3 } });
+    t.equal(res.status, 200, JSON.stringify(res.body));
+    const x = res.body;
+    t.equal(x.role, "campus-admin");
+    t.equal(x.table, "public.user");
+    t.equal(x.command, "select");
+    t.same(x.rls, { enabled: true, forced: true });
+    t.same(
+      x.policies.map((p: any) => p.name),
+      ["campus-admin_all"],
+      "only the role's own policies",
+    );
+    t.match(x.policies[0], { permissive: true, using: /campus = ANY/, check: null });
+    t.equal(x.rows.length, 1);
+    t.same(x.rows[0].key, { id: 3 });
+    t.equal(x.rows[0].visible, false);
+    t.same(x.rows[0].policies, [{ name: "campus-admin_all", using: false, check: null }]);
+    t.equal(x.note, undefined);
+  });
+
+  t.test("a visible row: the policy passes", async (t) => {
+    const res = await post(server, { role: "user", session: { "x-hasura-user-id": "1" }, table: "public.user", pk: { id: 1 } });
+    t.equal(res.status, 200);
+    t.equal(res.body.rows[0].visible, true);
+    t.same(res.body.rows[0].policies, [{ name: "user_select", using: true, check: null }]);
+  });
+
+  t.test("without pk: the rows in key order, each with its verdict", async (t) => {
+    const res = await post(server, { role: "campus-admin", session: MADERE, table: "user" });
+    t.same(
+      res.body.rows.map((r: Row) => [r.key.id, r.visible]),
+      [
+        [1, true],
+        [2, true],
+        [3, false],
+        [4, false],
+      ],
+    );
+    const filtered = await post(server, { role: "campus-admin", session: MADERE, table: "user", where: { campus: "pyc", id: { _gt: 3 } } });
+    t.same(
+      filtered.body.rows.map((r: Row) => r.key.id),
+      [4],
+    );
+  });
+
+  t.test("several policies: the passing one and the failing ones are told apart", async (t) => {
+    await server.db.asOwner(`create policy chloe_select on public."user" for select to "user" using (login = 'chloe')`);
+    t.teardown(() => server.db.asOwner(`drop policy chloe_select on public."user"`));
+    const session = { "x-hasura-user-id": "1" };
+    const res = await post(server, { role: "user", session, table: "user", pk: { id: 3 } });
+    const row: Row = res.body.rows[0];
+    t.equal(row.visible, true, "one permissive policy passing is enough");
+    t.same(policyOf(row, "chloe_select"), { name: "chloe_select", using: true, check: null });
+    t.same(policyOf(row, "user_select"), { name: "user_select", using: false, check: null });
+
+    await server.db.asOwner(`create policy not_pyc on public."user" as restrictive for select to "user" using (campus <> 'pyc')`);
+    t.teardown(() => server.db.asOwner(`drop policy not_pyc on public."user"`));
+    const restricted = await post(server, { role: "user", session, table: "user", pk: { id: 3 } });
+    t.match(
+      restricted.body.policies.find((p: any) => p.name === "not_pyc"),
+      { permissive: false },
+    );
+    const r2: Row = restricted.body.rows[0];
+    t.equal(r2.visible, false, "a failing restrictive policy hides it");
+    t.same(policyOf(r2, "not_pyc"), { name: "not_pyc", using: false, check: null });
+    t.same(policyOf(r2, "chloe_select"), { name: "chloe_select", using: true, check: null });
+  });
+
+  t.test("a primary key that does not exist", async (t) => {
+    const res = await post(server, { role: "user", session: { "x-hasura-user-id": "1" }, table: "user", pk: { id: 999 } });
+    t.equal(res.status, 200);
+    t.same(res.body.rows, []);
+    t.match(res.body.note, /row not found/);
+  });
+
+  t.test("column grants", async (t) => {
+    const res = await post(server, { role: "anonymous", session: {}, table: "user", pk: { id: 3 } });
+    const granted = Object.fromEntries(res.body.columns.map((c: any) => [c.name, c.granted]));
+    t.same(granted, { id: true, login: true, firstName: false, lastName: false, email: false, campus: false, createdAt: false });
+    t.equal(res.body.rows[0].visible, true, "anonymous_select is true");
+    const upd = await post(server, { role: "campus-admin", session: MADERE, table: "user", pk: { id: 1 }, command: "update" });
+    const ug = Object.fromEntries(upd.body.columns.map((c: any) => [c.name, c.granted]));
+    t.same(ug, { id: false, login: true, firstName: true, lastName: true, email: true, campus: true, createdAt: false });
+  });
+
+  t.test("insert: WITH CHECK on the new row", async (t) => {
+    const body = { role: "campus-admin", session: MADERE, table: "user", command: "insert" };
+    const denied = await post(server, { ...body, values: { login: "zoe", campus: "pyc" } });
+    t.equal(denied.status, 200, JSON.stringify(denied.body));
+    t.match(denied.body.policies, [{ name: "campus-admin_all", using: null, check: /campus = ANY/ }]);
+    t.same(denied.body.rows, [{ key: { id: null }, visible: false, policies: [{ name: "campus-admin_all", using: null, check: false }] }]);
+    const allowed = await post(server, { ...body, values: { login: "zoe", campus: "madere" } });
+    t.same(allowed.body.rows[0].policies, [{ name: "campus-admin_all", using: null, check: true }]);
+    t.equal(allowed.body.rows[0].visible, true);
+    const none = await post(server, body);
+    t.equal(none.status, 400);
+    t.equal(none.body.path, "$.values");
+    const rows = await server.db.asRoot<{ n: number }>(`select count(*)::int as n from public."user" where login = 'zoe'`);
+    t.equal(rows[0]!.n, 0, "nothing was inserted");
+  });
+
+  t.test("update: USING on the row, WITH CHECK on the new values; SELECT policies too", async (t) => {
+    const body = { role: "campus-admin", session: MADERE, table: "user", command: "update" };
+    const move = await post(server, { ...body, pk: { id: 1 }, values: { campus: "pyc" } });
+    t.same(move.body.rows[0], { key: { id: 1 }, visible: false, policies: [{ name: "campus-admin_all", using: true, check: false }] });
+    t.match(move.body.note, /also reads the row: the role's SELECT policies/);
+    const stay = await post(server, { ...body, pk: { id: 1 }, values: { email: "a@example.org" } });
+    t.equal(stay.body.rows[0].visible, true);
+    const other = await post(server, { ...body, pk: { id: 3 } });
+    t.same(other.body.rows[0].policies, [{ name: "campus-admin_all", using: false, check: false }]);
+    t.equal(other.body.rows[0].visible, false);
+    const rows = await server.db.asRoot<{ campus: string }>(`select campus from public."user" where id = 1`);
+    t.equal(rows[0]!.campus, "madere", "nothing was updated");
+  });
+
+  t.test("no policy for the command: the default deny is named", async (t) => {
+    await server.db.asOwner(`grant delete on public."user" to "user"`);
+    t.teardown(() => server.db.asOwner(`revoke delete on public."user" from "user"`));
+    const res = await post(server, { role: "user", session: { "x-hasura-user-id": "1" }, table: "user", pk: { id: 1 }, command: "delete" });
+    t.equal(res.body.rows[0].visible, false);
+    t.same(
+      res.body.policies.map((p: any) => [p.name, p.command]),
+      [["user_select", "select"]],
+      "only the SELECT policy the delete reads through",
+    );
+    t.match(res.body.note, /no policy of role user for DELETE on public\.user: every row is denied/);
+    const anon = await post(server, { role: "anonymous", session: {}, table: "user", pk: { id: 1 }, command: "update" });
+    t.match(anon.body.note, /role anonymous has no UPDATE privilege on public\.user/);
+    t.equal(anon.body.rows[0].visible, false);
+  });
+
+  t.test("a missing session variable: the policy's error, as the request would fail", async (t) => {
+    const res = await post(server, { role: "campus-admin", session: {}, table: "user", pk: { id: 1 } });
+    t.equal(res.status, 200);
+    t.match(res.body.rows[0].policies[0], { name: "campus-admin_all", using: null, error: /missing session variables: "x-hasura-campus"/ });
+    t.equal(res.body.rows[0].visible, false);
+  });
+
+  t.test("the transaction leaves nothing behind", async (t) => {
+    const { rows } = await server.app.pgPool.query<{ who: string; hasura: string | null; path: string; timeout: string; ro: string }>(
+      `select current_user as who, current_setting('hasura.user', true) as hasura, current_setting('search_path') as path,
+              current_setting('statement_timeout') as timeout, current_setting('transaction_read_only') as ro`,
+    );
+    t.equal(rows[0]!.who, TEST_ROLES.authenticator.name);
+    t.notOk(rows[0]!.hasura, "no session variables left");
+    t.not(rows[0]!.path, "pg_catalog");
+    t.equal(rows[0]!.timeout, "0");
+    t.equal(rows[0]!.ro, "off");
+    const gql = await server.gql("{ user(order_by: {id: asc}) { id } }", { headers: ADMIN, path: "/v1/graphql" });
+    t.same(
+      gql.body.data.user.map((u: any) => u.id),
+      [1, 2, 3, 4],
+      "the next request runs normally on the same connection",
+    );
+  });
+
+  t.test("the admin secret is required", async (t) => {
+    const body = { role: "user", session: {}, table: "user" };
+    const none = await post(server, body, {});
+    t.equal(none.status, 401);
+    t.match(none.body, { code: "access-denied" });
+    const wrong = await post(server, body, { "x-hasura-admin-secret": "not-the-secret" });
+    t.equal(wrong.status, 401);
+  });
+
+  t.test("bad input: 400 naming the field", async (t) => {
+    const cases: Array<[unknown, string, RegExp]> = [
+      [[], "$", /expected a JSON object/],
+      [{ session: {}, table: "user" }, "$.role", /role/],
+      [{ role: "nobody", table: "user" }, "$.role", /nobody is not an application role/],
+      [{ role: "postgres", table: "user" }, "$.role", /not an application role/],
+      [{ role: "user", table: "nope" }, "$.table", /no table nope in schema public/],
+      [{ role: "user", table: "user", command: "upsert" }, "$.command", /select, insert, update, delete/],
+      [{ role: "user", table: "user", session: { userid: "1" } }, "$.session", /not a session variable/],
+      [{ role: "user", table: "user", pk: { login: "alice" } }, "$.pk", /primary key of public\.user is \(id\)/],
+      [{ role: "user", table: "user", pk: { id: "x" } }, "$.pk", /invalid input syntax for type integer/],
+      [{ role: "user", table: "user", where: { nope: 1 } }, "$.where", /no column nope/],
+      [{ role: "user", table: "user", where: { id: { _like: "%" } } }, "$.where", /unknown operator _like/],
+      [{ role: "user", table: "user", values: { login: "x" } }, "$.values", /only for insert and update/],
+    ];
+    for (const [body, path, message] of cases) {
+      const res = await post(server, body);
+      t.equal(res.status, 400, JSON.stringify(body));
+      t.match(res.body, { code: "validation-failed", path, error: message }, JSON.stringify(body));
+    }
+  });
+});
+
+t.test("the library with a superuser reader gives the same answer", async (t) => {
+  const db = await createTestDatabase(t, "app");
+  const runtime = new pg.Client({ connectionString: db.runtimeUrl });
+  const root = new pg.Client({ connectionString: db.rootUrl });
+  await runtime.connect();
+  await root.connect();
+  t.teardown(async () => {
+    await runtime.end();
+    await root.end();
+  });
+  const req = parseExplainRequest({ role: "campus-admin", session: MADERE, table: "user" });
+  const opts = { schemas: ["public"], authenticator: TEST_ROLES.authenticator.name };
+  const asAdmin = await explain(runtime, opts, req);
+  const asRoot = await explain(runtime, { ...opts, reader: async (sql, params) => (await root.query(sql, params)).rows }, req);
+  t.same(asRoot, asAdmin);
+  // A row the admin role cannot see: only the superuser reader finds it.
+  await db.asOwner(`create policy admin_hides on public."user" as restrictive for all to admin using (id <> 4)`);
+  const hidden = parseExplainRequest({ role: "campus-admin", session: { "x-hasura-campus": "{pyc}" }, table: "user", pk: { id: 4 } });
+  const byAdmin = await explain(runtime, opts, hidden);
+  t.same(byAdmin.rows, []);
+  t.match(byAdmin.note, /row not found \(role admin, which reads the rows, sees none either\)/);
+  const byRoot = await explain(runtime, { ...opts, reader: async (sql, params) => (await root.query(sql, params)).rows }, hidden);
+  t.same(byRoot.rows, [{ key: { id: 4 }, visible: true, policies: [{ name: "campus-admin_all", using: true, check: null }] }]);
+});
+
+t.test("the CLI", async (t) => {
+  const db = await createTestDatabase(t, "app");
+  const explainArgs = ["--explain", "--role", "user", "--session", '{"x-hasura-user-id":"1"}', "--table", "user"];
+  const res = await runCli("permissions", [...explainArgs, "--pk", '{"id":3}'], db, "app");
+  t.equal(res.code, 0, res.output);
+  t.match(res.stdout, /^Why not\? select on public\.user as role user, session \{"x-hasura-user-id":"1"\}\n/);
+  t.match(res.stdout, /\nrow-level security: enabled, forced\n/);
+  t.match(res.stdout, /\ncolumns granted for SELECT: id, login, firstName, lastName, email, campus, createdAt\n/);
+  t.match(res.stdout, /\n {2}user_select \(permissive, for select\)\n {6}using {6}\(id = \( SELECT hasura\.user_id_int\(\)/);
+  t.match(res.stdout, /\nrow \{"id":3\}: not visible\n {2}user_select: using FAIL\n/);
+  t.match(res.stdout, /rows read by role admin/);
+
+  const visible = await runCli("permissions", [...explainArgs, "--pk", '{"id":1}'], db, "app");
+  t.match(visible.stdout, /\nrow \{"id":1\}: visible\n {2}user_select: using pass\n/);
+
+  const anon = await runCli(
+    "permissions",
+    ["--explain", "--role", "anonymous", "--table", "user", "--pk", '{"id":1}', "--command", "update"],
+    db,
+    "app",
+  );
+  t.equal(anon.code, 0, anon.output);
+  t.match(anon.stdout, /columns granted for UPDATE: none\ncolumns not granted: id, login/);
+  t.match(anon.stdout, /note: role anonymous has no UPDATE privilege/);
+
+  for (const [args, message] of [
+    [[...explainArgs, "--pk", "{id:3}"], /--pk: not valid JSON/],
+    [[...explainArgs, "--command", "upsert"], /--command: expected one of select, insert, update, delete/],
+    [["--explain", "--table", "user"], /--role is required/],
+    [[...explainArgs, "--pk", '{"login":"x"}'], /--pk: the primary key of public\.user is \(id\)/],
+    [["--explain", "--role", "nobody", "--table", "user"], /--role: nobody is not an application role/],
+  ] as const) {
+    const bad = await runCli("permissions", [...args], db, "app");
+    t.equal(bad.code, 1, bad.output);
+    t.match(bad.stderr, message);
+  }
+});

@@ -80,6 +80,37 @@ t.test("over HTTP", async (t) => {
       filtered.body.rows.map((r: Row) => r.key.id),
       [4],
     );
+    const listed = await post(server, { role: "campus-admin", session: MADERE, table: "user", where: { id: { _in: [1, 3] } } });
+    t.same(
+      listed.body.rows.map((r: Row) => [r.key.id, r.visible]),
+      [
+        [1, true],
+        [3, false],
+      ],
+    );
+    const results = await post(server, {
+      role: "user",
+      session: { "x-hasura-user-id": "1" },
+      table: "result",
+      where: { grade: { _lt: 1 } },
+    });
+    t.equal(results.status, 200, JSON.stringify(results.body));
+    t.same(
+      results.body.rows.map((r: Row) => r.key.id),
+      [3, 6],
+    );
+    const all = await post(server, { role: "user", session: { "x-hasura-user-id": "1" }, table: "result" });
+    // The verdicts are what the role's own query returns (user_select's sub-select on group_user runs under its RLS).
+    const seen = await server.gql("{ result(order_by: {id: asc}) { id } }", {
+      headers: { ...ADMIN, "x-hasura-role": "user", "x-hasura-user-id": "1" },
+      path: "/v1/graphql",
+    });
+    const visibleIds = all.body.rows.filter((r: Row) => r.visible).map((r: Row) => r.key.id);
+    t.same(
+      visibleIds,
+      seen.body.data.result.map((r: { id: number }) => r.id),
+    );
+    t.ok(visibleIds.length > 0 && visibleIds.length < all.body.rows.length, `some visible, some not: ${visibleIds}`);
   });
 
   t.test("several policies: the passing one and the failing ones are told apart", async (t) => {

@@ -7,7 +7,7 @@
  */
 import fp from "fastify-plugin";
 import { type FailureLimiter, makeAdminSecretGate } from "../auth/admin-secret.ts";
-import { explain, ExplainInputError, parseExplainRequest } from "../db/permissions/explain.ts";
+import { explain, ExplainInputError, ExplainUnavailableError, parseExplainRequest } from "../db/permissions/explain.ts";
 import { HasuraError } from "../errors.ts";
 
 export interface ConsoleExplainOptions {
@@ -31,14 +31,20 @@ export default fp<ConsoleExplainOptions>(
       try {
         const req = parseExplainRequest(request.body);
         const client = await app.pgPool.connect();
+        let failed: Error | undefined;
         try {
           return await explain(client, { schemas: opts.schemas, authenticator: opts.authenticator }, req);
+        } catch (e) {
+          // Anything but bad input may have left the connection unusable: the pool discards it.
+          if (!(e instanceof ExplainInputError)) failed = e as Error;
+          throw e;
         } finally {
-          client.release();
+          client.release(failed);
         }
       } catch (e) {
         if (e instanceof ExplainInputError)
           throw new HasuraError("validation-failed", e.message, 400, e.field === "body" ? "$" : `$.${e.field}`);
+        if (e instanceof ExplainUnavailableError) throw new HasuraError("not-supported", e.message, 400);
         throw e;
       }
     });

@@ -318,3 +318,10 @@ t.test("the CLI", async (t) => {
     t.match(bad.stderr, message);
   }
 });
+
+t.test("with the console disabled the API is not served", async (t) => {
+  const server = await startServer(t, { project: "app", env: { ...ADMIN_SECRET_ENV, HASURA_GRAPHQL_ENABLE_CONSOLE: "false" } });
+  const res = await post(server, { role: "user", session: {}, table: "user" });
+  t.equal(res.status, 404);
+  t.match(res.body, { code: "not-found" });
+});

@@ -85,6 +85,9 @@ export class ExplainInputError extends Error {
   }
 }
 
+/** The database cannot answer (no role to read the rows with): not the caller's input. */
+export class ExplainUnavailableError extends Error {}
+
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** Validates a request body (HTTP) or the CLI's options gathered the same way. */
@@ -203,7 +206,7 @@ async function explainInTransaction(client: pg.ClientBase, opts: ExplainOptions,
     throw new ExplainInputError("role", `role: ${req.role} is not an application role with access to schema ${schema}`);
   const readerRole = opts.readerRole ?? DEFAULT_READER_ROLE;
   if (!opts.reader && !roles.includes(readerRole))
-    throw new Error(`no ${readerRole} application role to read the rows with (a superuser connection is needed)`);
+    throw new ExplainUnavailableError(`no ${readerRole} application role to read the rows with (a superuser connection is needed)`);
 
   const privilege = PRIVILEGE[req.command];
   const { rows: columnRows } = await client.query<Column>(

@@ -325,3 +325,34 @@ t.test("with the console disabled the API is not served", async (t) => {
   t.equal(res.status, 404);
   t.match(res.body, { code: "not-found" });
 });
+
+t.test("blog: a column preset is applied before WITH CHECK, as its trigger does", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  const runtime = new pg.Client({ connectionString: db.runtimeUrl });
+  await runtime.connect();
+  t.teardown(() => runtime.end());
+  const opts = { schemas: ["public"], authenticator: TEST_ROLES.authenticator.name };
+  const insert = (session: Record<string, string>, values: Record<string, unknown>) =>
+    explain(runtime, opts, parseExplainRequest({ role: "user", session, table: "article", command: "insert", values }));
+  const own = await insert({ "x-hasura-user-id": "1" }, { title: "New", author_id: 2 });
+  t.same(own.rows[0]!.policies, [{ name: "user_all", using: null, check: true }], "author_id is the session's user, not the 2 given");
+  t.equal(own.rows[0]!.visible, true);
+  t.match(own.note, /column presets of user for INSERT: author_id = x-hasura-user-id/);
+  t.same(
+    own.columns.filter((c) => c.granted).map((c) => c.name),
+    ["title", "content", "is_published"],
+  );
+  const anonymous = await insert({}, { title: "New" });
+  t.equal(anonymous.rows[0]!.visible, false);
+  t.match(anonymous.note, /missing session variables: x-hasura-user-id: the insert fails/);
+  // A draft of author 3: hidden from user 1 by user_select and user_all, visible to its author.
+  const draft = (id: string) =>
+    explain(runtime, opts, parseExplainRequest({ role: "user", session: { "x-hasura-user-id": id }, table: "article", pk: { id: 4 } }));
+  const other = await draft("1");
+  t.equal(other.rows[0]!.visible, false);
+  t.same(other.rows[0]!.policies, [
+    { name: "user_all", using: false, check: null },
+    { name: "user_select", using: false, check: null },
+  ]);
+  t.equal((await draft("3")).rows[0]!.visible, true);
+});

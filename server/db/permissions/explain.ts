@@ -280,7 +280,11 @@ async function explainInTransaction(client: pg.ClientBase, opts: ExplainOptions,
   }
   const tooMany = candidates.length > MAX_EXPLAINED_ROWS;
   candidates = candidates.slice(0, MAX_EXPLAINED_ROWS);
-  const values = req.values ? JSON.stringify(req.values) : null;
+  // Column presets (sql/permissions.sql) replace the named values before WITH CHECK, as their BEFORE trigger does.
+  const presets = req.command === "insert" || req.command === "update" ? await loadPresets(client, rel.oid, req) : [];
+  const missingPreset = presets.filter((p) => p.value === null);
+  const newValues = req.values || presets.length ? { ...req.values, ...Object.fromEntries(presets.map((p) => [p.column, p.value])) } : null;
+  const values = newValues ? JSON.stringify(newValues) : null;
 
   // Evaluate as the role, with the server's request settings.
   const settings = toPgSettings({ role: req.role, variables: req.session, claims: null });
@@ -300,7 +304,7 @@ async function explainInTransaction(client: pg.ClientBase, opts: ExplainOptions,
       }
       perPolicy.push(entry);
     }
-    const shown = { ...(JSON.parse(row) as Record<string, unknown>), ...(newRowOnly ? req.values : {}) };
+    const shown = { ...(JSON.parse(row) as Record<string, unknown>), ...(newRowOnly ? newValues : {}) };
     results.push({ key: keyOf(shown, pkColumns, columnRows), visible: false, policies: perPolicy });
   }
 
@@ -313,7 +317,7 @@ async function explainInTransaction(client: pg.ClientBase, opts: ExplainOptions,
   const anyGranted = columnRows.some((c) => c.granted);
   for (const r of results) {
     if (!anyGranted) continue;
-    if (r.policies.some((p) => p.error)) continue; // the real statement fails with that error
+    if (r.policies.some((p) => p.error) || missingPreset.length) continue; // the real statement fails with that error
     if (!rel.rls) {
       r.visible = true;
       continue;
@@ -325,6 +329,12 @@ async function explainInTransaction(client: pg.ClientBase, opts: ExplainOptions,
   }
 
   const notes: string[] = [];
+  if (presets.length)
+    notes.push(
+      `column presets of ${req.role} for ${privilege}: ${presets.map((p) => `${p.column} = ${p.source}`).join(", ")} (they replace the values given)`,
+    );
+  if (missingPreset.length)
+    notes.push(`missing session variables: ${missingPreset.map((p) => p.source).join(", ")}: the ${req.command} fails (a preset needs it)`);
   if (!anyGranted)
     notes.push(
       `role ${req.role} has no ${privilege} privilege on ${schema}.${name}: the statement is refused (permission denied) whatever the policies`,
@@ -447,4 +457,30 @@ async function readCandidates(
     if (pgErr.code?.startsWith("22")) throw new ExplainInputError(req.pk ? "pk" : "where", `${req.pk ? "pk" : "where"}: ${pgErr.message}`);
     throw e;
   }
+}
+
+interface PresetValue {
+  column: string;
+  /** The value the trigger sets; null when its session variable is missing. */
+  value: string | null;
+  /** `x-hasura-user-id` or `'literal'`, for the note. */
+  source: string;
+}
+
+/** The role's column presets for the command on the table, resolved against the request's session. */
+async function loadPresets(client: pg.ClientBase, oid: string, req: ExplainRequest): Promise<PresetValue[]> {
+  const { rows: found } = await client.query<{ ok: boolean }>(
+    "select pg_catalog.to_regprocedure('hasura.effective_column_preset(name)') is not null as ok",
+  );
+  if (!found[0]?.ok) return [];
+  const { rows } = await client.query<{ column: string; variable: string | null; value: string | null }>(
+    `select e.column_name::text as column, e.session_variable as variable, e.value
+     from hasura.effective_column_preset($1::name) e where e.table_oid = $2::oid and e.command = $3 order by e.column_name collate "C"`,
+    [req.role, oid, req.command],
+  );
+  return rows.map((r) =>
+    r.variable === null
+      ? { column: r.column, value: r.value, source: `'${r.value ?? ""}'` }
+      : { column: r.column, value: req.session[r.variable.toLowerCase()] ?? null, source: r.variable.toLowerCase() },
+  );
 }

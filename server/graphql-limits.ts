@@ -96,7 +96,9 @@ function measureOperation(op: OperationDefinitionNode, fragments: Map<string, Fr
         const child = sel.selectionSet ? measure(sel.selectionSet, level + 1) : LEAF;
         depth = Math.max(depth, 1 + child.depth);
         cost += 1 + child.cost;
-        objects += child.objects + (sel.selectionSet ? 1 : 0);
+        // Introspection is answered from the built schema, never planned into SQL: its object
+        // fields do not count (GraphiQL's standard introspection query has 71); depth and cost still do.
+        if (sel.name.value !== "__schema" && sel.name.value !== "__type") objects += child.objects + (sel.selectionSet ? 1 : 0);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         const inner = measure(sel.selectionSet, level);
         depth = Math.max(depth, inner.depth);

@@ -271,6 +271,21 @@ t.test("the library with a superuser reader gives the same answer", async (t) =>
   const asAdmin = await explain(runtime, opts, req);
   const asRoot = await explain(runtime, { ...opts, reader: async (sql, params) => (await root.query(sql, params)).rows }, req);
   t.same(asRoot, asAdmin);
+  // Without RLS every row is visible to a role with the privilege; the policies are still evaluated, and the note says so.
+  await db.asOwner(`alter table public."user" disable row level security`);
+  const off = await explain(runtime, opts, req);
+  t.same(off.rls, { enabled: false, forced: true });
+  t.same(
+    off.rows.map((r) => [r.key.id, r.visible, r.policies[0]!.using]),
+    [
+      [1, true, true],
+      [2, true, true],
+      [3, true, false],
+      [4, true, false],
+    ],
+  );
+  t.match(off.note, /row-level security is not enabled on public\.user: policies are not applied/);
+  await db.asOwner(`alter table public."user" enable row level security`);
   // A row the admin role cannot see: only the superuser reader finds it.
   await db.asOwner(`create policy admin_hides on public."user" as restrictive for all to admin using (id <> 4)`);
   const hidden = parseExplainRequest({ role: "campus-admin", session: { "x-hasura-campus": "{pyc}" }, table: "user", pk: { id: 4 } });
@@ -336,8 +351,12 @@ t.test("blog: a column preset is applied before WITH CHECK, as its trigger does"
     explain(runtime, opts, parseExplainRequest({ role: "user", session, table: "article", command: "insert", values }));
   const own = await insert({ "x-hasura-user-id": "1" }, { title: "New", author_id: 2 });
   t.same(own.rows[0]!.policies, [{ name: "user_all", using: null, check: true }], "author_id is the session's user, not the 2 given");
-  t.equal(own.rows[0]!.visible, true);
+  t.equal(own.rows[0]!.visible, false, "but naming author_id, which is not granted, is refused");
+  t.match(own.note, /values name author_id, not granted for INSERT to user: the statement is refused/);
   t.match(own.note, /column presets of user for INSERT: author_id = x-hasura-user-id/);
+  const titled = await insert({ "x-hasura-user-id": "1" }, { title: "New" });
+  t.same(titled.rows[0]!.policies, [{ name: "user_all", using: null, check: true }]);
+  t.equal(titled.rows[0]!.visible, true);
   t.same(
     own.columns.filter((c) => c.granted).map((c) => c.name),
     ["title", "content", "is_published"],

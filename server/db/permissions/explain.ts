@@ -315,8 +315,10 @@ async function explainInTransaction(client: pg.ClientBase, opts: ExplainOptions,
     return permissive.some((p) => of(p)[part] === true) && restrictive.every((p) => of(p)[part] === true);
   };
   const anyGranted = columnRows.some((c) => c.granted);
+  // A statement naming a column the role may not write is refused, preset or not.
+  const refusedColumns = Object.keys(req.values ?? {}).filter((c) => !columnRows.find((x) => x.name === c)?.granted);
   for (const r of results) {
-    if (!anyGranted) continue;
+    if (!anyGranted || refusedColumns.length) continue;
     if (r.policies.some((p) => p.error) || missingPreset.length) continue; // the real statement fails with that error
     if (!rel.rls) {
       r.visible = true;
@@ -329,6 +331,10 @@ async function explainInTransaction(client: pg.ClientBase, opts: ExplainOptions,
   }
 
   const notes: string[] = [];
+  if (refusedColumns.length)
+    notes.push(
+      `values name ${refusedColumns.join(", ")}, not granted for ${privilege} to ${req.role}: the statement is refused (permission denied)`,
+    );
   if (presets.length)
     notes.push(
       `column presets of ${req.role} for ${privilege}: ${presets.map((p) => `${p.column} = ${p.source}`).join(", ")} (they replace the values given)`,

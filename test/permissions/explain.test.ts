@@ -321,6 +321,26 @@ t.test("the CLI", async (t) => {
   t.match(anon.stdout, /columns granted for UPDATE: none\ncolumns not granted: id, login/);
   t.match(anon.stdout, /note: role anonymous has no UPDATE privilege/);
 
+  // With a superuser connection (ROOT_DATABASE_URL) the CLI reads the rows with it: even one the admin role cannot see.
+  await db.asOwner(`create policy admin_hides on public."user" as restrictive for all to admin using (id <> 4)`);
+  const hiddenArgs = [
+    "--explain",
+    "--role",
+    "campus-admin",
+    "--session",
+    '{"x-hasura-campus":"{pyc}"}',
+    "--table",
+    "user",
+    "--pk",
+    '{"id":4}',
+  ];
+  const byAdmin = await runCli("permissions", hiddenArgs, db, "app");
+  t.match(byAdmin.stdout, /note: row not found \(role admin, which reads the rows, sees none either\)/);
+  const byRoot = await runCli("permissions", hiddenArgs, db, "app", { ROOT_DATABASE_URL: db.rootUrl });
+  t.equal(byRoot.code, 0, byRoot.output);
+  t.match(byRoot.stdout, /\nrow \{"id":4\}: visible\n {2}campus-admin_all: using pass\n/);
+  t.match(byRoot.stdout, /rows read by the superuser/);
+
   for (const [args, message] of [
     [[...explainArgs, "--pk", "{id:3}"], /--pk: not valid JSON/],
     [[...explainArgs, "--command", "upsert"], /--command: expected one of select, insert, update, delete/],

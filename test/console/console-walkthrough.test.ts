@@ -156,6 +156,7 @@ t.test(
     t.match(rootTypes, /query:\s*query_root/, "query root");
     t.match(rootTypes, /subscription:\s*subscription_root/, "subscription root");
     t.notMatch(rootTypes, /mutation/, "no mutation root");
+    await shot(page, "console-docs.png");
 
     // 6. The tag table's permissions: anonymous selects, user inserts, admin everything.
     await page.click("#tab-permissions");

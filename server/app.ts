@@ -197,8 +197,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   // Hasura's metadata API: export_metadata only, for admins.
   await app.register(metadataApi, {
-    auth: config.auth,
-    adminFailures,
     schemas: config.database.schemas,
     authenticator: decodeURIComponent(new URL(opts.databaseUrl).username),
   });

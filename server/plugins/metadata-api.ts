@@ -20,15 +20,10 @@
  * catalog tables, pg_description and the declarations it reads are public.
  */
 import fp from "fastify-plugin";
-import type { FailureLimiter } from "../auth/admin-secret.ts";
-import type { AuthConfig } from "../auth/auth-config.ts";
-import { createAuthenticator } from "../auth/authenticate.ts";
 import { HasuraError } from "../errors.ts";
 import { exportMetadata } from "../hasura/metadata-export.ts";
 
 export interface MetadataApiOptions {
-  auth: AuthConfig;
-  adminFailures: FailureLimiter;
   /** The exposed schemas, exported as one source. */
   schemas: string[];
   authenticator: string;
@@ -87,7 +82,8 @@ function commandOf(body: unknown): { type: string; version: number } {
 
 export default fp<MetadataApiOptions>(
   async (app, opts) => {
-    const authenticator = await createAuthenticator(opts.auth, { minRefreshIntervalMs: opts.auth.jwksMinRefreshMs }, opts.adminFailures);
+    // The GraphQL endpoints' authenticator: one JWKS cache and one admin-secret failure count for the whole server.
+    const authenticator = app.authenticator;
     app.post(
       "/v1/metadata",
       {
@@ -120,7 +116,7 @@ export default fp<MetadataApiOptions>(
       },
     );
   },
-  { name: "metadata-api", dependencies: ["database"], fastify: "5.x" },
+  { name: "metadata-api", dependencies: ["database", "graphql-scope"], fastify: "5.x" },
 );
 
 declare module "fastify" {

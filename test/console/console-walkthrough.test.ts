@@ -160,6 +160,14 @@ t.test(
 
     // 6. The tag table's permissions: anonymous selects, user inserts, admin everything.
     await page.click("#tab-permissions");
+    // First the matrix of every table, then the tag table's own view.
+    const overview = page.locator('#perm-matrix tr[data-table="tag"] td[data-role="anonymous"]');
+    t.match(
+      await overview.textContent(),
+      /insert: ❌\s*none\s*select: (✅|🟩)\s*(all rows|rows by policy)\s*update: ❌\s*none\s*delete: ❌\s*none/,
+      "the matrix: anonymous only selects tags",
+    );
+    if (process.env.CONSOLE_DEBUG) await page.screenshot({ path: "/tmp/h2-overview.png", fullPage: true });
     await page.click('#perm-tables a[data-table="tag"]');
     await page.waitForSelector('#perm-table[data-table="tag"]');
     const cell = (role: string, command: string) =>
@@ -213,7 +221,9 @@ t.test(
       `subscription {\n  tag(where: {name: {_in: ["${TAG}", "live-tag"]}}, order_by: {name: asc}) {\n    name\n  }\n}`,
     );
     await run(page);
-    await page.waitForFunction((tag) => (document.querySelector(".graphiql-response .view-lines")?.textContent ?? "").includes(tag), TAG);
+    // The first live result (the mutation's answer before it said "insert_tag").
+    await page.waitForFunction(() => /"tag":\s*\[/.test(document.querySelector(".graphiql-response .view-lines")?.textContent ?? ""));
+    t.match(await responseText(page), new RegExp(`"tag": \\[\\s*\\{\\s*"name": "${TAG}"\\s*\\}\\s*\\]`), "the first result: the tag");
     await srv.db.asRoot("insert into public.tag (name) values ('live-tag')");
     await page.waitForFunction(() => (document.querySelector(".graphiql-response .view-lines")?.textContent ?? "").includes("live-tag"));
     t.pass("the live result follows a write");
@@ -233,6 +243,19 @@ t.test(
     const pg = await responseText(page);
     for (const { title } of published) t.match(pg, title, `/graphql shows ${title}`);
     for (const { title } of drafts) t.notMatch(pg, title, `/graphql hides ${title}`);
+
+    // 11. Lint findings stand beside their table: make one, reload (still logged in for this tab).
+    await srv.db.asRoot("alter table public.tag no force row level security");
+    await page.goto(`${srv.url}/console#permissions/tag`);
+    await page.reload();
+    await page.waitForSelector('#perm-table[data-table="tag"] .lint');
+    t.match(
+      await page.locator('#perm-table[data-table="tag"] .lint').textContent(),
+      /1 finding[\s\S]*rls_not_forced/,
+      "tag's finding, beside it",
+    );
+    t.match(await page.locator('#perm-tables a[data-table="tag"]').textContent(), /1 lint/, "and counted in the table list");
+    t.match(await page.locator('#perm-tables a[data-table="article"]').textContent(), /^article$/, "other tables clean");
 
     // The login's refusal (401) is the only failed request.
     t.same(

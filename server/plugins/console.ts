@@ -53,6 +53,7 @@ const ASSETS: Record<string, { url: URL; type: string }> = {
   "permissions-tab.js": { url: new URL("../console/permissions-tab.js", import.meta.url), type: JS },
   "why-not-tab.js": { url: new URL("../console/why-not-tab.js", import.meta.url), type: JS },
   "console.css": { url: new URL("../console/console.css", import.meta.url), type: CSS },
+  "permissions-page.js": { url: new URL("../console/permissions-page.js", import.meta.url), type: JS },
   "graphql-ws.js": { url: new URL("../umd/graphql-ws.min.js", import.meta.resolve("graphql-ws")), type: JS },
 };
 
@@ -131,10 +132,7 @@ export default fp<ConsoleOptions>(
     app.get("/console/permissions", async (_request, reply) => {
       reply
         .type("text/html; charset=utf-8")
-        .header(
-          "content-security-policy",
-          "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-        );
+        .header("content-security-policy", "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'");
       return PAGE;
     });
     app.get("/console/permissions.json", async (request) => {

@@ -37,6 +37,11 @@ t.test("enabled with an admin secret: the page asks for it, the data needs it", 
     t.match(csp, /frame-ancestors 'none'/);
     t.equal(res.headers.get("x-frame-options"), "DENY");
   }
+  // The one-page matrix too: its script is a file.
+  const matrixPage = await fetch(`${srv.url}/console/permissions`);
+  t.equal(matrixPage.status, 200);
+  t.notMatch(await matrixPage.text(), /<script>/, "/console/permissions: no inline script");
+  t.notMatch(matrixPage.headers.get("content-security-policy"), /script-src[^;]*unsafe/, "/console/permissions: none allowed");
   for (const path of ["/console/permissions.json", "/console/lint.json"]) {
     const denied = await fetch(srv.url + path);
     t.equal(denied.status, 401, `${path}: refused without the secret`);
@@ -101,6 +106,7 @@ t.test("assets: files from the repository and node_modules, with their content t
     ["/console/assets/console.js", /^text\/javascript/, new URL("../../server/console/console.js", import.meta.url)],
     ["/console/assets/api-tab.js", /^text\/javascript/, new URL("../../server/console/api-tab.js", import.meta.url)],
     ["/console/assets/console.css", /^text\/css/, new URL("../../server/console/console.css", import.meta.url)],
+    ["/console/assets/permissions-page.js", /^text\/javascript/, new URL("../../server/console/permissions-page.js", import.meta.url)],
     ["/console/assets/graphql-ws.js", /^text\/javascript/, new URL("../umd/graphql-ws.min.js", import.meta.resolve("graphql-ws"))],
     ["/ruru-static/ruru.js", /^(text|application)\/javascript/, null],
     ["/ruru-static/ruru.css", /^text\/css/, null],

@@ -98,3 +98,30 @@ t.test(
     t.same(problems, [], "no errors in the page");
   },
 );
+
+t.test(
+  "development mode (no admin secret): no login, the console says so",
+  { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` },
+  async (t) => {
+    const srv = await startServer(t, { project: "app" });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    t.teardown(() => browser.close());
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${srv.url}/console#why-not`);
+    await page.waitForSelector('#why-role option[value="user"]', { state: "attached" });
+    t.equal(await page.isHidden("#login"), true, "no login form");
+    t.match(await page.locator("#mode").textContent(), /development mode/, "the mode is said");
+    await page.selectOption("#why-role", "user");
+    await page.selectOption("#why-table", "user");
+    await page.fill("#why-session", '{"x-hasura-user-id": "2"}');
+    await page.fill("#why-pk", '{"id": 1}');
+    await page.click("#why-form button[type=submit]");
+    await page.waitForSelector("#why-rows");
+    t.match(
+      await page.locator("#why-rows tbody tr").textContent(),
+      /hidden[\s\S]*failing: user_select/,
+      "user 2 cannot see user 1: user_select fails",
+    );
+  },
+);

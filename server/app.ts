@@ -8,6 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { FailureLimiter } from "./auth/admin-secret.ts";
 import type { Config } from "./config.ts";
 import { errors, flatErrorBody } from "./errors.ts";
+import { loggerOptions } from "./logger.ts";
 import graphiql from "./graphql/graphiql.ts";
 import graphqlSchemas from "./graphql/schemas.ts";
 import graphqlScope from "./graphql/scope.ts";
@@ -65,7 +66,7 @@ function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, s
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts;
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: await loggerOptions(config),
     bodyLimit: MAX_REQUEST_BYTES,
     // Bounded waits: a slow client cannot hold a connection forever. The
     // whole request (headers and body) must arrive within

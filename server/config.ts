@@ -9,7 +9,7 @@ import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
 import { loadAuthConfig, type AuthConfig } from "./auth/auth-config.ts";
 import { parseCorsDomains, type CorsOrigins } from "./cors-origins.ts";
-import { bool, ConfigError, int, list, urlValue, type Env } from "./env-parse.ts";
+import { bool, ConfigError, int, list, oneOf, urlValue, type Env } from "./env-parse.ts";
 
 // Callers catch and type these by config.ts; they are defined in the leaf.
 export { ConfigError, type Env };
@@ -115,6 +115,8 @@ export interface Config {
   ownerRole: string;
   authenticatorRole: string;
   logLevel: string;
+  /** One JSON line per event, or pino-pretty's one readable line (server/logger.ts). */
+  logFormat: "json" | "pretty";
 }
 
 function corsOrigins(env: Env): CorsOrigins | null {
@@ -220,5 +222,7 @@ export function loadConfig(env: Env = process.env): Config {
     ownerRole: "app_owner",
     authenticatorRole: "authenticator",
     logLevel: env.LOG_LEVEL || "info",
+    // Readable lines for a person at a terminal; JSON for production and anything reading a pipe.
+    logFormat: oneOf(env, "LOG_FORMAT", production || !process.stdout.isTTY ? "json" : "pretty", ["json", "pretty"] as const),
   };
 }

@@ -3,6 +3,8 @@
  * migrations and policies → server. SIGINT/SIGTERM: stop accepting, finish
  * in-flight requests, close the pool, then stop the embedded database.
  * Any start-up failure is one line naming the problem and exit code 1.
+ * Ctrl-C once drains (the copies of it npm and `node --watch` forward are
+ * the same request); a second one a moment later exits at once.
  */
 import "./env.ts";
 import closeWithGrace from "close-with-grace";
@@ -18,24 +20,79 @@ export interface Running {
   app: FastifyInstance;
 }
 
+/** How a browser on this machine reaches the server (a wildcard address is not one). */
+export function baseUrl(host: string, port: number): string {
+  const shown = host === "0.0.0.0" || host === "::" || host === "" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
+/**
+ * Development mode as a block on stderr, after the last start-up line: a
+ * log line among others is easy to miss, and this server then trusts every
+ * X-Hasura-* header.
+ */
+export function developmentBanner(base: string, consoleOn: boolean): string {
+  const lines = [
+    "DEVELOPMENT MODE: HASURA_GRAPHQL_ADMIN_SECRET is not set.",
+    "Every request runs as admin unless it sends X-Hasura-Role, and every",
+    "X-Hasura-* header is trusted: never expose this server to a network.",
+    "Set HASURA_GRAPHQL_ADMIN_SECRET to secure it (NODE_ENV=production requires it).",
+    "",
+    consoleOn ? `Console:  ${base}/console` : "Console:  off (HASURA_GRAPHQL_ENABLE_CONSOLE=false)",
+    consoleOn ? `GraphiQL: ${base}/graphiql` : "GraphiQL: off",
+    `GraphQL:  ${base}/v1/graphql (Hasura)  ${base}/graphql (PostGraphile)`,
+  ];
+  const width = Math.max(...lines.map((l) => l.length));
+  const bar = `+${"-".repeat(width + 2)}+`;
+  const box = [bar, ...lines.map((l) => `| ${l.padEnd(width)} |`), bar].join("\n");
+  return process.stderr.isTTY ? `\x1b[1;31m${box}\x1b[0m\n` : `${box}\n`;
+}
+
+// The terminal sends Ctrl-C's SIGINT to the whole process group, and npm and
+// `node --watch` forward it to us again: one Ctrl-C arrives two or three times
+// within milliseconds. Only a signal after this long is a second request.
+const SAME_SIGNAL_MS = 1_000;
+
 export async function main(opts: { watch?: boolean } = {}): Promise<Running> {
   let db: PreparedDatabase | undefined;
   let config: Config | undefined;
+  // Until the graceful shutdown below takes over, an error nothing caught is
+  // one line, as every start-up failure (not Node's raw stack trace).
+  const earlyFailure = (e: unknown) => {
+    console.error(`error: ${describeStartupError(e, config)}`);
+    void (db?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+  };
+  process.on("uncaughtException", earlyFailure);
+  process.on("unhandledRejection", earlyFailure);
   try {
     config = loadConfig();
     const t0 = Date.now();
     db = await prepareDatabase(config);
     const app = await buildApp({ config, databaseUrl: db.runtimeUrl, watch: opts.watch, warmSchemas: true });
     await app.listen({ port: config.port, host: config.host });
+    const port = (app.server.address() as { port: number } | null)?.port ?? config.port;
+    const base = baseUrl(config.host, port);
+    const consoleOn = config.http.enableConsole;
     app.log.info(
-      { ms: Date.now() - t0, embedded: Boolean(db.embedded), project: config.projectDir },
-      `ready: GraphQL at http://${config.host}:${config.port}/graphql and /v1/graphql` +
-        (config.http.enableConsole ? ", GraphiQL at /graphiql" : " (console off: HASURA_GRAPHQL_ENABLE_CONSOLE)"),
+      {
+        ms: Date.now() - t0,
+        embedded: Boolean(db.embedded),
+        project: config.projectDir,
+        urls: {
+          graphql: `${base}/graphql`,
+          hasura: `${base}/v1/graphql`,
+          ...(consoleOn ? { console: `${base}/console`, graphiql: `${base}/graphiql` } : {}),
+        },
+      },
+      `ready: GraphQL at ${base}/v1/graphql (Hasura) and ${base}/graphql (PostGraphile)` +
+        (consoleOn ? `, console at ${base}/console, GraphiQL at ${base}/graphiql` : " (console off: HASURA_GRAPHQL_ENABLE_CONSOLE)"),
     );
+    if (!config.auth.adminSecret) process.stderr.write(developmentBanner(base, consoleOn));
     const stopDb = db.stop;
-    closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    let signalled: { signal: NodeJS.Signals; at: number } | undefined;
+    const grace = closeWithGrace({ delay: 10_000, skip: ["SIGINT", "SIGTERM"] }, async ({ err }) => {
       if (err) app.log.error({ err }, "shutting down after an error");
-      else app.log.info({ signal }, "shutting down");
+      else app.log.info({ signal: signalled?.signal }, "shutting down");
       // Some release steps wait on unref'd timers; without a ref'd handle the
       // process could exit mid-shutdown and leave the embedded database running.
       const holdOpen = setInterval(() => {}, 1_000);
@@ -46,6 +103,19 @@ export async function main(opts: { watch?: boolean } = {}): Promise<Running> {
         clearInterval(holdOpen);
       }
     });
+    process.off("uncaughtException", earlyFailure);
+    process.off("unhandledRejection", earlyFailure);
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (!signalled) {
+        signalled = { signal, at: Date.now() };
+        void grace.close();
+      } else if (Date.now() - signalled.at > SAME_SIGNAL_MS) {
+        app.log.warn({ signal }, "second signal: exiting without draining");
+        process.exit(1);
+      }
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
     return { config, db, app };
   } catch (e) {
     console.error(`error: ${describeStartupError(e, config)}`);

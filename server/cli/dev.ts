@@ -23,6 +23,12 @@ if (!db.ownerUrl) {
     rootUrl: db.rootUrl,
     authenticator: decodeURIComponent(new URL(db.runtimeUrl).username),
     verbose: true,
+    // graphile-migrate's lines (an SQL error's several lines too) as one log event each.
+    log: (level: string, message: string) => {
+      if (level === "error") app.log.error({ migrate: true }, message);
+      else if (level === "warning" || level === "warn") app.log.warn({ migrate: true }, message);
+      else app.log.info({ migrate: true }, message);
+    },
   };
   // graphile-migrate runs current.sql, then (afterCurrent) policies.sql.
   void migrateWatch(await loadMigrateSettings(opts), false, false).catch((e: Error) =>

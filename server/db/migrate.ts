@@ -28,6 +28,8 @@ export interface MigrateOptions {
   authenticator: string;
   /** Print graphile-migrate's own progress lines. */
   verbose?: boolean;
+  /** Where its lines go (default: stderr, `[migrate] …`); the dev server sends them to its log, one event each. */
+  log?: (level: string, message: string) => void;
   /** Insert `seeds/*.sql` if no migration had run on the database yet (development and tests only). */
   seed?: boolean;
 }
@@ -47,7 +49,9 @@ export async function loadMigrateSettings(opts: MigrateOptions): Promise<Setting
       ":DATABASE_AUTHENTICATOR": opts.authenticator,
     },
     logger: new Logger(() => (level, message) => {
-      if (level === "error" || opts.verbose) console.error(`[migrate] ${message}`);
+      if (level !== "error" && !opts.verbose) return;
+      if (opts.log) opts.log(level, message);
+      else console.error(`[migrate] ${message}`);
     }),
   };
 }

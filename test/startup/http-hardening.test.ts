@@ -56,7 +56,7 @@ t.test("security headers on every answer: success, GraphQL error, bad JSON, 404,
   // The console's page keeps its own policy, framing still forbidden.
   const page = await fetch(`${srv.url}/console/permissions`);
   t.equal(page.status, 200);
-  t.match(page.headers.get("content-security-policy"), /script-src 'unsafe-inline'.*frame-ancestors 'none'/);
+  t.match(page.headers.get("content-security-policy"), /script-src 'self';.*frame-ancestors 'none'/);
   t.equal(page.headers.get("x-frame-options"), "DENY");
   await page.text();
   // GraphiQL's own assets keep a real content type (nosniff would block them otherwise).

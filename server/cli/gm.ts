@@ -25,6 +25,10 @@ if (!db.ownerUrl) {
 }
 const shadow = new URL(db.ownerUrl);
 shadow.pathname = `${shadow.pathname}_shadow`;
+// `reset` drops and recreates the database through the root connection, which
+// must not be connected to it ("cannot drop the currently open database").
+const root = db.rootUrl ? new URL(db.rootUrl) : undefined;
+if (root) root.pathname = "/postgres";
 const bin = path.join(path.dirname(createRequire(import.meta.url).resolve("graphile-migrate/package.json")), "dist/cli.js");
 const child = spawn(process.execPath, [bin, ...process.argv.slice(2)], {
   stdio: "inherit",
@@ -32,7 +36,7 @@ const child = spawn(process.execPath, [bin, ...process.argv.slice(2)], {
   env: {
     ...process.env,
     DATABASE_URL: db.ownerUrl,
-    ROOT_DATABASE_URL: db.rootUrl ?? db.ownerUrl,
+    ROOT_DATABASE_URL: root?.toString() ?? db.ownerUrl,
     SHADOW_DATABASE_URL: shadow.toString(),
     DATABASE_OWNER: decodeURIComponent(new URL(db.ownerUrl).username),
     DATABASE_AUTHENTICATOR: decodeURIComponent(new URL(db.runtimeUrl).username),

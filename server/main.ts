@@ -90,7 +90,7 @@ export async function main(opts: { watch?: boolean } = {}): Promise<Running> {
     if (!config.auth.adminSecret) process.stderr.write(developmentBanner(base, consoleOn));
     const stopDb = db.stop;
     let signalled: { signal: NodeJS.Signals; at: number } | undefined;
-    const grace = closeWithGrace({ delay: 10_000, skip: ["SIGINT", "SIGTERM"] }, async ({ err }) => {
+    const grace = closeWithGrace({ delay: 10_000, skip: ["SIGINT", "SIGTERM"], logger: app.log }, async ({ err }) => {
       if (err) app.log.error({ err }, "shutting down after an error");
       else app.log.info({ signal: signalled?.signal }, "shutting down");
       // Some release steps wait on unref'd timers; without a ref'd handle the

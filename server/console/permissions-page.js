@@ -16,7 +16,7 @@ async function show(secret) {
   error.textContent = "";
   const inherited = body.roles.filter((r) => body.parents[r]);
   const inheritedLine = document.getElementById("inherited");
-  inheritedLine.textContent = "Inherited roles: " + inherited.map((r) => `${r} = ${body.parents[r].join(" + ")}`).join("; ");
+  inheritedLine.textContent = `Inherited roles: ${inherited.map((r) => `${r} = ${body.parents[r].join(" + ")}`).join("; ")}`;
   inheritedLine.hidden = inherited.length === 0;
   const table = document.getElementById("matrix");
   table.tHead.replaceChildren(el("tr", {}, el("th", { textContent: "table" }), ...body.roles.map((r) => el("th", { textContent: r }))));
@@ -51,7 +51,7 @@ async function show(secret) {
             "details",
             { className: "cell" },
             el("summary", { textContent: summary }),
-            el("pre", { textContent: (declared ? declared + "\n" : "") + (sql || "-- no policy for this role") }),
+            el("pre", { textContent: (declared ? `${declared}\n` : "") + (sql || "-- no policy for this role") }),
           );
           details.dataset.table = t;
           details.dataset.role = r;

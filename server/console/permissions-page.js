@@ -5,6 +5,9 @@ const el = (tag, props = {}, ...children) => {
   return e;
 };
 
+// A word beside each symbol: without an emoji font every symbol looks the same.
+const WORDS = { "🟩": "all rows", "✅": "with rows", "❌": "none" };
+
 async function show(secret) {
   const res = await fetch("/console/permissions.json", { headers: secret ? { "x-hasura-admin-secret": secret } : {} });
   const body = await res.json();
@@ -29,7 +32,7 @@ async function show(secret) {
         ...body.roles.map((r) => {
           const cell = body.cells[t][r];
           const notes = body.notes[t]?.[r] ?? {};
-          const summary = body.commands.map((c) => c + cell[c] + (notes[c] ? `[${notes[c]}]` : "")).join(" ");
+          const summary = body.commands.map((c) => `${c}${cell[c]} ${WORDS[cell[c]] ?? ""}${notes[c] ? `[${notes[c]}]` : ""}`).join(" ");
           // An inherited role is subject to its parents' policies too.
           const memberOf = body.memberOf[r] ?? [r];
           const policies = body.policies.filter(

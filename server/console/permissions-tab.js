@@ -8,7 +8,7 @@
  */
 const MARKS = {
   "🟩": { cls: "all", label: "all rows", legend: "allowed on every row (no row-level rule limits it)" },
-  "✅": { cls: "rows", label: "rows by policy", legend: "allowed on the rows its RLS policies let through" },
+  "✅": { cls: "rows", label: "with rows", legend: "allowed on the rows its RLS policies let through (rows by policy)" },
   "❌": { cls: "none", label: "none", legend: "not allowed (no grant, or no policy lets a row through)" },
 };
 // Hasura's column order; the matrix's letters.

@@ -164,7 +164,7 @@ t.test(
     const overview = page.locator('#perm-matrix tr[data-table="tag"] td[data-role="anonymous"]');
     t.match(
       await overview.textContent(),
-      /insert: ❌\s*none\s*select: (✅|🟩)\s*(all rows|rows by policy)\s*update: ❌\s*none\s*delete: ❌\s*none/,
+      /insert: ❌\s*none\s*select: (✅|🟩)\s*(all rows|with rows)\s*update: ❌\s*none\s*delete: ❌\s*none/,
       "the matrix: anonymous only selects tags",
     );
     if (process.env.CONSOLE_DEBUG) await page.screenshot({ path: "/tmp/h2-overview.png", fullPage: true });
@@ -172,17 +172,17 @@ t.test(
     await page.waitForSelector('#perm-table[data-table="tag"]');
     const cell = (role: string, command: string) =>
       page.locator(`details.perm-cell[data-role="${role}"][data-command="${command}"] summary`);
-    t.match(await cell("anonymous", "select").textContent(), /(✅|🟩)\s*(all rows|rows by policy)/, "anonymous: select");
+    t.match(await cell("anonymous", "select").textContent(), /(✅|🟩)\s*(all rows|with rows)/, "anonymous: select");
     for (const command of ["insert", "update", "delete"])
       t.match(await cell("anonymous", command).textContent(), /❌\s*none/, `anonymous: no ${command}`);
-    t.match(await cell("user", "insert").textContent(), /(✅|🟩)\s*(all rows|rows by policy)/, "user: insert");
+    t.match(await cell("user", "insert").textContent(), /(✅|🟩)\s*(all rows|with rows)/, "user: insert");
     for (const command of ["insert", "select", "update", "delete"])
       t.notMatch(await cell("admin", command).textContent(), /none/, `admin: ${command}`);
     await cell("user", "insert").click();
     const expanded = page.locator('details.perm-cell[data-role="user"][data-command="insert"]');
     t.match(await expanded.locator("pre").textContent(), /user_insert[\s\S]*with check \(true\)/, "the cell expands to its policy SQL");
     t.match(await expanded.textContent(), /columns: .*name/, "and its columns");
-    t.match(await page.locator("#perm-legend").textContent(), /all rows[\s\S]*rows by policy[\s\S]*none/, "a legend in words");
+    t.match(await page.locator("#perm-legend").textContent(), /all rows[\s\S]*with rows[\s\S]*none/, "a legend in words");
     await shot(page, "console-permissions.png");
 
     // 7. Back to the API: X-Hasura-Role user without a token is still anonymous, so the same error.

@@ -46,6 +46,14 @@ async function setEditor(page: Page, selector: string, text: string) {
   await page.locator(`${selector} .monaco-editor`).first().click();
   await page.keyboard.press("ControlOrMeta+KeyA");
   await page.keyboard.press("ControlOrMeta+KeyV");
+  // Monaco shows the paste first; GraphiQL takes it into its state a moment later (debounced). Running before
+  // that runs the previous operation, which on a loaded runner made a later wait time out.
+  const squeeze = (x: string) => x.replace(/\s+/g, "");
+  await page.waitForFunction(
+    ({ sel, want }) => (document.querySelector(`${sel} .view-lines`)?.textContent ?? "").replace(/\s+/g, "").includes(want),
+    { sel: selector, want: squeeze(text).slice(0, 40) },
+  );
+  await page.waitForTimeout(300);
 }
 
 /** The text of GraphiQL's response pane (Monaco renders it as lines of spans). */
@@ -222,7 +230,13 @@ t.test(
     );
     await run(page);
     // The first live result (the mutation's answer before it said "insert_tag").
-    await page.waitForFunction(() => /"tag":\s*\[/.test(document.querySelector(".graphiql-response .view-lines")?.textContent ?? ""));
+    await page.waitForFunction(
+      () => /"tag":\s*\[/.test(document.querySelector(".graphiql-response .view-lines")?.textContent ?? ""),
+      null,
+      {
+        timeout: 30_000,
+      },
+    );
     t.match(await responseText(page), new RegExp(`"tag": \\[\\s*\\{\\s*"name": "${TAG}"\\s*\\}\\s*\\]`), "the first result: the tag");
     await srv.db.asRoot("insert into public.tag (name) values ('live-tag')");
     await page.waitForFunction(() => (document.querySelector(".graphiql-response .view-lines")?.textContent ?? "").includes("live-tag"));

@@ -6,122 +6,100 @@
  * granted (restated here from the catalog). With SCREENSHOTS=1,
  * docs/screenshots/console-why-not.png.
  */
-import { existsSync, mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
 import t from "tap";
+import { launchChromium, skipWithoutChromium } from "../helpers/browser.ts";
 import { ADMIN_SECRET, ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = process.env.SCREENSHOTS === "1" ? new URL("../../docs/screenshots/", import.meta.url) : null;
 
-t.test(
-  "Why not? names the failing policy of a hidden row",
-  { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (test/run.ts installs Debian's chromium when run as root)` },
-  async (t) => {
-    const srv = await startServer(t, { project: "app", env: ADMIN_SECRET_ENV });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    t.teardown(() => browser.close());
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(15_000);
-    const problems: string[] = [];
-    page.on("pageerror", (e) => problems.push(String(e)));
+t.test("Why not? names the failing policy of a hidden row", { skip: skipWithoutChromium }, async (t) => {
+  const srv = await startServer(t, { project: "app", env: ADMIN_SECRET_ENV });
+  const browser = await launchChromium(t);
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(15_000);
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(String(e)));
 
-    await page.goto(`${srv.url}/console#why-not`);
-    await page.fill("#secret", ADMIN_SECRET);
-    await page.click("#login-form button[type=submit]");
-    await page.waitForSelector('#why-role option[value="campus-admin"]', { state: "attached" });
+  await page.goto(`${srv.url}/console#why-not`);
+  await page.fill("#secret", ADMIN_SECRET);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector('#why-role option[value="campus-admin"]', { state: "attached" });
 
-    // One row, by its key: hidden, and which policy says no.
-    await page.selectOption("#why-role", "campus-admin");
-    await page.selectOption("#why-table", "user");
-    await page.selectOption("#why-command", "select");
-    await page.fill("#why-session", '{"x-hasura-campus": "{madere}"}');
-    await page.fill("#why-pk", '{"id": 3}');
-    await page.click("#why-form button[type=submit]");
-    await page.waitForSelector("#why-rows");
-    const row = page.locator('#why-rows tbody tr[data-key="{\\"id\\":3}"]');
-    t.equal(await row.getAttribute("data-visible"), "false", "user 3 is hidden from campus-admin of madere");
-    t.match(await row.textContent(), /hidden[\s\S]*failing: campus-admin_all/, "the failing policy is named");
-    t.match(await row.locator('td[data-policy="campus-admin_all"]').textContent(), /using: ❌ fail/, "its USING fails");
-    t.match(await page.locator("#why-summary").textContent(), /campus-admin · select on .*user: 1 row\(s\), 0 visible, 1 hidden/);
-    t.match(await page.locator(".why").textContent(), /campus-admin_all \(permissive[\s\S]*using \(.*campus = ANY/, "the policy's SQL");
+  // One row, by its key: hidden, and which policy says no.
+  await page.selectOption("#why-role", "campus-admin");
+  await page.selectOption("#why-table", "user");
+  await page.selectOption("#why-command", "select");
+  await page.fill("#why-session", '{"x-hasura-campus": "{madere}"}');
+  await page.fill("#why-pk", '{"id": 3}');
+  await page.click("#why-form button[type=submit]");
+  await page.waitForSelector("#why-rows");
+  const row = page.locator('#why-rows tbody tr[data-key="{\\"id\\":3}"]');
+  t.equal(await row.getAttribute("data-visible"), "false", "user 3 is hidden from campus-admin of madere");
+  t.match(await row.textContent(), /hidden[\s\S]*failing: campus-admin_all/, "the failing policy is named");
+  t.match(await row.locator('td[data-policy="campus-admin_all"]').textContent(), /using: ❌ fail/, "its USING fails");
+  t.match(await page.locator("#why-summary").textContent(), /campus-admin · select on .*user: 1 row\(s\), 0 visible, 1 hidden/);
+  t.match(await page.locator(".why").textContent(), /campus-admin_all \(permissive[\s\S]*using \(.*campus = ANY/, "the policy's SQL");
 
-    // The columns granted, as the catalog says.
-    const granted = await srv.db.asRoot<{ name: string; granted: boolean }>(
-      `select attname::text as name, has_column_privilege('campus-admin', attrelid, attnum, 'SELECT') as granted
+  // The columns granted, as the catalog says.
+  const granted = await srv.db.asRoot<{ name: string; granted: boolean }>(
+    `select attname::text as name, has_column_privilege('campus-admin', attrelid, attnum, 'SELECT') as granted
          from pg_attribute where attrelid = 'public.user'::regclass and attnum > 0 and not attisdropped order by attnum`,
+  );
+  for (const c of granted) {
+    t.equal(
+      await page.locator(`#why-columns li[data-column="${c.name}"]`).getAttribute("data-granted"),
+      String(c.granted),
+      `column ${c.name}: ${c.granted ? "granted" : "not granted"}`,
     );
-    for (const c of granted) {
-      t.equal(
-        await page.locator(`#why-columns li[data-column="${c.name}"]`).getAttribute("data-granted"),
-        String(c.granted),
-        `column ${c.name}: ${c.granted ? "granted" : "not granted"}`,
-      );
-    }
-    if (SHOTS) {
-      mkdirSync(SHOTS, { recursive: true });
-      await page.screenshot({ path: new URL("console-why-not.png", SHOTS).pathname, fullPage: true });
-    }
+  }
+  if (SHOTS) {
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: new URL("console-why-not.png", SHOTS).pathname, fullPage: true });
+  }
 
-    // Without a key: every row with its verdict (madere's visible, pyc's hidden).
-    await page.fill("#why-pk", "");
-    await page.click("#why-form button[type=submit]");
-    await page.waitForFunction(() => document.querySelectorAll("#why-rows tbody tr").length > 1);
-    const verdicts = await page
-      .locator("#why-rows tbody tr")
-      .evaluateAll((rows) => rows.map((r) => [JSON.parse((r as HTMLElement).dataset.key!).id, (r as HTMLElement).dataset.visible]));
-    const expected = await srv.db.asRoot<{ id: number; visible: boolean }>(
-      `select id, campus = 'madere' as visible from public.user order by id`,
-    );
-    t.same(
-      verdicts,
-      expected.map((r) => [r.id, String(r.visible)]),
-      "each row: visible on madere, hidden elsewhere",
-    );
+  // Without a key: every row with its verdict (madere's visible, pyc's hidden).
+  await page.fill("#why-pk", "");
+  await page.click("#why-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelectorAll("#why-rows tbody tr").length > 1);
+  const verdicts = await page
+    .locator("#why-rows tbody tr")
+    .evaluateAll((rows) => rows.map((r) => [JSON.parse((r as HTMLElement).dataset.key!).id, (r as HTMLElement).dataset.visible]));
+  const expected = await srv.db.asRoot<{ id: number; visible: boolean }>(
+    `select id, campus = 'madere' as visible from public.user order by id`,
+  );
+  t.same(
+    verdicts,
+    expected.map((r) => [r.id, String(r.visible)]),
+    "each row: visible on madere, hidden elsewhere",
+  );
 
-    // A mistake in the form is said, not sent.
-    await page.fill("#why-session", "{not json");
-    await page.click("#why-form button[type=submit]");
-    t.match(await page.locator("#why-error").textContent(), /Session variables: not JSON/);
-    t.same(problems, [], "no errors in the page");
-  },
-);
+  // A mistake in the form is said, not sent.
+  await page.fill("#why-session", "{not json");
+  await page.click("#why-form button[type=submit]");
+  t.match(await page.locator("#why-error").textContent(), /Session variables: not JSON/);
+  t.same(problems, [], "no errors in the page");
+});
 
-t.test(
-  "development mode (no admin secret): no login, the console says so",
-  { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` },
-  async (t) => {
-    const srv = await startServer(t, { project: "app" });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
-    t.teardown(() => browser.close());
-    const page = await browser.newPage();
-    page.setDefaultTimeout(15_000);
-    await page.goto(`${srv.url}/console#why-not`);
-    await page.waitForSelector('#why-role option[value="user"]', { state: "attached" });
-    t.equal(await page.isHidden("#login"), true, "no login form");
-    t.match(await page.locator("#mode").textContent(), /development mode/, "the mode is said");
-    await page.selectOption("#why-role", "user");
-    await page.selectOption("#why-table", "user");
-    await page.fill("#why-session", '{"x-hasura-user-id": "2"}');
-    await page.fill("#why-pk", '{"id": 1}');
-    await page.click("#why-form button[type=submit]");
-    await page.waitForSelector("#why-rows");
-    t.match(
-      await page.locator("#why-rows tbody tr").textContent(),
-      /hidden[\s\S]*failing: user_select/,
-      "user 2 cannot see user 1: user_select fails",
-    );
-  },
-);
+t.test("development mode (no admin secret): no login, the console says so", { skip: skipWithoutChromium }, async (t) => {
+  const srv = await startServer(t, { project: "app" });
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${srv.url}/console#why-not`);
+  await page.waitForSelector('#why-role option[value="user"]', { state: "attached" });
+  t.equal(await page.isHidden("#login"), true, "no login form");
+  t.match(await page.locator("#mode").textContent(), /development mode/, "the mode is said");
+  await page.selectOption("#why-role", "user");
+  await page.selectOption("#why-table", "user");
+  await page.fill("#why-session", '{"x-hasura-user-id": "2"}');
+  await page.fill("#why-pk", '{"id": 1}');
+  await page.click("#why-form button[type=submit]");
+  await page.waitForSelector("#why-rows");
+  t.match(
+    await page.locator("#why-rows tbody tr").textContent(),
+    /hidden[\s\S]*failing: user_select/,
+    "user 2 cannot see user 1: user_select fails",
+  );
+});

@@ -3,13 +3,10 @@
  * driven by playwright-core): refused without the admin secret, the matrix
  * after it, and a cell expanding to its policy SQL.
  */
-import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
 import t from "tap";
+import { launchChromium, skipWithoutChromium } from "../helpers/browser.ts";
 import { ADMIN, ADMIN_SECRET, ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 t.test("JSON endpoint requires the admin secret", async (t) => {
   const srv = await startServer(t, { env: ADMIN_SECRET_ENV });
@@ -26,40 +23,24 @@ t.test("JSON endpoint requires the admin secret", async (t) => {
   t.equal(body.cells.user!.anonymous!.I, "❌", "anonymous cannot insert users");
 });
 
-t.test(
-  "the page in headless Chromium",
-  { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (test/run.ts installs Debian's chromium when run as root)` },
-  async (t) => {
-    const srv = await startServer(t, { env: ADMIN_SECRET_ENV });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    t.teardown(() => browser.close());
-    const page = await browser.newPage();
-    await page.goto(`${srv.url}/console/permissions`);
+t.test("the page in headless Chromium", { skip: skipWithoutChromium }, async (t) => {
+  const srv = await startServer(t, { env: ADMIN_SECRET_ENV });
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+  await page.goto(`${srv.url}/console/permissions`);
 
-    await page.fill("#secret", "wrong-secret");
-    await page.click("button[type=submit]");
-    await page.waitForFunction(() => document.getElementById("error")!.textContent !== "");
-    t.match(await page.textContent("#error"), /admin/);
-    t.equal(await page.isHidden("#matrix"), true, "no matrix without the secret");
+  await page.fill("#secret", "wrong-secret");
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("error")!.textContent !== "");
+  t.match(await page.textContent("#error"), /admin/);
+  t.equal(await page.isHidden("#matrix"), true, "no matrix without the secret");
 
-    await page.fill("#secret", ADMIN_SECRET);
-    await page.click("button[type=submit]");
-    await page.waitForSelector("#matrix:not([hidden])");
-    const cell = page.locator('details.cell[data-table="user"][data-role="anonymous"]');
-    t.match(await cell.locator("summary").textContent(), /S(🟩 all rows|✅ with rows) U❌ none I❌ none D❌ none/);
-    await cell.locator("summary").click();
-    t.match(await cell.locator("pre").textContent(), /anonymous_select|using/);
-    t.equal(await cell.evaluate((d) => (d as HTMLDetailsElement).open), true, "cell expanded");
-  },
-);
+  await page.fill("#secret", ADMIN_SECRET);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#matrix:not([hidden])");
+  const cell = page.locator('details.cell[data-table="user"][data-role="anonymous"]');
+  t.match(await cell.locator("summary").textContent(), /S(🟩 all rows|✅ with rows) U❌ none I❌ none D❌ none/);
+  await cell.locator("summary").click();
+  t.match(await cell.locator("pre").textContent(), /anonymous_select|using/);
+  t.equal(await cell.evaluate((d) => (d as HTMLDetailsElement).open), true, "cell expanded");
+});

@@ -13,11 +13,12 @@ import type { PreparedDatabase } from "../db/setup.ts";
 import { explain, ExplainInputError, type Explanation, parseExplainRequest, type RowReader } from "../db/permissions/explain.ts";
 
 export const EXPLAIN_USAGE =
-  "usage: npm run permissions -- --explain --role R --table T [--session JSON] [--pk JSON | --where JSON] [--values JSON] [--command select|insert|update|delete]";
+  "usage: npm run permissions -- --explain --role R --table T [--session JSON] [--claims JSON] [--pk JSON | --where JSON] [--values JSON] [--command select|insert|update|delete]";
 
 export interface ExplainArgs {
   role?: string;
   session?: string;
+  claims?: string;
   table?: string;
   pk?: string;
   where?: string;
@@ -44,6 +45,7 @@ export function explainRequestOf(args: ExplainArgs) {
       table: args.table,
       command: args.command,
       session: json("session"),
+      claims: json("claims"),
       pk: json("pk"),
       where: json("where"),
       values: json("values"),

@@ -14,7 +14,7 @@
  *                   all rows / some rows, columns, declarations; each
  *                   difference on a line, exit 1 on any; every schema the
  *                   metadata tracks, unless --schema names them
- *   --explain --role R --table T [--session JSON] [--pk JSON | --where JSON]
+ *   --explain --role R --table T [--session JSON] [--claims JSON] [--pk JSON | --where JSON]
  *                   [--values JSON] [--command select|insert|update|delete]
  *                   why a row is (not) visible to a role: each policy's
  *                   result per row, the columns granted (permissions-explain.ts)
@@ -51,6 +51,7 @@ await runCli(async () => {
       explain: { type: "boolean" },
       role: { type: "string" },
       session: { type: "string" },
+      claims: { type: "string" },
       pk: { type: "string" },
       where: { type: "string" },
       values: { type: "string" },
@@ -64,7 +65,7 @@ await runCli(async () => {
       runExplain(values, db, values.schema !== undefined ? parseSchemaList(values.schema) : config.database.schemas, authenticator),
     );
   }
-  if (["role", "session", "pk", "where", "values", "command"].some((o) => values[o as keyof typeof values] !== undefined)) {
+  if (["role", "session", "claims", "pk", "where", "values", "command"].some((o) => values[o as keyof typeof values] !== undefined)) {
     console.error(EXPLAIN_USAGE);
     return 2;
   }

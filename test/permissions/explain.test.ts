@@ -136,6 +136,22 @@ t.test("over HTTP", async (t) => {
     t.same(policyOf(r2, "chloe_select"), { name: "chloe_select", using: true, check: null });
   });
 
+  t.test("claims: a policy reading hasura.jwt() sees the claims given, {} without them", async (t) => {
+    await server.db.asOwner(
+      `create policy by_claim on public."user" for select to "user" using (login = (select hasura.jwt() ->> 'preferred_username'))`,
+    );
+    t.teardown(() => server.db.asOwner(`drop policy by_claim on public."user"`));
+    const session = { "x-hasura-user-id": "1" };
+    const withClaims = await post(server, { role: "user", session, claims: { preferred_username: "chloe" }, table: "user", pk: { id: 3 } });
+    t.same(policyOf(withClaims.body.rows[0], "by_claim"), { name: "by_claim", using: true, check: null }, "the claim matches chloe");
+    t.equal(withClaims.body.rows[0].visible, true);
+    const without = await post(server, { role: "user", session, table: "user", pk: { id: 3 } });
+    t.same(policyOf(without.body.rows[0], "by_claim"), { name: "by_claim", using: false, check: null }, "no claims: {}");
+    const bad = await post(server, { role: "user", session, claims: "chloe", table: "user" });
+    t.equal(bad.status, 400);
+    t.match(bad.body, { path: "$.claims" }, "a bad claims value names the field");
+  });
+
   t.test("a primary key that does not exist", async (t) => {
     const res = await post(server, { role: "user", session: { "x-hasura-user-id": "1" }, table: "user", pk: { id: 999 } });
     t.equal(res.status, 200);

@@ -45,6 +45,8 @@ export interface ExplainRequest {
   role: string;
   /** Session variables, Hasura names, lower-cased (x-hasura-user-id). */
   session: Record<string, string>;
+  /** The JWT claims the request would carry (hasura.jwt(), request.jwt.claims); none: `{}`, as without a token. */
+  claims?: Record<string, unknown>;
   /** `schema.name`, or a name in the first served schema. */
   table: string;
   command: ExplainCommand;
@@ -76,7 +78,7 @@ export interface Explanation {
   note?: string;
 }
 
-/** Bad input, naming the field (`role`, `session`, `table`, `pk`, `where`, `values`, `command`). */
+/** Bad input, naming the field (`role`, `session`, `claims`, `table`, `pk`, `where`, `values`, `command`). */
 export class ExplainInputError extends Error {
   readonly field: string;
   constructor(field: string, message: string) {
@@ -93,7 +95,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 /** Validates a request body (HTTP) or the CLI's options gathered the same way. */
 export function parseExplainRequest(body: unknown): ExplainRequest {
   if (!isObject(body)) throw new ExplainInputError("body", "expected a JSON object {role, session, table, pk?, where?, command?}");
-  const { role, session, table, command, pk, where, values } = body;
+  const { role, session, claims, table, command, pk, where, values } = body;
   if (typeof role !== "string" || role === "") throw new ExplainInputError("role", "role: expected a role name (string)");
   if (typeof table !== "string" || table === "") throw new ExplainInputError("table", "table: expected a table name (string)");
   const cmd = command ?? "select";
@@ -120,7 +122,9 @@ export function parseExplainRequest(body: unknown): ExplainRequest {
       throw new ExplainInputError(field, `${field}: expected a non-empty object of columns`);
   }
   if (pk != null && where != null) throw new ExplainInputError("pk", "pk and where: give one or the other");
+  if (claims != null && !isObject(claims)) throw new ExplainInputError("claims", "claims: expected an object (the JWT's claims)");
   const out: ExplainRequest = { role, session: vars, table, command: cmd.toLowerCase() as ExplainCommand };
+  if (claims != null) out.claims = claims as Record<string, unknown>;
   if (pk != null) out.pk = pk as Record<string, unknown>;
   if (where != null) out.where = where as Record<string, unknown>;
   if (values != null) {
@@ -287,7 +291,7 @@ async function explainInTransaction(client: pg.ClientBase, opts: ExplainOptions,
   const values = newValues ? JSON.stringify(newValues) : null;
 
   // Evaluate as the role, with the server's request settings.
-  const settings = toPgSettings({ role: req.role, variables: req.session, claims: null });
+  const settings = toPgSettings({ role: req.role, variables: req.session, claims: req.claims ?? null });
   await client.query("select pg_catalog.set_config(key, value, true) from pg_catalog.json_each_text($1::json)", [JSON.stringify(settings)]);
   const target = `${quoteIdent(schema)}.${quoteIdent(name)}`;
   const results: Explanation["rows"] = [];

@@ -15,27 +15,9 @@ import { launchChromium, skipWithoutChromium } from "../helpers/browser.ts";
 import { ADMIN_SECRET, SECURED_JWT } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 import { hasuraClaims, sign } from "../helpers/tokens.ts";
+import { ARTICLES, insertTag, TAG } from "../hasura/helpers-walkthrough.ts";
 
 const SHOTS = process.env.SCREENSHOTS === "1" ? new URL("../../docs/screenshots/", import.meta.url) : null;
-
-// The walkthrough's query texts, verbatim (as test/hasura/walkthrough.test.ts).
-const ARTICLES = `query {
-  article {
-    id
-    title
-    author {
-      name
-    }
-  }
-}`;
-const insertTag = (name: string) => `mutation {
-  insert_tag(objects:[{name:"${name}"}]) {
-    returning {
-      name
-    }
-  }
-}`;
-const TAG = "example-tag";
 
 /**
  * Replaces the whole text of one of GraphiQL's Monaco editors as a user
@@ -66,6 +48,17 @@ async function shot(page: Page, name: string) {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: new URL(name, SHOTS).pathname });
+}
+
+/** GraphiQL's request-headers editor, once its tab is open. */
+const HEADERS_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden)";
+
+async function openHeaders(page: Page) {
+  await page
+    .getByRole("button", { name: /headers/i })
+    .first()
+    .click();
+  await page.waitForSelector(`${HEADERS_EDITOR} .monaco-editor`);
 }
 
 async function run(page: Page) {
@@ -105,18 +98,13 @@ t.test("the walkthrough of seed 002 in /console", { skip: skipWithoutChromium },
   await page.waitForSelector(".graphiql-container .graphiql-query-editor .monaco-editor");
 
   // 2. The header editor holds the admin secret; replace it by X-Hasura-Role: anonymous.
-  await page
-    .getByRole("button", { name: /headers/i })
-    .first()
-    .click();
-  const headersEditor = ".graphiql-editor-tool .graphiql-editor:not(.hidden)";
-  await page.waitForSelector(`${headersEditor} .monaco-editor`);
+  await openHeaders(page);
   t.match(
-    await page.locator(`${headersEditor} .view-lines`).textContent(),
+    await page.locator(`${HEADERS_EDITOR} .view-lines`).textContent(),
     /X-Hasura-Admin-Secret.*test-admin-secret/,
     "prefilled with the admin secret",
   );
-  await setEditor(page, headersEditor, '{"X-Hasura-Role": "anonymous"}');
+  await setEditor(page, HEADERS_EDITOR, '{"X-Hasura-Role": "anonymous"}');
   await page.waitForTimeout(1500);
 
   // 3. article { … }: the published articles (restated from the blog's rule in SQL).
@@ -179,11 +167,8 @@ t.test("the walkthrough of seed 002 in /console", { skip: skipWithoutChromium },
 
   // 7. Back to the API: X-Hasura-Role user without a token is still anonymous, so the same error.
   await page.click("#tab-api");
-  await page
-    .getByRole("button", { name: /headers/i })
-    .first()
-    .click();
-  await setEditor(page, headersEditor, '{"X-Hasura-Role": "user"}');
+  await openHeaders(page);
+  await setEditor(page, HEADERS_EDITOR, '{"X-Hasura-Role": "user"}');
   await setEditor(page, ".graphiql-query-editor", insertTag(TAG));
   await run(page);
   await page.waitForFunction(() =>
@@ -193,7 +178,7 @@ t.test("the walkthrough of seed 002 in /console", { skip: skipWithoutChromium },
 
   // 8. With the user's JWT in Authorization: the tag is inserted and played back.
   const token = await sign(hasuraClaims("user", { "x-hasura-user-id": "1" }));
-  await setEditor(page, headersEditor, JSON.stringify({ "X-Hasura-Role": "user", Authorization: `Bearer ${token}` }));
+  await setEditor(page, HEADERS_EDITOR, JSON.stringify({ "X-Hasura-Role": "user", Authorization: `Bearer ${token}` }));
   await page.waitForTimeout(600);
   await setEditor(page, ".graphiql-query-editor", insertTag(TAG));
   await run(page);
@@ -226,11 +211,8 @@ t.test("the walkthrough of seed 002 in /console", { skip: skipWithoutChromium },
   // 10. The dialect switch: PostGraphile's /graphql, same headers work there.
   await page.selectOption("#dialect", "/graphql");
   await page.waitForSelector(".graphiql-container .graphiql-query-editor .monaco-editor");
-  await page
-    .getByRole("button", { name: /headers/i })
-    .first()
-    .click();
-  await setEditor(page, headersEditor, '{"X-Hasura-Role": "anonymous"}');
+  await openHeaders(page);
+  await setEditor(page, HEADERS_EDITOR, '{"X-Hasura-Role": "anonymous"}');
   await setEditor(page, ".graphiql-query-editor", "{ allArticles(orderBy: ID_ASC) { nodes { title } } }");
   await run(page);
   await page.waitForFunction(() => /allArticles/.test(document.querySelector(".graphiql-response .view-lines")?.textContent ?? ""));

@@ -7,12 +7,23 @@
  * docs/screenshots/console-why-not.png.
  */
 import { mkdirSync } from "node:fs";
+import type { Page } from "playwright-core";
 import t from "tap";
 import { launchChromium, skipWithoutChromium } from "../helpers/browser.ts";
 import { ADMIN_SECRET, ADMIN_SECRET_ENV } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 
 const SHOTS = process.env.SCREENSHOTS === "1" ? new URL("../../docs/screenshots/", import.meta.url) : null;
+
+/** Fills the Why not? form as a user would and submits it. */
+async function explainIn(page: Page, form: { role: string; table: string; command?: string; session: string; pk: string }) {
+  await page.selectOption("#why-role", form.role);
+  await page.selectOption("#why-table", form.table);
+  if (form.command) await page.selectOption("#why-command", form.command);
+  await page.fill("#why-session", form.session);
+  await page.fill("#why-pk", form.pk);
+  await page.click("#why-form button[type=submit]");
+}
 
 t.test("Why not? names the failing policy of a hidden row", { skip: skipWithoutChromium }, async (t) => {
   const srv = await startServer(t, { project: "app", env: ADMIN_SECRET_ENV });
@@ -28,12 +39,13 @@ t.test("Why not? names the failing policy of a hidden row", { skip: skipWithoutC
   await page.waitForSelector('#why-role option[value="campus-admin"]', { state: "attached" });
 
   // One row, by its key: hidden, and which policy says no.
-  await page.selectOption("#why-role", "campus-admin");
-  await page.selectOption("#why-table", "user");
-  await page.selectOption("#why-command", "select");
-  await page.fill("#why-session", '{"x-hasura-campus": "{madere}"}');
-  await page.fill("#why-pk", '{"id": 3}');
-  await page.click("#why-form button[type=submit]");
+  await explainIn(page, {
+    role: "campus-admin",
+    table: "user",
+    command: "select",
+    session: '{"x-hasura-campus": "{madere}"}',
+    pk: '{"id": 3}',
+  });
   await page.waitForSelector("#why-rows");
   const row = page.locator('#why-rows tbody tr[data-key="{\\"id\\":3}"]');
   t.equal(await row.getAttribute("data-visible"), "false", "user 3 is hidden from campus-admin of madere");
@@ -91,11 +103,7 @@ t.test("development mode (no admin secret): no login, the console says so", { sk
   await page.waitForSelector('#why-role option[value="user"]', { state: "attached" });
   t.equal(await page.isHidden("#login"), true, "no login form");
   t.match(await page.locator("#mode").textContent(), /development mode/, "the mode is said");
-  await page.selectOption("#why-role", "user");
-  await page.selectOption("#why-table", "user");
-  await page.fill("#why-session", '{"x-hasura-user-id": "2"}');
-  await page.fill("#why-pk", '{"id": 1}');
-  await page.click("#why-form button[type=submit]");
+  await explainIn(page, { role: "user", table: "user", session: '{"x-hasura-user-id": "2"}', pk: '{"id": 1}' });
   await page.waitForSelector("#why-rows");
   t.match(
     await page.locator("#why-rows tbody tr").textContent(),

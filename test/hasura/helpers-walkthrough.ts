@@ -1,7 +1,7 @@
 /**
- * Shared by the Hasura-dialect tests of test/hasura/ (walkthrough,
- * school-clients, dialects-agree): the two Hasura endpoints and assertions
- * on Hasura's response shapes.
+ * Shared by the Hasura-dialect tests (walkthrough, school-clients,
+ * dialects-agree, the console's walkthrough): the two Hasura endpoints,
+ * seed 002's query texts and assertions on Hasura's response shapes.
  *
  *   /v1/graphql        every response HTTP 200, errors in the envelope
  *                      {"errors":[{"message", "extensions":{"path","code"}}]}
@@ -14,6 +14,25 @@ export const V1 = "/v1/graphql";
 export const V1ALPHA1 = "/v1alpha1/graphql";
 /** PostGraphile's own dialect. */
 export const PG = "/graphql";
+
+// Seed 002's query texts, verbatim (test/hasura/walkthrough.test.ts over HTTP, test/console/console-walkthrough.test.ts in /console).
+export const ARTICLES = `query {
+  article {
+    id
+    title
+    author {
+      name
+    }
+  }
+}`;
+export const insertTag = (name: string) => `mutation {
+  insert_tag(objects:[{name:"${name}"}]) {
+    returning {
+      name
+    }
+  }
+}`;
+export const TAG = "example-tag";
 
 /** A successful Hasura response: HTTP 200, no `errors`; returns `data`. */
 export function dataOf(t: Test, res: GqlResponse, label: string): any {

@@ -30,7 +30,7 @@ import t from "tap";
 import { ADMIN, SECURED } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 import { NS, jwksServer, rsaKeys, sign } from "../helpers/tokens.ts";
-import { V1, V1ALPHA1, dataOf, expectHasuraError } from "./helpers-walkthrough.ts";
+import { ARTICLES, V1, V1ALPHA1, dataOf, expectHasuraError, insertTag, TAG } from "./helpers-walkthrough.ts";
 
 const keys = await rsaKeys("RS256");
 const auth0 = await jwksServer([{ ...keys.jwk, kid: "auth0-key-1", alg: "RS256", use: "sig" }]);
@@ -41,25 +41,6 @@ const srv = await startServer(t, {
   env: { ...SECURED, HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: "RS256", jwk_url: auth0.url }) },
 });
 
-// The walkthrough's query texts, verbatim.
-const ARTICLES = `query {
-  article {
-    id
-    title
-    author {
-      name
-    }
-  }
-}`;
-const insertTag = (name: string) => `mutation {
-  insert_tag(objects:[{name:"${name}"}]) {
-    returning {
-      name
-    }
-  }
-}`;
-
-const TAG = "example-tag";
 const anonymous = { "x-hasura-role": "anonymous" };
 
 /** A token as the walkthrough's Auth0 rule mints it: RS256, kid of the JWKS, Hasura's claims namespace. */

@@ -106,6 +106,24 @@ export function makeAdminSecretGate(secret: string, failures: FailureLimiter): (
   };
 }
 
+/**
+ * The console's admin-only routes (its data, the explainer): the admin
+ * secret in X-Hasura-Admin-Secret, through the gate above; none configured
+ * (development mode): everyone is admin. Throws Hasura's 401 / 429.
+ */
+export function makeConsoleAdminCheck(
+  secret: string | undefined,
+  failures: FailureLimiter,
+): (request: { headers: Record<string, string | string[] | undefined>; ip: string }) => void {
+  if (!secret) return () => {};
+  const gate = makeAdminSecretGate(secret, failures);
+  return (request) => {
+    const sent = request.headers["x-hasura-admin-secret"];
+    if (typeof sent !== "string") throw new HasuraError("access-denied", "You have to be an admin to access this endpoint", 401);
+    gate(sent, request.ip);
+  };
+}
+
 export const tooManyAdminSecretFailures = (retryMs: number) => {
   const seconds = Math.max(1, Math.ceil(retryMs / 1000));
   return new HasuraError(

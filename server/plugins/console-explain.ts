@@ -6,7 +6,7 @@
  * console is (HASURA_GRAPHQL_ENABLE_CONSOLE; console.ts answers 404 otherwise).
  */
 import fp from "fastify-plugin";
-import { type FailureLimiter, makeAdminSecretGate } from "../auth/admin-secret.ts";
+import { type FailureLimiter, makeConsoleAdminCheck } from "../auth/admin-secret.ts";
 import { explain, ExplainInputError, ExplainUnavailableError, parseExplainRequest } from "../db/permissions/explain.ts";
 import { HasuraError } from "../errors.ts";
 
@@ -21,13 +21,9 @@ export interface ConsoleExplainOptions {
 export default fp<ConsoleExplainOptions>(
   async (app, opts) => {
     if (!opts.enabled) return;
-    const adminGate = opts.adminSecret ? makeAdminSecretGate(opts.adminSecret, opts.adminFailures) : null;
+    const requireAdmin = makeConsoleAdminCheck(opts.adminSecret, opts.adminFailures);
     app.post("/console/api/explain", async (request) => {
-      const sent = request.headers["x-hasura-admin-secret"];
-      if (adminGate) {
-        if (typeof sent !== "string") throw new HasuraError("access-denied", "You have to be an admin to access this endpoint", 401);
-        adminGate(sent, request.ip);
-      }
+      requireAdmin(request);
       try {
         const req = parseExplainRequest(request.body);
         const client = await app.pgPool.connect();

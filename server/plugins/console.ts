@@ -21,8 +21,8 @@
 import { readFile } from "node:fs/promises";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import { makeAdminSecretGate, type FailureLimiter } from "../auth/admin-secret.ts";
-import { errors, HasuraError } from "../errors.ts";
+import { makeConsoleAdminCheck, type FailureLimiter } from "../auth/admin-secret.ts";
+import { errors } from "../errors.ts";
 import { COMMANDS, loadCatalog } from "../db/permissions/catalog.ts";
 import { matrixOf } from "../db/permissions/matrix.ts";
 import { lintByTable, loadColumnGrants } from "../console/details.ts";
@@ -87,15 +87,9 @@ export default fp<ConsoleOptions>(
       return;
     }
     // No admin secret configured: development mode, everyone is admin.
-    const adminGate = opts.adminSecret ? makeAdminSecretGate(opts.adminSecret, opts.adminFailures) : null;
-    const requireAdmin = (request: FastifyRequest) => {
-      if (!adminGate) return;
-      const sent = request.headers["x-hasura-admin-secret"];
-      if (typeof sent !== "string") throw new HasuraError("access-denied", "You have to be an admin to access this endpoint", 401);
-      adminGate(sent, request.ip);
-    };
+    const requireAdmin = makeConsoleAdminCheck(opts.adminSecret, opts.adminFailures);
     // The page says whether to ask for the secret (as Hasura's console knows `isAdminSecretSet`).
-    const consolePage = CONSOLE_HTML.then((html) => html.replace("{{adminSecret}}", adminGate ? "required" : "none"));
+    const consolePage = CONSOLE_HTML.then((html) => html.replace("{{adminSecret}}", opts.adminSecret ? "required" : "none"));
     const serveConsole = async (_request: FastifyRequest, reply: FastifyReply) => {
       reply.type("text/html; charset=utf-8").header("content-security-policy", CONSOLE_CSP).header("cache-control", "no-store");
       return consolePage;

@@ -64,6 +64,56 @@ export function clusterCpuS(postmasterPid: number): number {
   return total;
 }
 
+/**
+ * CPU seconds used so far by a process and everything under it: the root's
+ * own and its waited-for children's (a worker that exited and was reaped),
+ * plus every live descendant's own and reaped children's. For `npm start`'s
+ * supervisor and its node:cluster workers. NaN when the root is gone.
+ */
+export function processTreeCpuS(rootPid: number): number {
+  const root = readStat(rootPid);
+  if (!root) return NaN;
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return NaN;
+  }
+  const children = new Map<number, Array<{ pid: number; stat: Stat }>>();
+  for (const d of pids) {
+    const s = readStat(Number(d));
+    if (!s) continue;
+    if (!children.has(s.ppid)) children.set(s.ppid, []);
+    children.get(s.ppid)!.push({ pid: Number(d), stat: s });
+  }
+  let total = root.own + root.children;
+  const queue = [rootPid];
+  while (queue.length) {
+    for (const c of children.get(queue.pop()!) ?? []) {
+      total += c.stat.own + c.stat.children;
+      queue.push(c.pid);
+    }
+  }
+  return total;
+}
+
+/** The live children of `ppid` whose command name (/proc/<pid>/comm) is `comm`. */
+export function childPids(ppid: number, comm: string): number[] {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return [];
+  }
+  return pids.map(Number).filter((pid) => {
+    try {
+      return readStat(pid)?.ppid === ppid && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm;
+    } catch {
+      return false;
+    }
+  });
+}
+
 export type CpuGroups = Record<string, () => number>;
 
 export interface CpuSample {

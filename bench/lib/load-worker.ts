@@ -41,7 +41,8 @@ async function loadAutocannon(): Promise<Autocannon | null> {
 
 async function viaAutocannon(autocannon: Autocannon, spec: LoadSpec): Promise<LoadResult> {
   const r = await autocannon({
-    url: spec.url,
+    // autocannon spreads its connections over several URLs round-robin.
+    url: spec.urls?.length ? spec.urls : spec.url,
     method: spec.method,
     headers: spec.headers,
     body: spec.body,
@@ -74,8 +75,12 @@ async function viaAutocannon(autocannon: Autocannon, spec: LoadSpec): Promise<Lo
 }
 
 async function viaBuiltin(spec: LoadSpec): Promise<LoadResult> {
-  const url = new URL(spec.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
+  // Several URLs: one keep-alive agent each, requests spread round-robin (connections split evenly).
+  const targets = (spec.urls?.length ? spec.urls : [spec.url]).map((u) => ({
+    url: new URL(u),
+    agent: new http.Agent({ keepAlive: true, maxSockets: Math.ceil(spec.connections / (spec.urls?.length || 1)) }),
+  }));
+  let nextTarget = 0;
   const body = Buffer.from(spec.body ?? "");
   const headers = { ...spec.headers, "content-length": String(body.length) };
   let latencies = new Float64Array(1 << 16);
@@ -88,6 +93,7 @@ async function viaBuiltin(spec: LoadSpec): Promise<LoadResult> {
 
   const once = () =>
     new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const { url, agent } = targets[nextTarget++ % targets.length]!;
       const req = http.request(
         { host: url.hostname, port: url.port, path: url.pathname + url.search, method: spec.method, headers, agent },
         (res) => {
@@ -162,7 +168,7 @@ async function viaBuiltin(spec: LoadSpec): Promise<LoadResult> {
     await Promise.all(Array.from({ length: spec.connections }, loop));
   }
   const durationS = (performance.now() - started) / 1000;
-  agent.destroy();
+  for (const t of targets) t.agent.destroy();
   const sorted = latencies.slice(0, n).sort();
   return {
     generator: "builtin",

@@ -1,6 +1,6 @@
 /**
- * runLoad: one fixed-duration, fixed-concurrency load run against one URL,
- * in a separate Node process (bench/lib/load-worker.ts: autocannon, or the
+ * runLoad: one fixed-duration, fixed-concurrency load run against one URL
+ * (or several, connections spread round-robin), in a separate Node process (bench/lib/load-worker.ts: autocannon, or the
  * built-in generator when autocannon is not installed or a rate is fixed).
  */
 import { spawn } from "node:child_process";
@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 
 export interface LoadSpec {
   url: string;
+  /** Several instances behind no load balancer: connection i goes to urls[i % n] (url is then the first). */
+  urls?: string[];
   method: "POST" | "GET";
   headers: Record<string, string>;
   body?: string;

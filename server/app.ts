@@ -32,6 +32,10 @@ export interface AppOptions {
   watch?: boolean;
   /** Build every role's schema in the background after start (npm start). */
   warmSchemas?: boolean;
+  /** The LISTEN connection of the rebuild (DATABASE_LISTEN_URL); default: databaseUrl. */
+  listenUrl?: string;
+  /** With several workers: the fleet's readiness, for /readyz (server/cluster/). */
+  fleet?: () => { ready: number; total: number };
 }
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -156,6 +160,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     readinessRole,
     maxRequestLength: MAX_REQUEST_BYTES,
     watch: opts.watch ?? false,
+    listenUrl: opts.listenUrl ?? opts.databaseUrl,
     warmSchemas: opts.warmSchemas ?? false,
     queryLimits,
     errorContext,
@@ -168,7 +173,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     preparedStatements: config.database.preparedStatements,
   });
   await app.register(graphiql, { role: readinessRole });
-  await app.register(health, { readinessRole });
+  await app.register(health, { readinessRole, fleet: opts.fleet });
   // The GraphQL endpoints: routes, session, in-flight cap and error handler in one scope.
   await app.register(graphqlScope, {
     auth: config.auth,

@@ -4,6 +4,7 @@
  * Names follow Hasura (`HASURA_GRAPHQL_*`) and graphile-migrate
  * (`DATABASE_URL`, `ROOT_DATABASE_URL`) so users bring their settings as-is.
  */
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,8 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export interface DatabaseConfig {
   /** Runtime connection (the authenticator). Absent: use the embedded cluster. */
   url?: string;
+  /** DATABASE_LISTEN_URL: the schema-change LISTEN connection (a session, not PgBouncer's transaction mode); default: url. */
+  listenUrl?: string;
   /** Owner connection for migrations and policies. Absent with `url`: don't migrate. */
   ownerUrl?: string;
   /** Superuser connection that may create the database and LOGIN roles. */
@@ -103,6 +106,8 @@ export interface WebSocketConfig {
 
 export interface Config {
   port: number;
+  /** HASURA_GRAPHQL_SERVER_WORKERS: processes serving the port (server/cluster/); 1: a single process. */
+  workers: number;
   host: string;
   projectDir: string;
   production: boolean;
@@ -142,6 +147,16 @@ function postgresUrl(env: Env, key: string): string | undefined {
   return raw;
 }
 
+/**
+ * HASURA_GRAPHQL_SERVER_WORKERS' default: one worker per core, but when the
+ * embedded PostgreSQL runs on this machine it needs cores too (each request
+ * costs it about a third of what it costs a worker), so then half the cores,
+ * at least 2 (never more than there are cores, nor 64).
+ */
+export function defaultWorkers(cores: number, embeddedDatabase: boolean): number {
+  return Math.min(64, embeddedDatabase ? Math.min(cores, Math.max(2, Math.ceil(cores / 2))) : cores);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const projectDir = path.resolve(REPO_ROOT, env.PROJECT_DIR || ".");
   const embeddedDatabase = projectDir === REPO_ROOT ? "app" : path.basename(projectDir).replace(/[^a-z0-9_]/gi, "_");
@@ -161,11 +176,13 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return {
     port: int(env, "PORT", int(env, "HASURA_GRAPHQL_SERVER_PORT", 8080, 0, 65535), 0, 65535),
+    workers: int(env, "HASURA_GRAPHQL_SERVER_WORKERS", defaultWorkers(availableParallelism(), !url), 1, 64),
     host: env.HASURA_GRAPHQL_SERVER_HOST || env.HOST || "127.0.0.1",
     projectDir,
     production,
     database: {
       url,
+      listenUrl: postgresUrl(env, "DATABASE_LISTEN_URL"),
       ownerUrl,
       rootUrl,
       embeddedDir: path.resolve(REPO_ROOT, env.EMBEDDED_PG_DIR || ".data"),

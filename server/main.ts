@@ -5,11 +5,14 @@
  * Any start-up failure is one line naming the problem and exit code 1.
  * Ctrl-C once drains (the copies of it npm and `node --watch` forward are
  * the same request); a second one a moment later exits at once.
+ * With HASURA_GRAPHQL_SERVER_WORKERS > 1 the same, as a supervisor and its
+ * workers (server/cluster/); `npm run dev` always runs main(), one process.
  */
 import "./env.ts";
 import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.ts";
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { runSupervisor } from "./cluster/supervisor.ts";
 import { loadConfig, type Config } from "./config.ts";
 import { prepareDatabase, type PreparedDatabase } from "./db/setup.ts";
 import { describeStartupError } from "./startup-errors.ts";
@@ -48,6 +51,28 @@ export function developmentBanner(base: string, consoleOn: boolean): string {
   return process.stderr.isTTY ? `\x1b[1;31m${box}\x1b[0m\n` : `${box}\n`;
 }
 
+/** The start-up line with the URLs, then the development banner: once, by the process that started the server. */
+function announceReady(log: FastifyBaseLogger, config: Config, db: PreparedDatabase, port: number, ms: number, workers = 1): void {
+  const base = baseUrl(config.host, port);
+  const consoleOn = config.http.enableConsole;
+  log.info(
+    {
+      ms,
+      embedded: Boolean(db.embedded),
+      project: config.projectDir,
+      ...(workers > 1 ? { workers } : {}),
+      urls: {
+        graphql: `${base}/graphql`,
+        hasura: `${base}/v1/graphql`,
+        ...(consoleOn ? { console: `${base}/console`, graphiql: `${base}/graphiql` } : {}),
+      },
+    },
+    `ready: GraphQL at ${base}/v1/graphql (Hasura) and ${base}/graphql (PostGraphile)` +
+      (consoleOn ? `, console at ${base}/console, GraphiQL at ${base}/graphiql` : " (console off: HASURA_GRAPHQL_ENABLE_CONSOLE)"),
+  );
+  if (!config.auth.adminSecret) process.stderr.write(developmentBanner(base, consoleOn));
+}
+
 // The terminal sends Ctrl-C's SIGINT to the whole process group, and npm and
 // `node --watch` forward it to us again: one Ctrl-C arrives two or three times
 // within milliseconds. Only a signal after this long is a second request.
@@ -68,26 +93,18 @@ export async function main(opts: { watch?: boolean } = {}): Promise<Running> {
     config = loadConfig();
     const t0 = Date.now();
     db = await prepareDatabase(config);
-    const app = await buildApp({ config, databaseUrl: db.runtimeUrl, watch: opts.watch, warmSchemas: true });
+    // The LISTEN rebuild runs in npm start too: a migration applied by another
+    // process (or instance) reaches this one without a restart.
+    const app = await buildApp({
+      config,
+      databaseUrl: db.runtimeUrl,
+      listenUrl: config.database.listenUrl,
+      watch: opts.watch ?? true,
+      warmSchemas: true,
+    });
     await app.listen({ port: config.port, host: config.host });
     const port = (app.server.address() as { port: number } | null)?.port ?? config.port;
-    const base = baseUrl(config.host, port);
-    const consoleOn = config.http.enableConsole;
-    app.log.info(
-      {
-        ms: Date.now() - t0,
-        embedded: Boolean(db.embedded),
-        project: config.projectDir,
-        urls: {
-          graphql: `${base}/graphql`,
-          hasura: `${base}/v1/graphql`,
-          ...(consoleOn ? { console: `${base}/console`, graphiql: `${base}/graphiql` } : {}),
-        },
-      },
-      `ready: GraphQL at ${base}/v1/graphql (Hasura) and ${base}/graphql (PostGraphile)` +
-        (consoleOn ? `, console at ${base}/console, GraphiQL at ${base}/graphiql` : " (console off: HASURA_GRAPHQL_ENABLE_CONSOLE)"),
-    );
-    if (!config.auth.adminSecret) process.stderr.write(developmentBanner(base, consoleOn));
+    announceReady(app.log, config, db, port, Date.now() - t0);
     const stopDb = db.stop;
     let signalled: { signal: NodeJS.Signals; at: number } | undefined;
     const grace = closeWithGrace({ delay: 10_000, skip: ["SIGINT", "SIGTERM"], logger: app.log }, async ({ err }) => {
@@ -124,4 +141,17 @@ export async function main(opts: { watch?: boolean } = {}): Promise<Running> {
   }
 }
 
-if (import.meta.main) await main();
+/** `npm start`: one process with HASURA_GRAPHQL_SERVER_WORKERS=1, else a supervisor and its workers. */
+export async function start(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    console.error(`error: ${describeStartupError(e)}`);
+    process.exit(1);
+  }
+  if (config.workers === 1) await main();
+  else await runSupervisor(config, { onListening: (log, db, port, ms) => announceReady(log, config, db, port, ms, config.workers) });
+}
+
+if (import.meta.main) await start();

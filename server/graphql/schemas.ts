@@ -36,8 +36,10 @@ export interface SchemasOptions {
   /** The role whose schema must be built for /readyz to pass; built at once. */
   readinessRole: string;
   maxRequestLength: number;
-  /** Rebuild schemas on NOTIFY postgraphile_watch (npm run dev). */
+  /** Rebuild schemas on NOTIFY postgraphile_watch (npm start and npm run dev). */
   watch: boolean;
+  /** The connection string the rebuild LISTENs on (server/graphql/watch.ts). */
+  listenUrl: string;
   /** Build every role's schema in the background after start. */
   warmSchemas?: boolean;
   /** Depth and cost of one operation (server/graphql-limits.ts). */
@@ -155,7 +157,7 @@ export default fp<SchemasOptions>(
     // Build the unauthenticated role's schema now: most first requests need it.
     void registry.get(opts.readinessRole).catch(() => {}); // logged by onBuildFailed
     if (opts.warmSchemas) warmSchemas(app, [registry, hasuraRegistry]);
-    if (opts.watch) await rebuildOnDatabaseChange(app, [registry, hasuraRegistry]);
+    if (opts.watch) await rebuildOnDatabaseChange(app, [registry, hasuraRegistry], opts.listenUrl);
   },
   { name: "graphql-schemas", dependencies: ["database", "app-roles"], fastify: "5.x" },
 );

@@ -24,6 +24,7 @@ import { makeHasuraHandler } from "./hasura-handler.ts";
 import { InFlightCap } from "./in-flight.ts";
 import { makePostGraphileHandler } from "./postgraphile-handler.ts";
 import session, { type SessionOptions } from "./session.ts";
+import "./cheap-abort.ts";
 
 declare module "fastify" {
   interface FastifyInstance {

@@ -127,6 +127,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     url: opts.databaseUrl,
     poolSize: config.database.poolSize,
     connectionTimeoutMillis: config.limits.poolWaitMs,
+    readReplicas: { urls: config.database.readReplicaUrls, maxLagMs: config.database.readReplicaMaxLagMs },
   });
   await app.register(appRoles, { schemas: config.database.schemas });
   // Before GraphQL: with the console disabled, its gate also closes /graphiql.

@@ -36,6 +36,10 @@ export interface DatabaseConfig {
   preparedStatements: boolean;
   /** DATABASE_SCHEMAS: the schemas GraphQL exposes (a Hasura project may track tables in several), `public` first by default. */
   schemas: string[];
+  /** HASURA_GRAPHQL_READ_REPLICA_URLS: streaming replicas (as the authenticator) that serve queries and live queries (server/db/read-replicas.ts). */
+  readReplicaUrls: string[];
+  /** HASURA_GRAPHQL_READ_REPLICA_MAX_LAG_MS: a replica further behind its primary is skipped until it catches up. */
+  readReplicaMaxLagMs: number;
 }
 
 /** Overload and hostile-input bounds (server/plugins/overload.ts, server/graphql-limits.ts). */
@@ -157,6 +161,21 @@ export function defaultWorkers(cores: number, embeddedDatabase: boolean): number
   return Math.min(64, embeddedDatabase ? Math.min(cores, Math.max(2, Math.ceil(cores / 2))) : cores);
 }
 
+/** HASURA_GRAPHQL_READ_REPLICA_URLS: comma-separated, each checked as DATABASE_URL is (a comma inside a password must be %2C). */
+function replicaUrls(env: Env): string[] {
+  const key = "HASURA_GRAPHQL_READ_REPLICA_URLS";
+  const urls = list(env, key);
+  urls.forEach((raw, i) => {
+    try {
+      postgresUrl({ [key]: raw }, key);
+    } catch (e) {
+      const why = e instanceof ConfigError ? e.message.slice(key.length + 2) : String(e);
+      throw new ConfigError(key, urls.length > 1 ? `entry ${i + 1} ${why}` : why);
+    }
+  });
+  return [...new Set(urls)];
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const projectDir = path.resolve(REPO_ROOT, env.PROJECT_DIR || ".");
   const embeddedDatabase = projectDir === REPO_ROOT ? "app" : path.basename(projectDir).replace(/[^a-z0-9_]/gi, "_");
@@ -191,6 +210,8 @@ export function loadConfig(env: Env = process.env): Config {
       poolSize: int(env, "HASURA_GRAPHQL_PG_CONNECTIONS", 10, 1, 1000),
       preparedStatements: bool(env, "HASURA_GRAPHQL_USE_PREPARED_STATEMENTS", true),
       schemas: list(env, "DATABASE_SCHEMAS").length ? [...new Set(list(env, "DATABASE_SCHEMAS"))] : ["public"],
+      readReplicaUrls: replicaUrls(env),
+      readReplicaMaxLagMs: int(env, "HASURA_GRAPHQL_READ_REPLICA_MAX_LAG_MS", 10_000, 0, 86_400_000),
     },
     auth,
     limits: {

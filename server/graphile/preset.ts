@@ -6,6 +6,8 @@
  * pgSettingsForIntrospection) gives each role exactly the types, fields and
  * mutations its grants allow: no @omit bookkeeping to drift from the SQL.
  */
+import type { WithPgClient } from "@dataplan/pg";
+import { getOperationAST } from "graphql";
 import type pg from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
@@ -45,6 +47,8 @@ export interface RolePresetOptions {
   roleSettings?: Readonly<Record<string, string>>;
   /** Bounds on what Postgres may send for one request (./pipelined-adaptor.ts). */
   responseLimits?: ResponseLimits;
+  /** Where query operations run: the read replicas' routed withPgClient (server/db/read-replicas.ts); absent: the primary. */
+  readWithPgClient?: WithPgClient;
 }
 
 /**
@@ -87,7 +91,7 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
     grafast: {
       explain: false,
       timeouts: { planning: PLANNING_TIMEOUT_MS },
-      context(requestContext) {
+      context(requestContext, args) {
         // Put there by the GraphQL scope's handlers (server/graphql/session.ts).
         const session = requestContext.hasuraSession;
         // No session means the request bypassed the session hook: refuse to
@@ -97,6 +101,12 @@ export function makeRolePreset(opts: RolePresetOptions): GraphileConfig.Preset {
         }
         const pgSettings = { ...opts.roleSettings, ...toPgSettings(session) };
         if (opts.responseLimits) meterRequest(pgSettings);
+        // Queries read from a replica; mutations (and the transaction
+        // server/hasura/execute.ts wraps them in) keep the primary's. The
+        // live engine puts its own poller's withPgClient in after this.
+        if (opts.readWithPgClient && getOperationAST(args.document, args.operationName)?.operation === "query") {
+          return { pgSettings, withPgClient: opts.readWithPgClient as Grafast.Context["withPgClient"] };
+        }
         return { pgSettings };
       },
     },

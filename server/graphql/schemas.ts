@@ -11,7 +11,7 @@ import type { FastifyGrafserv } from "postgraphile/grafserv/fastify/v5";
 import { errors, HasuraError } from "../errors.ts";
 import { makeLimitsRule, type QueryLimits } from "../graphql-limits.ts";
 import { makeMaskError } from "../graphile/mask-error.ts";
-import type { ResponseLimits } from "../graphile/pipelined-adaptor.ts";
+import { makePipelinedWithPgClient, type ResponseLimits } from "../graphile/pipelined-adaptor.ts";
 import { makeRolePreset } from "../graphile/preset.ts";
 import { SchemaBuildFailed, SchemaRegistry, type SchemaKind, type SchemaRegistryOptions } from "../graphile/schema-registry.ts";
 import { TableNameCollisionsPlugin } from "../graphile/TableNameCollisionsPlugin.ts";
@@ -94,6 +94,14 @@ export default fp<SchemasOptions>(
     const dbaTimeout = rows[0]?.timeout !== "0";
     const defaults: Record<string, string> =
       opts.statementTimeoutMs && !dbaTimeout ? { statement_timeout: `${opts.statementTimeoutMs}ms` } : {};
+    // Query operations on the read replicas, if any (server/db/read-replicas.ts).
+    const pipelinedOptions = { preparedStatements: opts.preparedStatements, responseLimits: opts.responseLimits };
+    const readWithPgClient = app.readReplicas.size
+      ? app.readReplicas.route(
+          (pool) => makePipelinedWithPgClient(pool, pipelinedOptions),
+          makePipelinedWithPgClient(app.pgPool, pipelinedOptions),
+        )
+      : undefined;
     const presetOptions = (role: string) => ({
       pool: app.pgPool,
       role,
@@ -102,6 +110,7 @@ export default fp<SchemasOptions>(
       preparedStatements: opts.preparedStatements,
       roleSettings: { ...defaults, ...app.appRoles.settings(role) },
       responseLimits: opts.responseLimits,
+      readWithPgClient,
     });
     // The same depth and cost limits as /v1/graphql, as a validation rule
     // (the /graphql handler also checks them before grafserv parses), and

@@ -5,10 +5,13 @@
  */
 import fp from "fastify-plugin";
 import pg from "pg";
+import { ReadReplicas, replicaLabel } from "../db/read-replicas.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
     pgPool: pg.Pool;
+    /** HASURA_GRAPHQL_READ_REPLICA_URLS' pools, health and routing (none: size 0). */
+    readReplicas: ReadReplicas;
   }
 }
 
@@ -17,6 +20,8 @@ export interface DatabaseOptions {
   poolSize: number;
   /** Longest wait for a connection (a free one, or a new one opening); default 5 s. */
   connectionTimeoutMillis?: number;
+  /** Streaming replicas for queries and live queries (server/db/read-replicas.ts). */
+  readReplicas?: { urls: string[]; maxLagMs: number };
 }
 
 export class UnsafeConnectionError extends Error {}
@@ -65,8 +70,36 @@ export default fp<DatabaseOptions>(
       await pool.end();
       throw e;
     }
+    // Each replica is its own server with its own connection limit: it gets
+    // a pool as large as the primary's (the reads it takes off the primary
+    // leave the primary's pool to writes and everything else).
+    const replicas = new ReadReplicas({
+      urls: opts.readReplicas?.urls ?? [],
+      maxLagMs: opts.readReplicas?.maxLagMs ?? 10_000,
+      poolSize: opts.poolSize,
+      connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 5_000,
+      log: app.log,
+    });
+    try {
+      // The primary's refusal, for each replica reachable now; one that is
+      // down is checked by the health loop before it is ever used.
+      for (const [i, replicaPool] of replicas.pools.entries()) {
+        await assertSafeRuntimeRole(replicaPool).catch((e) => {
+          if (!(e instanceof UnsafeConnectionError)) return;
+          const label = replicaLabel(opts.readReplicas!.urls[i]!);
+          throw new UnsafeConnectionError(e.message.replace("DATABASE_URL", `HASURA_GRAPHQL_READ_REPLICA_URLS (${label})`));
+        });
+      }
+      await replicas.start();
+    } catch (e) {
+      await replicas.close();
+      await pool.end();
+      throw e;
+    }
     app.decorate("pgPool", pool);
+    app.decorate("readReplicas", replicas);
     app.addHook("onClose", async () => {
+      await replicas.close();
       await pool.end();
     });
   },

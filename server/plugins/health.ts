@@ -47,7 +47,9 @@ export default fp<HealthOptions>(
       const ok = checks.database && checks.schema && (!workers || workers.ready === workers.total);
       reply.code(ok ? 200 : 503);
       if (!ok) reply.header("retry-after", "1");
-      return { status: ok ? "ok" : "unavailable", ...checks, ...(workers ? { workers } : {}) };
+      // Replicas are reported, never required: without them the primary serves reads.
+      const replicas = app.readReplicas.size ? { replicas: app.readReplicas.status() } : {};
+      return { status: ok ? "ok" : "unavailable", ...checks, ...(workers ? { workers } : {}), ...replicas };
     });
   },
   { name: "health", dependencies: ["database", "graphql-schemas"], fastify: "5.x" },

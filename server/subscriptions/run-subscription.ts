@@ -11,6 +11,7 @@
  * PostGraphile's dialect (no subscription root): the subscription operation
  * is read as the same selections of its query root (live queries only).
  */
+import type { WithPgClient } from "@dataplan/pg";
 import type { FastifyInstance } from "fastify";
 import { Kind, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
 import type { HasuraSession } from "../auth/pg-settings.ts";
@@ -18,7 +19,7 @@ import type { WebSocketConfig } from "../config.ts";
 import { errors, HasuraError } from "../errors.ts";
 import type { ResponseLimits } from "../graphile/pipelined-adaptor.ts";
 import { toHasuraError, validationError, type ErrorContext } from "../to-hasura-error.ts";
-import { makeBatchedWithPgClient } from "./batched-pg.ts";
+import { makeBatchedWithPgClient, type BatchedOptions } from "./batched-pg.ts";
 import { createLiveEngine, defaultNextCursor, type LiveEngine, type LiveResult, type StreamField as EngineStream } from "./engine.ts";
 import { liveVariables, nextCursor, stripInjected, toLiveOperation, type StreamField } from "./live-operation.ts";
 import { createSessionKeys } from "./session-keys.ts";
@@ -55,6 +56,12 @@ function asQuery(document: DocumentNode): DocumentNode {
   };
 }
 
+/** Pollers read from the read replicas when there are any (server/db/read-replicas.ts), batched per pool; else from the primary. */
+function pollerWithPgClient(app: FastifyInstance, options: BatchedOptions): WithPgClient {
+  const primary = makeBatchedWithPgClient(app.pgPool, options);
+  return app.readReplicas.size ? app.readReplicas.route((pool) => makeBatchedWithPgClient(pool, options), primary) : primary;
+}
+
 const entry = (e: HasuraError) => ({ message: e.message, extensions: { path: e.path, code: e.code } });
 
 export function createSubscriptionRunner(
@@ -75,7 +82,7 @@ export function createSubscriptionRunner(
     batchSize: opts.cfg.liveBatchSize,
     streamIntervalMs: opts.cfg.streamIntervalMs,
     streamBatchSize: opts.cfg.streamBatchSize,
-    withPgClient: makeBatchedWithPgClient(app.pgPool, {
+    withPgClient: pollerWithPgClient(app, {
       preparedStatements: opts.preparedStatements,
       responseLimits: opts.responseLimits,
     }),

@@ -39,7 +39,7 @@ export interface Replica {
   /** Stop / resume applying WAL (it keeps receiving it): the replica's data freezes. */
   pauseReplay(): Promise<void>;
   resumeReplay(): Promise<void>;
-  /** Wait until the replica has replayed everything the primary has written so far. */
+  /** Wait until the replica has replayed everything the primary has written so far (its WAL insert position: with synchronous_commit off, a commit may not be written yet). */
   waitCaughtUp(timeoutMs?: number): Promise<void>;
   /** Superuser SQL on the replica's `database` (read-only there). */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[], database?: string): Promise<R[]>;
@@ -226,8 +226,9 @@ export async function startReplica(t: { teardown(fn: () => unknown): void }, pri
       await query("select pg_wal_replay_resume()");
     },
     async waitCaughtUp(timeoutMs = 15_000) {
-      const [{ lsn }] = (await withClient(primaryRoot(), (c) => c.query<{ lsn: string }>("select pg_current_wal_lsn()::text as lsn")))
-        .rows as [{ lsn: string }];
+      const [{ lsn }] = (
+        await withClient(primaryRoot(), (c) => c.query<{ lsn: string }>("select pg_current_wal_insert_lsn()::text as lsn"))
+      ).rows as [{ lsn: string }];
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const rows = await query<{ done: boolean }>("select coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) as done", [lsn]).catch(

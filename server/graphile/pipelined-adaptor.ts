@@ -25,6 +25,7 @@ import { LRUCache } from "lru-cache";
 import type pg from "pg";
 import { errors } from "../errors.ts";
 import { connectionOf, PgQuery, prepareValue, type PgConnection, type PgResult } from "../lib-internals.ts";
+import { installSqlCacheFromEnv } from "./SqlCache.ts";
 
 /**
  * `select set_config($1, $2, true), set_config($3, $4, true), …` for n
@@ -356,6 +357,8 @@ export interface PipelinedOptions {
 }
 
 export function makePipelinedWithPgClient(pool: pg.Pool, options: PipelinedOptions = { preparedStatements: true }): WithPgClient {
+  // Experimental, process-wide, off by default (./SqlCache.ts).
+  installSqlCacheFromEnv();
   const limits = options.responseLimits;
   const withPgClient = (async <T>(
     pgSettings: Record<string, string | undefined> | null,

@@ -17,6 +17,14 @@
  *   L  pgbench running the SQL transaction P runs for W1 (captured from P),
  *      prepared mode, same client count (bench/peers/pgbench.ts)
  *   H  Fastify + pg + jose by hand, W1 only (bench/peers/hand-rolled.ts)
+ *   Pn this server as `npm start` runs it: server/main.ts in its own process,
+ *      a supervisor and N node:cluster workers sharing the port (N: the
+ *      default of HASURA_GRAPHQL_SERVER_WORKERS, or --workers), against the
+ *      same database (DATABASE_URL); its CPU is the supervisor's and workers'
+ *   Pf the fleet recipe (bench/lib/fleet.ts): 2 single-worker instances on 2
+ *      ports through one PgBouncer (transaction mode) to the primary, reads
+ *      on a streaming replica of it, the load spread over both instances;
+ *      skipped, with the reason, when PgBouncer cannot be installed
  *
  *   W1 role user: own latest 10 results with the object's name (RLS row rule, index)
  *   W2 role campus-admin, x-hasura-campus {c}: the campus's first 50 events with
@@ -28,7 +36,9 @@
  *      the same body never collides and the answer is the same every time.
  *
  * P, B, C answer the same GraphQL text with the same bodies (checked before
- * measuring: same rows, same JSON); H the same ids. During the run any
+ * measuring: same rows, same JSON); Pn and Pf byte-identical bodies to P's
+ * (from several requests at once, so every worker and instance answers); H
+ * the same ids. During the run any
  * response that differs from the one captured in preflight counts as an
  * error. Load: autocannon in its own process (bench/lib/load.ts), fixed
  * concurrency and duration. For every run, the CPU (in cores) of the load
@@ -42,17 +52,18 @@
  * not disturb a measurement), bench/schema-build.ts: per-role schema build
  * time and memory for 6 and 50 roles.
  *
- *   --quick            scale 1, 2 rounds × 2 s, 8 connections (< 3 min with set-up)
+ *   --quick            scale 1, 2 rounds × 2 s, 8 connections (< 5 min with set-up)
  *   --scale N          seed scale (default 10)
  *   --rounds N         rounds (default 3)
  *   --duration S       seconds per run (default 8)
  *   --connections L    comma-separated concurrencies (default 8,32)
  *   --pool N           pool size of P, B, C, H (default 10, the server's default)
  *   --half-peak S      seconds of the fixed-rate run at half of P's W1 peak (default 10, quick 3)
- *   --peers P,C        measure only these peers (default all; e.g. to profile one)
+ *   --peers P,C        measure only these peers (default all: P,Pn,Pf,B,C,L,H)
+ *   --workers N        Pn's HASURA_GRAPHQL_SERVER_WORKERS (default: unset, the server's own default)
  *   --workloads W3     measure only these workloads (default all)
  *   --no-schemas       skip bench/schema-build.ts
- *   --max-seconds S    watchdog (default 180 quick, 1200 full)
+ *   --max-seconds S    watchdog (default 300 quick, 1800 full)
  *
  * Output: a table, bench/results/<date>[-quick][-partial].json and .svg (req/s and p99
  * per peer per workload), then lines `ratio <A>/<B> <workload> <value>`
@@ -62,8 +73,8 @@
  */
 import "../server/env.ts";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -71,9 +82,11 @@ import pg from "pg";
 import { REPO_ROOT } from "../server/config.ts";
 import { renderChart, type ChartGroup } from "./lib/chart.ts";
 import { BENCH_ROLES, startBenchCluster } from "./lib/cluster.ts";
-import { clusterCpuS, cpuWindow, processCpuS } from "./lib/cpu.ts";
+import { childPids, clusterCpuS, cpuWindow, processCpuS, processTreeCpuS } from "./lib/cpu.ts";
+import { fleetUnavailable, postmasterOf, startFleet, type Fleet } from "./lib/fleet.ts";
+import { startMainProcess } from "./lib/main-process.ts";
 import { loadGenerator, runLoad, type LoadResult, type LoadSpec } from "./lib/load.ts";
-import { startPeerProcess, type PeerProcess } from "./lib/peers.ts";
+import { startPeerProcess } from "./lib/peers.ts";
 import { environment, median, pairedRatio, summarize, type Cell, type Summary } from "./lib/report.ts";
 import { rootQuery, seedSchoolAt, withRoot } from "./lib/seed.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
@@ -81,6 +94,9 @@ import { decodeJwt } from "jose";
 import { toPgSettings, type HasuraSession } from "../server/auth/pg-settings.ts";
 import { findPgbench, pgbenchScript, runPgbench, type CapturedStatement } from "./peers/pgbench.ts";
 import { settingsStatement } from "../server/graphile/pipelined-adaptor.ts";
+
+const PEERS = ["P", "Pn", "Pf", "B", "C", "L", "H"] as const;
+type Peer = (typeof PEERS)[number];
 
 const { values: args } = parseArgs({
   options: {
@@ -91,6 +107,7 @@ const { values: args } = parseArgs({
     connections: { type: "string" },
     pool: { type: "string" },
     peers: { type: "string" },
+    workers: { type: "string" },
     workloads: { type: "string" },
     "half-peak": { type: "string" },
     "no-schemas": { type: "boolean", default: false },
@@ -107,8 +124,10 @@ const settings = {
   halfPeakS: Number(args["half-peak"] ?? (quick ? 3 : 10)),
   connections: (args.connections ?? (quick ? "8" : "8,32")).split(",").map(Number),
   pool: Number(args.pool ?? 10),
-  maxSeconds: Number(args["max-seconds"] ?? (quick ? 180 : 1200)),
-  peers: (args.peers ?? "P,B,C,L,H").split(","),
+  maxSeconds: Number(args["max-seconds"] ?? (quick ? 300 : 1800)),
+  peers: (args.peers ?? "P,Pn,Pf,B,C,L,H").split(","),
+  /** Pn's HASURA_GRAPHQL_SERVER_WORKERS; undefined: the server's default. */
+  workers: args.workers === undefined ? undefined : Number(args.workers),
   workloads: (args.workloads ?? "W1,W2,W3,W4").split(","),
   schemas: !args["no-schemas"],
   loadGenerator: loadGenerator(),
@@ -117,16 +136,16 @@ for (const [k, v] of Object.entries(settings)) {
   if (typeof v === "number" && !(Number.isInteger(v) && v > 0)) throw new Error(`--${k}: expected a positive integer, got ${v}`);
 }
 if (settings.connections.some((c) => !(Number.isInteger(c) && c > 0))) throw new Error("--connections: expected e.g. 8,32");
-if (!settings.peers.every((p) => "PBCLH".includes(p) && p.length === 1)) throw new Error("--peers: expected some of P,B,C,L,H");
+if (!settings.peers.every((p) => (PEERS as readonly string[]).includes(p))) throw new Error(`--peers: expected some of ${PEERS.join(",")}`);
 if (!settings.workloads.every((w) => /^W[1-4]$/.test(w))) throw new Error("--workloads: expected some of W1,W2,W3,W4");
 
 const log = (msg: string) => console.error(`[bench] ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s ${msg}`);
 const t0 = Date.now();
 
-const PEERS = ["P", "B", "C", "L", "H"] as const;
-type Peer = (typeof PEERS)[number];
 const PEER_LABELS: Record<Peer, string> = {
   P: "P this server: JWT, role + session, RLS",
+  Pn: `Pn npm start, ${settings.workers ?? availableParallelism()} workers (node:cluster)`,
+  Pf: "Pf fleet: 2 × npm start (1 worker), PgBouncer, replica",
   B: "B bare PostGraphile: trusted headers, RLS",
   C: "C bare PostGraphile: owner, no RLS",
   L: "L pgbench: P's W1 SQL transaction",
@@ -203,7 +222,7 @@ interface Run extends LoadResult {
 
 const bench = await startBenchCluster([{ database: "app", dir: "." }]);
 let server: BenchServer | undefined;
-const peerProcs: PeerProcess[] = [];
+const peerProcs: Array<{ stop(): Promise<void> }> = [];
 cleanup = async () => {
   await Promise.allSettled(peerProcs.map((p) => p.stop()));
   // schema-build.ts stops its own cluster when it ends (a signal would leave it running): let it finish.
@@ -234,12 +253,7 @@ try {
   // C: policies.sql FORCEs RLS on every table, so even the owner is filtered (to nothing: no policy names it).
   // Giving the owner BYPASSRLS is what "no security" means here. The server never connects as the owner.
   await rootQuery(db.rootUrl, `alter role ${BENCH_ROLES.owner.name} bypassrls`);
-  // The postmaster: the parent of a backend (read while that backend is alive).
-  const postmasterPid = await withRoot(db.rootUrl, async (client) => {
-    const { rows } = await client.query<{ pid: number }>("select pg_backend_pid() as pid");
-    const stat = readFileSync(`/proc/${rows[0]!.pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  });
+  const postmasterPid = await postmasterOf(db.rootUrl);
 
   server = await startBenchServer({
     runtimeUrl: db.runtimeUrl,
@@ -258,6 +272,57 @@ try {
     }),
   ]);
   peerProcs.push(B, C, H);
+  // Pn and Pf: what a user deploys, started only when measured (Pf clones the cluster).
+  const want = (p: Peer) => settings.peers.includes(p);
+  const serverEnv: Record<string, string> = Object.fromEntries(
+    Object.entries(P.env).filter((e): e is [string, string] => typeof e[1] === "string"),
+  );
+  const skipped: Partial<Record<Peer, string>> = {};
+  const [Pn, Pf] = await Promise.all([
+    want("Pn")
+      ? startMainProcess("Pn", {
+          ...serverEnv,
+          ...(settings.workers ? { HASURA_GRAPHQL_SERVER_WORKERS: String(settings.workers) } : {}),
+        }).catch((e: Error) => {
+          log(`Pn could not start: ${e.message}`);
+          skipped.Pn = e.message.slice(0, 600);
+          exitCode = 1;
+          return undefined;
+        })
+      : undefined,
+    want("Pf")
+      ? (async (): Promise<Fleet | undefined> => {
+          const unavailable = fleetUnavailable();
+          if (unavailable) {
+            log(`Pf skipped: ${unavailable}`);
+            skipped.Pf = unavailable;
+            return undefined;
+          }
+          return startFleet({
+            cluster: bench.cluster,
+            db,
+            primaryPostmaster: postmasterPid,
+            env: serverEnv,
+            poolSize: settings.pool,
+          }).catch((e: Error) => {
+            log(`Pf skipped: could not start: ${e.message}`);
+            skipped.Pf = `could not start: ${e.message.slice(0, 600)}`;
+            exitCode = 1;
+            return undefined;
+          });
+        })()
+      : undefined,
+  ]);
+  if (Pn) peerProcs.push(Pn);
+  if (Pf) peerProcs.push(Pf);
+  const pnWorkers = Pn ? childPids(Pn.pid).length : 0;
+  if (Pn) {
+    log(`Pn: npm start at ${Pn.url}, supervisor pid ${Pn.pid}, ${pnWorkers} worker processes`);
+    PEER_LABELS.Pn = pnWorkers
+      ? `Pn npm start: ${pnWorkers} workers (node:cluster)`
+      : "Pn npm start: one process (no worker processes seen)";
+  }
+  if (Pf) log(`Pf: instances ${Pf.urls.join(", ")}; ${JSON.stringify(Pf.describe)}`);
   // Every role's schema, in both dialects, before anything is measured (the server warms them in the background).
   for (const role of P.app.appRoles.list()) {
     await P.app.schemas.get(role);
@@ -336,8 +401,32 @@ try {
       },
     },
   ];
-  const urlOf: Record<Exclude<Peer, "L">, string> = { P: P.url, B: B.url, C: C.url, H: H.url };
-  const nodePid: Record<Peer, number | null> = { P: process.pid, B: B.pid, C: C.pid, H: H.pid, L: null };
+  // Pn and Pf answer P's requests (same tokens: they run with P's secrets).
+  for (const w of workloads) {
+    if (Pn) w.targets.Pn = w.targets.P;
+    if (Pf) w.targets.Pf = w.targets.P;
+  }
+  /** Every URL a peer serves on (Pf: one per instance; the load is spread over them). */
+  const urlsOf: Partial<Record<Exclude<Peer, "L">, string[]>> = {
+    P: [P.url],
+    B: [B.url],
+    C: [C.url],
+    H: [H.url],
+    ...(Pn ? { Pn: [Pn.url] } : {}),
+    ...(Pf ? { Pf: Pf.urls } : {}),
+  };
+  /** CPU seconds so far of a peer's node processes (P runs in this process; Pn and Pf: supervisors and workers). */
+  const nodeCpu: Record<Peer, () => number> = {
+    P: () => processCpuS(process.pid),
+    Pn: () => (Pn ? processTreeCpuS(Pn.pid) : NaN),
+    Pf: () => (Pf ? Pf.nodeCpuS() : NaN),
+    B: () => processCpuS(B.pid),
+    C: () => processCpuS(C.pid),
+    H: () => processCpuS(H.pid),
+    L: () => 0,
+  };
+  /** PostgreSQL's CPU for a peer's run (Pf: primary, replica and PgBouncer). */
+  const postgresCpu = (p: Peer) => (p === "Pf" && Pf ? Pf.postgresCpuS() : clusterCpuS(postmasterPid));
 
   async function post(url: string, body: string, headers: Record<string, string>) {
     const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
@@ -361,7 +450,26 @@ try {
     for (const p of PEERS) {
       const t = w.targets[p];
       if (!t) continue;
-      const url = urlOf[p as Exclude<Peer, "L">] + t.path;
+      if (p === "Pn" || p === "Pf") {
+        // Byte-identical to P's body, from every instance, several requests at once (so every worker answers one).
+        const pText = expected.get(key(w.name, "P"));
+        const at = Math.max(4, 2 * pnWorkers);
+        const answers = await Promise.all(urlsOf[p]!.flatMap((u) => Array.from({ length: at }, () => post(u + t.path, t.body, t.headers))));
+        const bad = answers.find((a) => a.text !== pText);
+        const problem =
+          pText === undefined
+            ? "P could not be measured"
+            : bad
+              ? `a body differs from P's: HTTP ${bad.status} ${bad.text.slice(0, 400)}`
+              : undefined;
+        preflight[key(w.name, p)] = problem ? { ok: false, problem } : { ok: true, requests: answers.length, sameBodyAsP: true };
+        if (problem) {
+          log(`${w.name} on ${p} cannot be measured: ${problem}`);
+          exitCode = 1;
+        } else expected.set(key(w.name, p), pText!);
+        continue;
+      }
+      const url = urlsOf[p as Exclude<Peer, "L">]![0]! + t.path;
       const first = await post(url, t.body, t.headers);
       const second = await post(url, t.body, t.headers);
       let problem: string | undefined;
@@ -474,7 +582,8 @@ try {
   const spec = (w: Workload, p: Exclude<Peer, "L">, connections: number, durationS: number, overallRate?: number): LoadSpec => {
     const t = w.targets[p]!;
     return {
-      url: urlOf[p] + t.path,
+      url: urlsOf[p]![0]! + t.path,
+      ...(urlsOf[p]!.length > 1 ? { urls: urlsOf[p]!.map((u) => u + t.path) } : {}),
       method: "POST",
       headers: { "content-type": "application/json", ...t.headers },
       body: t.body,
@@ -503,8 +612,7 @@ try {
     }
   }
   async function measureOnce(w: Workload, p: Peer, connections: number, durationS: number, overallRate?: number): Promise<Run> {
-    const pid = nodePid[p];
-    const end = cpuWindow({ node: () => (pid ? processCpuS(pid) : 0), postgres: () => clusterCpuS(postmasterPid) });
+    const end = cpuWindow({ node: nodeCpu[p], postgres: () => postgresCpu(p) });
     const res: LoadResult =
       p === "L"
         ? await runPgbench({
@@ -612,11 +720,25 @@ try {
       .filter((w) => cellList.some((c) => c.workload === w.name && c.peer === "C"))
       .map((w) => ({ name: "B/C", workload: w.name, value: pairedRatio(cellList, w.name, "B", "C") })),
   );
+  // Scaling out: N workers and the fleet against one process (P), the workers against pgbench (L).
+  const ran = (p: Peer, w: string) => cellList.some((c) => c.workload === w && c.peer === p);
+  for (const [a, b] of [
+    ["Pn", "P"],
+    ["Pn", "L"],
+    ["Pf", "P"],
+    ["Pf", "Pn"],
+  ] as const) {
+    for (const w of workloads) {
+      if (ran(a, w.name) && ran(b, w.name))
+        ratioLines.push({ name: `${a}/${b}`, workload: w.name, value: pairedRatio(cellList, w.name, a, b) });
+    }
+  }
   const ratioOf = (name: string, w: string) => ratioLines.find((r) => r.name === name && r.workload === w)?.value ?? NaN;
   const targets = {
     "P/B W1 >= 0.95": ratioOf("P/B", "W1") >= 0.95,
     "P/C W1 >= 0.8": ratioOf("P/C", "W1") >= 0.8,
     "p99 at half of P's W1 peak < 10 ms": halfPeak ? halfPeak.p99Ms < 10 && halfPeak.errors === 0 : false,
+    [`Pn/P W1 >= 1.3 (${pnWorkers} workers)`]: ratioOf("Pn/P", "W1") >= 1.3,
   };
 
   // Chart.
@@ -661,6 +783,7 @@ try {
     summaries: rows,
     halfPeak,
     schemaBuild: schemas,
+    scaleOut: { pnWorkers, fleet: Pf?.describe ?? null, skipped },
     ratioDefinition:
       "throughput of A ÷ throughput of B: per concurrency, the median over rounds of the ratio of the two runs of the same round; then the median over concurrencies",
     ratios: ratioLines.map((r) => ({ ...r, value: Number.isFinite(r.value) ? +r.value.toFixed(3) : null })),
@@ -672,7 +795,22 @@ try {
 
   // The terminal report.
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
-  const head = ["workload", "conns", "peer", "req/s", "p50 ms", "p99 ms", "errors", "requests", "spread", "cpu gen", "cpu node", "cpu pg"];
+  const head = [
+    "workload",
+    "conns",
+    "peer",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "requests",
+    "spread",
+    "cpu gen",
+    "cpu node",
+    "cpu pg",
+    "node µs/req",
+    "pg µs/req",
+  ];
   const body = rows.map((r) => [
     r.workload,
     String(r.connections),
@@ -686,13 +824,16 @@ try {
     f(r.cpu.loadgen, 2),
     f(r.cpu.node, 2),
     f(r.cpu.postgres, 2),
+    // CPU per request: cores ÷ req/s (what the README's scaling estimate is built from).
+    f((r.cpu.node / r.rps) * 1e6, 0),
+    f((r.cpu.postgres / r.rps) * 1e6, 0),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cs: string[]) => cs.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   console.log(
-    `\nloopback, ${settings.loadGenerator} (L: pgbench -M prepared -j 1), scale ${settings.scale}, ${settings.rounds} rounds × ${settings.durationS}s, pool ${settings.pool}; medians over rounds; errors: total; cpu: cores used (load generator, the peer's node process, all of PostgreSQL)`,
+    `\nloopback, ${settings.loadGenerator} (L: pgbench -M prepared -j 1), scale ${settings.scale}, ${settings.rounds} rounds × ${settings.durationS}s, pool ${settings.pool}; medians over rounds; errors: total; cpu: cores used (load generator; the peer's node processes, Pn's and Pf's supervisors and workers included; all of PostgreSQL, for Pf the primary, the replica and PgBouncer), and per request`,
   );
-  for (const p of PEERS) console.log(`  ${PEER_LABELS[p]}`);
+  for (const p of PEERS) console.log(`  ${PEER_LABELS[p]}${skipped[p] ? ` (skipped: ${skipped[p]})` : ""}`);
   for (const w of workloads) console.log(`  ${w.name}: ${w.description}`);
   console.log(`\n${[line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n")}\n`);
   if (halfPeak) {

@@ -97,8 +97,8 @@ export function processTreeCpuS(rootPid: number): number {
   return total;
 }
 
-/** The live children of `ppid` whose command name (/proc/<pid>/comm) is `comm`. */
-export function childPids(ppid: number, comm: string): number[] {
+/** The live children of `ppid` (whose command name, /proc/<pid>/comm, is `comm` when given: Node's is its main thread's, "MainThread"). */
+export function childPids(ppid: number, comm?: string): number[] {
   let pids: string[];
   try {
     pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
@@ -107,7 +107,7 @@ export function childPids(ppid: number, comm: string): number[] {
   }
   return pids.map(Number).filter((pid) => {
     try {
-      return readStat(pid)?.ppid === ppid && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm;
+      return readStat(pid)?.ppid === ppid && (comm === undefined || readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm);
     } catch {
       return false;
     }

@@ -45,7 +45,7 @@ export interface SupervisorHooks {
 export async function runSupervisor(config: Config, hooks: SupervisorHooks): Promise<void> {
   const t0 = Date.now();
   // The workers' logger, for the supervisor's own lines (same format, same destination).
-  const log = Fastify({ logger: await loggerOptions(config) }).log.child({ supervisor: true });
+  const log = Fastify({ logger: await loggerOptions(config) }).log;
   let db: PreparedDatabase | undefined;
   let stopping = false;
   const fail = (message: string) => {

@@ -71,6 +71,9 @@ async function start(m: Extract<ToWorker, { type: "start" }>): Promise<void> {
     await send({ type: "listening", port });
     stopReporting = reportReadiness(app, (r) => void send(r));
   } catch (e) {
+    // node:cluster reports the supervisor's failed bind as syscall "bind": the same failure as listen's.
+    const err = e as NodeJS.ErrnoException & { port?: number };
+    if (err.syscall === "bind") Object.assign(err, { syscall: "listen", port: config?.port });
     // The supervisor prints it (once for the fleet) and stops.
     await send({ type: "failed", message: describeStartupError(e, config) });
     await app?.close().catch(() => {});

@@ -9,9 +9,21 @@ export interface MainProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * One process unless `env` asks for workers: most start-up tests are about
+ * the server, not the fleet (test/startup/workers.test.ts), and each worker
+ * costs seconds of start-up on a 2-core runner.
+ */
 export function startMain(env: Record<string, string>): MainProcess {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, "server/main.ts")], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "info", GRAPHILE_ENV: "production", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      LOG_LEVEL: "info",
+      GRAPHILE_ENV: "production",
+      HASURA_GRAPHQL_SERVER_WORKERS: "1",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -30,6 +30,14 @@ t.test("DATABASE_URL with another scheme", (t) =>
 
 t.test("non-numeric PORT", (t) => failsWith(t, { PORT: "eighty" }, /^error: PORT: expected an integer/));
 
+t.test("HASURA_GRAPHQL_SERVER_WORKERS out of range", (t) =>
+  failsWith(
+    t,
+    { HASURA_GRAPHQL_SERVER_WORKERS: "0", PORT: "0" },
+    /^error: HASURA_GRAPHQL_SERVER_WORKERS: must be between 1 and 64, got 0$/,
+  ),
+);
+
 t.test("unreachable database", async (t) => {
   const port = await freePort();
   await failsWith(

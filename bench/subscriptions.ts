@@ -8,7 +8,11 @@
  *
  *   - the server in its own process (bench/peers/server.ts: buildApp from
  *     the environment, NODE_ENV=production, HS256 JWTs), so its CPU and RSS
- *     are its own (/proc/<pid>);
+ *     are its own (/proc/<pid>); with --workers W > 1, `npm start` itself
+ *     (server/main.ts, HASURA_GRAPHQL_SERVER_WORKERS=W: a supervisor and W
+ *     node:cluster workers sharing the port, each multiplexing the sockets
+ *     it accepted; the pool budget split between them), CPU, RSS and TCP
+ *     segments summed over the supervisor and its workers;
  *   - N graphql-transport-ws sockets from this process (raw `ws`, the
  *     protocol's four messages: a cheap load generator), each with its own
  *     JWT (role user, distinct x-hasura-user-id), all on the same
@@ -49,13 +53,15 @@
  *   --grace S         seconds to wait for the last writes' deliveries (default 5)
  *   --rotate R        each write touches every R-th subscriber's row, rotating (default 1: all
  *                     rows every second; R=10: each row every 10 s, 9 of 10 cohorts unchanged per tick)
- *   --pool N          HASURA_GRAPHQL_PG_CONNECTIONS (default 10, the server's default)
+ *   --pool N          HASURA_GRAPHQL_PG_CONNECTIONS (default 10, the server's default; with workers, their total)
+ *   --workers L       comma-separated worker counts, each run for every N (default 1; e.g. 1,2: side by side)
  *   --profile         run the server under --cpu-prof; print its self time by package over the window
  *   --max-seconds S   watchdog (default 900)
  *
  * Prints a table, writes bench/results/subscriptions-<date>.json, and ends
  * with `ratio statements/subscribers <value>` (statements per second ÷
- * subscribers, at the largest N) and `p99-subscription-ms <N> <value>` per N.
+ * subscribers, at the largest N, one worker) and `p99-subscription-ms <N> <value>`
+ * per N (one worker; `p99-subscription-ms-w<W> <N> <value>` with W workers).
  * Exit 1 if a run failed, 2 if the watchdog fired.
  */
 import "../server/env.ts";
@@ -70,8 +76,9 @@ import pg from "pg";
 import WebSocket from "ws";
 import { mintToken } from "../server/cli/token.ts";
 import { startBenchCluster, type BenchDatabase } from "./lib/cluster.ts";
-import { clusterCpuS, processCpuS } from "./lib/cpu.ts";
-import { startPeerProcess, type PeerProcess } from "./lib/peers.ts";
+import { clusterCpuS, processTree, processTreeCpuS } from "./lib/cpu.ts";
+import { startMainProcess } from "./lib/main-process.ts";
+import { startPeerProcess } from "./lib/peers.ts";
 import { environment, writeResults } from "./lib/report.ts";
 import { withRoot } from "./lib/seed.ts";
 
@@ -85,6 +92,7 @@ const { values: args } = parseArgs({
     grace: { type: "string" },
     rotate: { type: "string" },
     pool: { type: "string" },
+    workers: { type: "string" },
     profile: { type: "boolean", default: false },
     "max-seconds": { type: "string" },
   },
@@ -96,6 +104,7 @@ const settings = {
   graceS: Number(args.grace ?? 5),
   rotate: Number(args.rotate ?? 1),
   pool: Number(args.pool ?? 10),
+  workers: (args.workers ?? "1").split(",").map(Number),
   profile: args.profile!,
   maxSeconds: Number(args["max-seconds"] ?? 900),
   intervalMs: 1000,
@@ -104,6 +113,8 @@ for (const [k, v] of Object.entries(settings)) {
   if (typeof v === "number" && !(Number.isInteger(v) && v > 0)) throw new Error(`--${k}: expected a positive integer, got ${v}`);
 }
 if (settings.subscribers.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error("--subscribers: expected e.g. 1000,5000");
+if (settings.workers.some((n) => !(Number.isInteger(n) && n > 0 && n <= 64))) throw new Error("--workers: expected e.g. 1,2");
+if (settings.profile && settings.workers.some((w) => w > 1)) throw new Error("--profile: one worker only (--workers 1)");
 
 const t0 = Date.now();
 const log = (msg: string) => console.error(`[bench:subscriptions] ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s ${msg}`);
@@ -147,24 +158,30 @@ async function enableStatStatements(db: BenchDatabase, dataDir: string): Promise
   return Number((await readFile(path.join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
 }
 
-function rssMB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
+/** Resident memory of a process and its descendants (a supervisor and its workers), MB. */
+function rssMB(rootPid: number): number {
+  let total = 0;
+  for (const pid of processTree(rootPid)) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) total += Number(m[1]) / 1024;
+    } catch {
+      if (pid === rootPid) return NaN;
+    }
   }
+  return total;
 }
 
-/** TCP data segments sent so far by `pid` on each of its connections to `port` (by local port; ss's tcp_info); null without ss. */
-async function segmentsToPostgres(pid: number, port: number): Promise<Map<string, number> | null> {
+/** TCP data segments sent so far by `pid` (and its workers) on each of its connections to `port` (by local port; ss's tcp_info); null without ss. */
+async function segmentsToPostgres(rootPid: number, port: number): Promise<Map<string, number> | null> {
+  const pids = processTree(rootPid);
   try {
     const { stdout } = await run("ss", ["-tinpH", "state", "established", `( dport = :${port} )`]);
     const bySocket = new Map<string, number>();
     // Each socket: a line with its addresses and processes, then a line of tcp_info.
     const lines = stdout.split("\n");
     for (let i = 0; i < lines.length; i++) {
-      if (!lines[i]!.includes(`pid=${pid},`)) continue;
+      if (!pids.some((pid) => lines[i]!.includes(`pid=${pid},`))) continue;
       const local = lines[i]!.trim().split(/\s+/)[2] ?? String(i);
       const info = lines[i]!.includes("data_segs_out") ? lines[i]! : (lines[i + 1] ?? "");
       const m = /data_segs_out:(\d+)/.exec(info);
@@ -227,6 +244,8 @@ interface StatementRow {
 
 interface RunResult {
   subscribers: number;
+  /** Server processes: 1 = bench/peers/server.ts; more = npm start's workers. */
+  workers: number;
   connectedS: number;
   firstResultsS: number;
   writes: number;
@@ -316,17 +335,21 @@ async function measure(
   pgPort: number,
   serverEnv: Record<string, string>,
   n: number,
+  workers: number,
 ): Promise<RunResult> {
   const profDir = settings.profile ? await mkdtemp(path.join(tmpdir(), "bench-subscriptions-prof-")) : undefined;
-  const server: PeerProcess = await startPeerProcess(`server N=${n}`, "server.ts", {
-    ...serverEnv,
-    ...(profDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${profDir}`.trim() } : {}),
-  });
+  const server: { url: string; pid: number; stop(): Promise<void> } =
+    workers === 1
+      ? await startPeerProcess(`server N=${n}`, "server.ts", {
+          ...serverEnv,
+          ...(profDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${profDir}`.trim() } : {}),
+        })
+      : await startMainProcess(`npm start N=${n} workers=${workers}`, { ...serverEnv, HASURA_GRAPHQL_SERVER_WORKERS: String(workers) });
   const writer = new pg.Client({ connectionString: db.rootUrl, application_name: "bench-writer" });
   await writer.connect();
   const subs: Subscriber[] = [];
   try {
-    log(`N=${n}: server pid ${server.pid} at ${server.url}; minting ${n} tokens`);
+    log(`N=${n}: server pid ${server.pid} (${workers} worker${workers > 1 ? "s" : ""}) at ${server.url}; minting ${n} tokens`);
     const tokens = await Promise.all(
       Array.from({ length: n }, (_, i) => mintToken(serverEnv, { role: "user", userId: String(FIRST_USER + i) })),
     );
@@ -396,7 +419,7 @@ async function measure(
     await writer.query("select pg_stat_statements_reset()");
     const superuserOid = Number((await writer.query("select oid from pg_roles where rolname = current_user")).rows[0].oid);
     window = { start: Date.now(), end: Infinity };
-    const cpu0 = { server: processCpuS(server.pid), pg: clusterCpuS(postmasterPid), self: process.cpuUsage() };
+    const cpu0 = { server: processTreeCpuS(server.pid), pg: clusterCpuS(postmasterPid), self: process.cpuUsage() };
     const segments = segmentCounter(server.pid, pgPort);
     await segments.start();
     let rssMax = 0;
@@ -405,7 +428,7 @@ async function measure(
     const wallS = (Date.now() - window.start) / 1000;
     window.end = Date.now();
     const segs = await segments.stop();
-    const cpu1 = { server: processCpuS(server.pid), pg: clusterCpuS(postmasterPid), self: process.cpuUsage(cpu0.self) };
+    const cpu1 = { server: processTreeCpuS(server.pid), pg: clusterCpuS(postmasterPid), self: process.cpuUsage(cpu0.self) };
     const stmts = await writer.query<{ query: string; calls: string }>(
       `select query, calls from pg_stat_statements
         where dbid = (select oid from pg_database where datname = current_database()) and userid <> $1
@@ -433,6 +456,7 @@ async function measure(
     const errors = subs.reduce((a, s) => a + s.errors, 0) + noFirst;
     const result: RunResult = {
       subscribers: n,
+      workers,
       connectedS: +connectedS.toFixed(2),
       firstResultsS: +firstResultsS.toFixed(2),
       writes: inWindow,
@@ -555,15 +579,20 @@ try {
     HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: String(settings.intervalMs),
   };
   const results: RunResult[] = [];
-  for (const n of settings.subscribers) {
-    try {
-      results.push(await measure(db, postmasterPid, bench.cluster.port, serverEnv, n));
-    } catch (e) {
-      log(`N=${n} failed: ${(e as Error).stack ?? e}`);
-      exitCode = 1;
+  for (const w of settings.workers) {
+    for (const n of settings.subscribers) {
+      try {
+        results.push(await measure(db, postmasterPid, bench.cluster.port, serverEnv, n, w));
+      } catch (e) {
+        log(`N=${n} workers=${w} failed: ${(e as Error).stack ?? e}`);
+        exitCode = 1;
+      }
     }
   }
-  const file = await writeResults(settings.rotate === 1 ? "subscriptions" : `subscriptions-rotate${settings.rotate}`, {
+  const name =
+    (settings.rotate === 1 ? "subscriptions" : `subscriptions-rotate${settings.rotate}`) +
+    (settings.workers.join() === "1" ? "" : `-workers${settings.workers.join("-")}`);
+  const file = await writeResults(name, {
     benchmark: "subscriptions",
     date: new Date().toISOString(),
     environment: environment(),
@@ -581,6 +610,7 @@ try {
     `\nloopback, blog example, role user, one cohort per subscriber (RLS reads x-hasura-user-id); ${settings.rotate === 1 ? "every subscriber's row written every second" : `every ${settings.rotate}th subscriber's row written every second, rotating`}; ${settings.durationS}s measured after ${settings.warmupS}s; refetch interval ${settings.intervalMs} ms, pool ${settings.pool}`,
   );
   const header = [
+    "workers",
     "N",
     "p50 ms",
     "p90 ms",
@@ -602,6 +632,7 @@ try {
     "subscribed s",
   ];
   const rows = results.map((r) => [
+    r.workers,
     r.subscribers,
     fmt(r.latencyMs.p50),
     fmt(r.latencyMs.p90),
@@ -625,7 +656,7 @@ try {
   console.log(`| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
   for (const r of results) {
-    console.log(`\nN=${r.subscribers} statements by calls in the window:`);
+    console.log(`\nN=${r.subscribers}, ${r.workers} worker(s): statements by calls in the window:`);
     for (const s of r.topStatements) console.log(`  ${String(s.calls).padStart(8)}  ${s.query}`);
     if (r.profile?.length) {
       console.log(`N=${r.subscribers} server self time by package over the window:`);
@@ -644,11 +675,15 @@ try {
           `RSS ≤ 1024 MB: ${r.serverRssMB <= 1024 ? "met" : "MISSED"}`,
         ];
   console.log("");
-  for (const r of results) console.log(`targets N=${r.subscribers}: ${targets(r).join("; ")}`);
+  for (const r of results)
+    console.log(`targets N=${r.subscribers}${r.workers > 1 ? ` (${r.workers} workers)` : ""}: ${targets(r).join("; ")}`);
   console.log(`results: ${file} (${((Date.now() - t0) / 1000).toFixed(0)}s)`);
-  const largest = results.reduce<RunResult | undefined>((a, r) => (!a || r.subscribers > a.subscribers ? r : a), undefined);
+  const largest = results
+    .filter((r) => r.workers === 1)
+    .reduce<RunResult | undefined>((a, r) => (!a || r.subscribers > a.subscribers ? r : a), undefined);
   if (largest) console.log(`ratio statements/subscribers ${(largest.statementsPerS / largest.subscribers).toFixed(3)}`);
-  for (const r of results) console.log(`p99-subscription-ms ${r.subscribers} ${fmt(r.latencyMs.p99)}`);
+  for (const r of results)
+    console.log(`p99-subscription-ms${r.workers > 1 ? `-w${r.workers}` : ""} ${r.subscribers} ${fmt(r.latencyMs.p99)}`);
 } catch (e) {
   log(`failed: ${(e as Error).stack ?? e}`);
   exitCode = 1;

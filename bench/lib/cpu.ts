@@ -97,6 +97,32 @@ export function processTreeCpuS(rootPid: number): number {
   return total;
 }
 
+/** A process and all its live descendants (e.g. a supervisor and its workers). */
+export function processTree(rootPid: number): number[] {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return [rootPid];
+  }
+  const parent = new Map<number, number>();
+  for (const d of pids) {
+    const s = readStat(Number(d));
+    if (s) parent.set(Number(d), s.ppid);
+  }
+  const tree = [rootPid];
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parent) {
+      if (tree.includes(ppid) && !tree.includes(pid)) {
+        tree.push(pid);
+        grew = true;
+      }
+    }
+  }
+  return tree;
+}
+
 /** The live children of `ppid` (whose command name, /proc/<pid>/comm, is `comm` when given: Node's is its main thread's, "MainThread"). */
 export function childPids(ppid: number, comm?: string): number[] {
   let pids: string[];

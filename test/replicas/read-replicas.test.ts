@@ -28,6 +28,7 @@ import { appRoles, granteeList } from "../helpers/roles.ts";
 import { canonical, rowSet } from "../helpers/rows.ts";
 import { ADMIN, SECURED } from "../helpers/secured.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
+import { freePort } from "../helpers/net.ts";
 import { collect, transportClient, wsUrl } from "../helpers/ws.ts";
 
 t.setTimeout(180_000);
@@ -355,4 +356,19 @@ t.test("start-up: a bad replica URL is a ConfigError; a superuser replica URL is
     { name: "Error", message: /HASURA_GRAPHQL_READ_REPLICA_URLS \(127\.0\.0\.1:\d+\/app\)/ },
     "a replica URL as the superuser is refused at start-up",
   );
+});
+
+t.test("a replica that cannot be used at start-up: the server starts, reads go to the primary, /readyz says why", async (t) => {
+  const closed = await freePort();
+  const cases = [
+    { name: "unreachable", url: `postgres://authenticator:x@127.0.0.1:${closed}/app`, reason: /unreachable/ },
+    { name: "the primary itself (not a standby)", url: db.runtimeUrl, reason: /not a standby/ },
+  ];
+  for (const c of cases) {
+    const srv = await startServer(t, { db, env: { ...SECURED, HASURA_GRAPHQL_READ_REPLICA_URLS: c.url } });
+    const ready = await readyz(srv);
+    t.equal(ready.status, 200, `${c.name}: ready`);
+    t.match(ready.body.replicas, [{ healthy: false, lagMs: null, reason: c.reason }], `${c.name}: reported skipped`);
+    t.equal((await readUsers(srv, "/v1/graphql")).replica, false, `${c.name}: a query reads the primary`);
+  }
 });

@@ -10,7 +10,6 @@
  */
 import "./env.ts";
 import closeWithGrace from "close-with-grace";
-import { buildApp } from "./app.ts";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { runSupervisor } from "./cluster/supervisor.ts";
 import { loadConfig, type Config } from "./config.ts";
@@ -95,6 +94,8 @@ export async function main(opts: { watch?: boolean } = {}): Promise<Running> {
     db = await prepareDatabase(config);
     // The LISTEN rebuild runs in npm start too: a migration applied by another
     // process (or instance) reaches this one without a restart.
+    // Imported here: a supervisor (server/cluster/) never builds an app, and GraphQL's modules weigh ~100 MB.
+    const { buildApp } = await import("./app.ts");
     const app = await buildApp({
       config,
       databaseUrl: db.runtimeUrl,

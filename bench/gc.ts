@@ -1,5 +1,5 @@
 /**
- * `node bench/gc.ts [-- --variants default,16,32,64 --rounds 2 --duration 10]`:
+ * `npm run bench:gc [-- --variants default,16,32,64 --rounds 2 --duration 10]`:
  * what one W1 request costs the server in CPU time, allocation and garbage
  * collection, per V8 flag set, measured in CPU time rather than wall clock
  * (on a shared 2-core machine the wall clock moves with whatever else runs).

@@ -35,67 +35,73 @@ export function sqlCacheStats(): { installed: boolean; hits: number; misses: num
 
 /** Installs the cache when HASURA_GRAPHQL_EXPERIMENTAL_SQL_CACHE=true (process-wide; idempotent). */
 export function installSqlCacheFromEnv(env: NodeJS.ProcessEnv = process.env): void {
-  if (installed || env.HASURA_GRAPHQL_EXPERIMENTAL_SQL_CACHE !== "true") return;
-  installed = true;
-  const createHash = crypto.createHash;
-  // Keyed by length, then compared: a fresh 2 KB string's Map key would be
-  // hashed character by character, which costs more than the SHA-256 it saves.
-  const digests = new Map<number, Array<[text: string, hex: string]>>();
-  let size = 0;
+  if (env.HASURA_GRAPHQL_EXPERIMENTAL_SQL_CACHE === "true") setSqlCache(true);
+}
 
-  class TextDigest {
-    #text: string | undefined;
-    #real: Hash | undefined;
-    update(data: unknown, encoding?: unknown): this {
-      if (this.#real === undefined && this.#text === undefined && typeof data === "string" && encoding === undefined) {
-        this.#text = data;
-      } else {
-        (this.#toReal().update as (d: unknown, e?: unknown) => Hash)(data, encoding);
-      }
-      return this;
+const createHash = crypto.createHash;
+// Keyed by length, then compared: a fresh 2 KB string's Map key would be
+// hashed character by character, which costs more than the SHA-256 it saves.
+const digests = new Map<number, Array<[text: string, hex: string]>>();
+let size = 0;
+
+class TextDigest {
+  #text: string | undefined;
+  #real: Hash | undefined;
+  update(data: unknown, encoding?: unknown): this {
+    if (this.#real === undefined && this.#text === undefined && typeof data === "string" && encoding === undefined) {
+      this.#text = data;
+    } else {
+      (this.#toReal().update as (d: unknown, e?: unknown) => Hash)(data, encoding);
     }
-    digest(encoding?: unknown): unknown {
-      const text = this.#text;
-      if (this.#real === undefined && text !== undefined && encoding === "hex") {
-        const sameLength = digests.get(text.length);
-        if (sameLength !== undefined) {
-          for (const [t, hex] of sameLength) {
-            if (t === text) {
-              hits++;
-              return hex;
-            }
+    return this;
+  }
+  digest(encoding?: unknown): unknown {
+    const text = this.#text;
+    if (this.#real === undefined && text !== undefined && encoding === "hex") {
+      const sameLength = digests.get(text.length);
+      if (sameLength !== undefined) {
+        for (const [t, hex] of sameLength) {
+          if (t === text) {
+            hits++;
+            return hex;
           }
         }
-        misses++;
-        const hex = createHash("sha256").update(text).digest("hex");
-        // Bounded: texts are per plan, so a full map means many distinct documents; start over.
-        if (size >= MAX_ENTRIES) {
-          digests.clear();
-          size = 0;
-        }
-        const entry: [string, string] = [text, hex];
-        if (sameLength !== undefined && digests.has(text.length)) sameLength.push(entry);
-        else digests.set(text.length, [entry]);
-        size++;
-        return hex;
       }
-      return (this.#toReal().digest as (e?: unknown) => unknown)(encoding);
-    }
-    copy(): Hash {
-      return this.#toReal().copy();
-    }
-    #toReal(): Hash {
-      if (this.#real === undefined) {
-        this.#real = createHash("sha256");
-        if (this.#text !== undefined) this.#real.update(this.#text);
-        this.#text = undefined;
+      misses++;
+      const hex = createHash("sha256").update(text).digest("hex");
+      // Bounded: texts are per plan, so a full map means many distinct documents; start over.
+      if (size >= MAX_ENTRIES) {
+        digests.clear();
+        size = 0;
       }
-      return this.#real;
+      const entry: [string, string] = [text, hex];
+      if (sameLength !== undefined && digests.has(text.length)) sameLength.push(entry);
+      else digests.set(text.length, [entry]);
+      size++;
+      return hex;
     }
+    return (this.#toReal().digest as (e?: unknown) => unknown)(encoding);
   }
+  copy(): Hash {
+    return this.#toReal().copy();
+  }
+  #toReal(): Hash {
+    if (this.#real === undefined) {
+      this.#real = createHash("sha256");
+      if (this.#text !== undefined) this.#real.update(this.#text);
+      this.#text = undefined;
+    }
+    return this.#real;
+  }
+}
 
-  (crypto as { createHash: unknown }).createHash = (algorithm: string, options?: unknown) => {
-    if (algorithm === "sha256" && options === undefined) return new TextDigest();
-    return (createHash as (a: string, o?: unknown) => Hash)(algorithm, options);
-  };
+function cachedCreateHash(algorithm: string, options?: unknown): unknown {
+  if (algorithm === "sha256" && options === undefined) return new TextDigest();
+  return (createHash as (a: string, o?: unknown) => Hash)(algorithm, options);
+}
+
+/** On or off, process-wide (off restores node:crypto's own createHash; bench/per-core.ts alternates). */
+export function setSqlCache(on: boolean): void {
+  installed = on;
+  (crypto as { createHash: unknown }).createHash = on ? cachedCreateHash : createHash;
 }

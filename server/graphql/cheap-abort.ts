@@ -11,29 +11,26 @@
  * unchanged. Process-wide, on purpose: the default reason's stack only ever
  * names the abort() call site, which the caller knows.
  */
-const INSTALLED = Symbol.for("hasura-auth-pg.cheap-abort");
-type Patched = typeof AbortController.prototype & { [INSTALLED]?: true };
+const nodeAbort = AbortController.prototype.abort;
+// Same attributes as Node's own method; only the default reason differs.
+const descriptor = Object.getOwnPropertyDescriptor(AbortController.prototype, "abort");
 
-const proto = AbortController.prototype as Patched;
-if (!proto[INSTALLED]) {
-  const abort = proto.abort;
-  // Same attributes as Node's own method; only the default reason differs.
-  Object.defineProperty(proto, "abort", {
-    ...Object.getOwnPropertyDescriptor(proto, "abort"),
-    value: function (this: AbortController, reason?: unknown): void {
-      if (reason === undefined) {
-        const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 0;
-        try {
-          reason = new DOMException("This operation was aborted", "AbortError");
-        } finally {
-          Error.stackTraceLimit = limit;
-        }
-      }
-      abort.call(this, reason);
-    },
-  });
-  Object.defineProperty(proto, INSTALLED, { value: true });
+function abort(this: AbortController, reason?: unknown): void {
+  if (reason === undefined) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      reason = new DOMException("This operation was aborted", "AbortError");
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+  nodeAbort.call(this, reason);
 }
 
-export {};
+/** On (the default, from import) or off (Node's own abort; bench/per-core.ts alternates). */
+export function setCheapAbort(on: boolean): void {
+  Object.defineProperty(AbortController.prototype, "abort", { ...descriptor, value: on ? abort : nodeAbort });
+}
+
+setCheapAbort(true);

@@ -42,8 +42,9 @@
  * response that differs from the one captured in preflight counts as an
  * error. Load: autocannon in its own process (bench/lib/load.ts), fixed
  * concurrency and duration. For every run, the CPU (in cores) of the load
- * generator, of the peer's node process and of all of PostgreSQL's processes
- * (/proc; on 2 cores they compete). W4's inserted rows are deleted and the
+ * generator, of the peer's node processes (Pn, Pf: supervisors and workers)
+ * and of all of PostgreSQL's processes (Pf: primary, replica and PgBouncer)
+ * (/proc; on 2 cores they compete), and per request (µs: cores ÷ req/s). W4's inserted rows are deleted and the
  * table re-analyzed after every W4 run, so every run meets the same database.
  * Then a fixed-rate run of P on W1 at half of its measured peak (evenly
  * paced, latency counted from each request's scheduled time, µs resolution;

@@ -27,7 +27,18 @@ export async function startMainProcess(name: string, env: Record<string, string>
   const port = await freePort();
   // Its own process group, so stop() can reach every worker even if the supervisor is gone.
   const child = spawn(process.execPath, [path.join(REPO_ROOT, "server/main.ts")], {
-    env: { ...process.env, ...env, PORT: String(port), HASURA_GRAPHQL_SERVER_HOST: "127.0.0.1" },
+    // The shell's own database settings must not make it migrate or LISTEN elsewhere: only what the bench gives.
+    env: {
+      ...process.env,
+      DATABASE_OWNER_URL: "",
+      ROOT_DATABASE_URL: "",
+      DATABASE_LISTEN_URL: "",
+      HASURA_GRAPHQL_READ_REPLICA_URLS: "",
+      HASURA_GRAPHQL_SERVER_WORKERS: "",
+      ...env,
+      PORT: String(port),
+      HASURA_GRAPHQL_SERVER_HOST: "127.0.0.1",
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

@@ -154,6 +154,14 @@ t.test("two workers serve one port; a killed one is replaced; SIGTERM drains the
   const { superuserPassword } = JSON.parse(await readFile(path.join(dir, "credentials.json"), "utf8")) as { superuserPassword: string };
   const root = new pg.Client({ connectionString: `postgres://postgres:${encodeURIComponent(superuserPassword)}@127.0.0.1:${pgPort}/app` });
   await root.connect();
+  // Each worker LISTENs on a connection of its own, which comes back when lost.
+  const listeners = async () =>
+    (await root.query<{ pid: number }>("select pid from pg_stat_activity where application_name = 'hasura-auth-pg listen'")).rows;
+  t.equal((await listeners()).length, 2, "one LISTEN connection per worker");
+  await root.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'hasura-auth-pg listen'");
+  t.ok(await until(async () => (await listeners()).length === 2, 10_000), "both LISTEN connections are back");
+  // Their schemas as they are now (without the function below), so only the NOTIFY can bring it.
+  for (let i = 0; i < 4; i++) t.equal((await gql(port, "{ slowHello(seconds: 0) }", `before${i}`, "anonymous")).status, 400);
   await root.query(
     "create function public.slow_hello(seconds float) returns text language sql stable as $$ select 'hello' from pg_sleep(seconds) $$",
   );

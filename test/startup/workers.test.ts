@@ -261,3 +261,28 @@ t.test("a start-up failure in the workers is one error line, exit 1", async (t) 
   t.equal((await proc.exited).code, 1);
   t.same(errorLines(proc.output()), [`error: PORT: ${port} is already in use (set PORT to a free port)`], "once, for both workers");
 });
+
+t.test("workers that keep dying stop the fleet: one error line, exit 1", async (t) => {
+  const db = await createTestDatabase(t);
+  const port = await freePort();
+  const proc = startMain({ DATABASE_URL: db.runtimeUrl, PORT: String(port), HASURA_GRAPHQL_SERVER_WORKERS: "2", LOG_FORMAT: "json" });
+  t.teardown(() => proc.child.kill("SIGKILL"));
+  t.ok(await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 60_000), "ready");
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  // Every worker killed as soon as it appears, replacements included.
+  const killed = new Set<number>();
+  await until(() => {
+    for (const pid of workerPids(proc.child.pid!)) {
+      if (killed.has(pid)) continue;
+      killed.add(pid);
+      process.kill(pid, "SIGKILL");
+    }
+    return exited;
+  }, 30_000);
+  t.equal((await proc.exited).code, 1, "exits 1");
+  t.equal(killed.size, 6, "after the sixth death within 30 s");
+  const lines = errorLines(proc.output());
+  t.equal(lines.length, 1, "one error line");
+  t.match(lines[0], /^error: workers keep dying \(6 exits within 30 s, the last SIGKILL\); stopping$/);
+});

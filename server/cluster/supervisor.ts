@@ -66,8 +66,8 @@ export async function runSupervisor(config: Config, hooks: SupervisorHooks): Pro
   try {
     db = await prepareDatabase(config);
   } catch (e) {
+    // prepareDatabase stops the embedded cluster it started before it throws.
     console.error(`error: ${describeStartupError(e, config)}`);
-    await db?.stop().catch(() => {});
     process.exit(1);
   }
   const prepared = db;

@@ -21,7 +21,7 @@
  *
  * --alloc instead prints the bytes allocated per request by owner (package
  * or file) and allocation site, from V8's sampling heap profiler with
- * collected objects included (the abort variant, every block in a row).
+ * collected objects included (--variant, default abort; every block in a row).
  */
 import "../server/env.ts";
 import { randomBytes } from "node:crypto";
@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "8" },
     /** Instead: bytes allocated per request by owner (package or file), from V8's sampling heap profiler, collected objects included. */
     alloc: { type: "boolean", default: false },
+    /** The variant --alloc measures. */
+    variant: { type: "string", default: "abort" },
   },
 });
 const rounds = Number(args.blocks);
@@ -116,7 +118,10 @@ try {
     await block(blockSize * 2);
   }
   if (args.alloc) {
-    VARIANTS.abort();
+    const v = args.variant as Variant;
+    if (!names.includes(v)) throw new Error(`--variant: one of ${names.join(", ")}`);
+    VARIANTS[v]();
+    console.log(`variant ${v}`);
     await allocationByOwner(() => block(blockSize * rounds), blockSize * rounds);
     await app.close();
     process.exit(0);

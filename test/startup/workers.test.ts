@@ -14,6 +14,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import t, { type Test } from "tap";
+import { workerPoolSize } from "../../server/cluster/supervisor.ts";
+import { defaultWorkers } from "../../server/config.ts";
 import { freePort } from "../helpers/net.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
 import { errorLines, type MainProcess, startMain, waitFor } from "../helpers/process.ts";
@@ -285,4 +287,18 @@ t.test("workers that keep dying stop the fleet: one error line, exit 1", async (
   const lines = errorLines(proc.output());
   t.equal(lines.length, 1, "one error line");
   t.match(lines[0], /^error: workers keep dying \(6 exits within 30 s, the last SIGKILL\); stopping$/);
+});
+
+t.test("the default worker count and each worker's share of the pool", async (t) => {
+  // With the embedded PostgreSQL on the machine, half the cores (at least 2, at most the cores).
+  t.same(
+    [1, 2, 3, 8, 16].map((cores) => defaultWorkers(cores, true)),
+    [1, 2, 2, 4, 8],
+  );
+  t.same(
+    [1, 2, 8, 128].map((cores) => defaultWorkers(cores, false)),
+    [1, 2, 8, 64],
+  );
+  t.equal(workerPoolSize(10, 2), 5, "HASURA_GRAPHQL_PG_CONNECTIONS is split");
+  t.equal(workerPoolSize(10, 8), 2, "at least 2 each");
 });

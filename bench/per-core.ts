@@ -21,7 +21,8 @@
  *
  * --alloc instead prints the bytes allocated per request by owner (package
  * or file) and allocation site, from V8's sampling heap profiler with
- * collected objects included (--variant, default abort; every block in a row).
+ * collected objects included (--variant, default abort; every block in a row);
+ * with --promoted, only what outlived the young generation (promoted).
  */
 import "../server/env.ts";
 import { randomBytes } from "node:crypto";
@@ -42,6 +43,8 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "8" },
     /** Instead: bytes allocated per request by owner (package or file), from V8's sampling heap profiler, collected objects included. */
     alloc: { type: "boolean", default: false },
+    /** With --alloc: only what survived the young generation (promoted, or still live at the end). */
+    promoted: { type: "boolean", default: false },
     /** The variant --alloc measures. */
     variant: { type: "string", default: "abort" },
   },
@@ -169,7 +172,7 @@ async function allocationByOwner(run: () => Promise<void>, requests: number): Pr
   await session.post("HeapProfiler.startSampling", {
     samplingInterval: 4096,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: !args.promoted,
   });
   await run();
   const { profile } = (await session.post("HeapProfiler.stopSampling")) as unknown as { profile: { head: SamplingNode } };
@@ -194,7 +197,9 @@ async function allocationByOwner(run: () => Promise<void>, requests: number): Pr
   };
   walk(profile.head, undefined);
   const kb = (b: number) => (b / 1024 / requests).toFixed(2).padStart(8);
-  console.log(`allocated per request (sampled): ${kb(total)} KB; by owner (KB per request):`);
+  console.log(
+    `${args.promoted ? "surviving the young generation" : "allocated"} per request (sampled): ${kb(total)} KB; by owner (KB per request):`,
+  );
   for (const [o, b] of [...owners].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${kb(b)}  ${o}`);
   console.log("top allocation sites (KB per request):");
   for (const [o, b] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${kb(b)}  ${o}`);

@@ -5,7 +5,8 @@
  *   Node's default reason (a DOMException named AbortError, code 20, the
  *   same message, listeners called once), only without stack frames; a
  *   reason passed by the caller is kept as is; grafast's end-of-request
- *   abort goes through it, and requests answer as before.
+ *   abort goes through it, and requests answer as before;
+ * - `npm start` gives a single process the workers' young-generation size.
  */
 import t from "tap";
 import "../../server/graphql/scope.ts";
@@ -59,4 +60,13 @@ t.test("requests through grafast (which aborts its controller after each) answer
     aborts.every((r) => r instanceof DOMException && r.name === "AbortError" && r.stack === "AbortError: This operation was aborted"),
     "each with the stack-free default reason",
   );
+});
+
+t.test("npm start passes the workers' --max-semi-space-size to the single process too", async (t) => {
+  const { readFileSync } = await import("node:fs");
+  const { REPO_ROOT } = await import("../../server/config.ts");
+  const { MAX_SEMI_SPACE_SIZE_MB } = await import("../../server/cluster/gc-flags.ts");
+  const pkg = JSON.parse(readFileSync(`${REPO_ROOT}/package.json`, "utf8")) as { scripts: Record<string, string> };
+  // V8 sizes the young generation when the process starts: the flag must be on the command line.
+  t.match(pkg.scripts.start, new RegExp(`^node --max-semi-space-size=${MAX_SEMI_SPACE_SIZE_MB} server/main\\.ts$`));
 });

@@ -164,7 +164,15 @@ watchdog.unref();
 log(`settings ${JSON.stringify(settings)}`);
 
 // bench/schema-build.ts in parallel with the set-up: it has its own cluster, and nothing is measured yet.
+/** bench/schema-build.ts's memory line: every role's schemas in both dialects, per worker and for the fleet. */
+interface SchemaMemory {
+  workers: number;
+  roles: number;
+  everyRoleBothDialectsPerWorkerMB: number;
+  fleetMB: number;
+}
 interface SchemaBuild {
+  dialect: string;
   roles: number;
   totalMs: number;
   perRoleMsMedian: number;
@@ -174,7 +182,13 @@ interface SchemaBuild {
   longestEventLoopStallMs: number;
 }
 let schemaChild: ReturnType<typeof spawn> | undefined;
-const schemaBuild: Promise<{ results: SchemaBuild[]; perRole: string[]; error?: string; warning?: string }> = settings.schemas
+const schemaBuild: Promise<{
+  results: SchemaBuild[];
+  memory: SchemaMemory[];
+  perRole: string[];
+  error?: string;
+  warning?: string;
+}> = settings.schemas
   ? new Promise((resolve) => {
       const child = spawn(process.execPath, ["--expose-gc", fileURLToPath(new URL("./schema-build.ts", import.meta.url))], {
         stdio: ["ignore", "pipe", "pipe"],
@@ -188,20 +202,22 @@ const schemaBuild: Promise<{ results: SchemaBuild[]; perRole: string[]; error?: 
       child.on("exit", (code) => {
         clearTimeout(killer);
         const lines = out.split("\n");
+        const json = lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as SchemaBuild | SchemaMemory);
         resolve({
-          results: lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as SchemaBuild),
+          results: json.filter((j): j is SchemaBuild => "dialect" in j),
+          memory: json.filter((j): j is SchemaMemory => "fleetMB" in j),
           perRole: lines.filter((l) => /^\s+\S+: \d+ ms$/.test(l)).map((l) => l.trim()),
           // Both result lines printed: the numbers stand even if it failed while tearing down.
           ...(code === 0
             ? {}
             : {
-                [lines.filter((l) => l.startsWith("{")).length >= 2 ? "warning" : "error"]:
+                [json.length >= 2 ? "warning" : "error"]:
                   `exit ${code}: ${err.trim().split("\n").slice(0, 8).join(" | ").slice(0, 800)}`,
               }),
         });
       });
     })
-  : Promise.resolve({ results: [], perRole: [], error: "skipped (--no-schemas)" });
+  : Promise.resolve({ results: [], memory: [], perRole: [], error: "skipped (--no-schemas)" });
 
 interface Target {
   path: string;
@@ -638,7 +654,7 @@ try {
   }
 
   const schemas = await schemaBuild;
-  log(`schema build: ${schemas.error ?? schemas.results.map((r) => `${r.roles} roles ${r.totalMs} ms`).join(", ")}`);
+  log(`schema build: ${schemas.error ?? schemas.results.map((r) => `${r.dialect} ${r.roles} roles ${r.totalMs} ms`).join(", ")}`);
 
   // Warm-up (discarded): JIT, pools, prepared statements, at the highest concurrency.
   const maxConns = Math.max(...settings.connections);
@@ -844,7 +860,12 @@ try {
   }
   for (const r of schemas.results) {
     console.log(
-      `schema build, ${r.roles} roles: ${r.totalMs} ms total, per role median ${r.perRoleMsMedian} ms (max ${r.perRoleMsMax}), retained heap ${r.retainedHeapMB} MB (${r.retainedHeapPerRoleMB} MB/role), longest event-loop stall ${r.longestEventLoopStallMs} ms`,
+      `schema build, ${r.dialect}, ${r.roles} roles: ${r.totalMs} ms total, per role median ${r.perRoleMsMedian} ms (max ${r.perRoleMsMax}), retained heap ${r.retainedHeapMB} MB (${r.retainedHeapPerRoleMB} MB/role), longest event-loop stall ${r.longestEventLoopStallMs} ms`,
+    );
+  }
+  for (const m of schemas.memory) {
+    console.log(
+      `schema memory, ${m.roles} roles, every role in both dialects: ${m.everyRoleBothDialectsPerWorkerMB} MB per worker, ${m.fleetMB} MB for ${m.workers} workers`,
     );
   }
   if (schemas.error) console.log(`schema build: ${schemas.error}`);

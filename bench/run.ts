@@ -211,8 +211,7 @@ const schemaBuild: Promise<{
           ...(code === 0
             ? {}
             : {
-                [json.length >= 2 ? "warning" : "error"]:
-                  `exit ${code}: ${err.trim().split("\n").slice(0, 8).join(" | ").slice(0, 800)}`,
+                [json.length >= 2 ? "warning" : "error"]: `exit ${code}: ${err.trim().split("\n").slice(0, 8).join(" | ").slice(0, 800)}`,
               }),
         });
       });

@@ -163,6 +163,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     watch: opts.watch ?? false,
     listenUrl: opts.listenUrl ?? opts.databaseUrl,
     warmSchemas: opts.warmSchemas ?? false,
+    maxCachedSchemas: config.limits.maxCachedSchemas,
     queryLimits,
     errorContext,
     responseLimits: {

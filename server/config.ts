@@ -60,6 +60,8 @@ export interface LimitsConfig {
   /** Most rows an operation may ask for (lists multiplied out) and the size assumed for a list without a limit. */
   maxQueryNodes: number;
   listSizeEstimate: number;
+  /** Per-role schemas each dialect keeps per process (HASURA_GRAPHQL_MAX_CACHED_SCHEMAS). */
+  maxCachedSchemas: number;
   /** Postgres statement_timeout of every request (a role's own `alter role … set statement_timeout` wins). */
   statementTimeoutMs: number;
   /** How long after it began an operation may still start a statement (0: no bound). */
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxQueryObjectFields: int(env, "HASURA_GRAPHQL_MAX_QUERY_OBJECT_FIELDS", 50, 1, 100_000),
       maxQueryNodes: int(env, "HASURA_GRAPHQL_MAX_QUERY_NODES", 500_000, 1, Number.MAX_SAFE_INTEGER),
       listSizeEstimate: int(env, "HASURA_GRAPHQL_LIST_SIZE_ESTIMATE", 100, 1, 1_000_000),
+      maxCachedSchemas: int(env, "HASURA_GRAPHQL_MAX_CACHED_SCHEMAS", 100, 1, 100_000),
       statementTimeoutMs: int(env, "HASURA_GRAPHQL_STATEMENT_TIMEOUT_MS", 30_000, 0, 86_400_000),
       operationTimeoutMs: int(env, "HASURA_GRAPHQL_OPERATION_TIMEOUT_MS", 60_000, 0, 86_400_000),
       maxResponseRows: int(env, "HASURA_GRAPHQL_MAX_RESPONSE_ROWS", 100_000, 1, Number.MAX_SAFE_INTEGER),

@@ -13,6 +13,10 @@
  * polls included: only `invalidate()` (a watch/notify rebuild) retries it.
  * A build that failed because the database could not be reached is not
  * kept: the next request retries it.
+ *
+ * Bounded: at most `maxSchemas` are kept (least recently used first out,
+ * `pinned` roles never), since each weighs ~7 MB and every worker of
+ * `npm start` keeps its own. An evicted role's next request rebuilds it.
  */
 import { performance } from "node:perf_hooks";
 import type { GraphQLSchema } from "graphql";
@@ -49,6 +53,8 @@ export interface RoleSchemaStats {
 }
 
 interface Entry {
+  role: string;
+  kind: SchemaKind;
   pgl: PostGraphileInstance;
   serv: Promise<FastifyGrafserv>;
   stats?: RoleSchemaStats;
@@ -70,6 +76,12 @@ export class SchemaBuildFailed extends Error {
 export interface SchemaRegistryOptions {
   /** Called once per failed build; `kept`: not retried until invalidate(). */
   onBuildFailed?: (error: Error, info: { role: string; kind: SchemaKind; kept: boolean }) => void;
+  /** Schemas kept (every role and kind counts); beyond it the least recently used is released. Default: no bound. */
+  maxSchemas?: number;
+  /** Roles whose schemas are never evicted (the readiness role: /readyz polls it). */
+  pinned?: readonly string[];
+  /** Called when a schema is evicted to stay within maxSchemas. */
+  onEvicted?: (info: { role: string; kind: SchemaKind }) => void;
 }
 
 /**
@@ -114,12 +126,19 @@ export class SchemaRegistry {
   get(role: string, kind: SchemaKind = "frontend"): Promise<FastifyGrafserv> {
     const key = `${kind}:${role}`;
     const existing = this.#entries.get(key);
-    if (existing) return existing.serv;
+    if (existing) {
+      // Most recently used last: the map's order is the eviction order.
+      if (this.#options.maxSchemas !== undefined) {
+        this.#entries.delete(key);
+        this.#entries.set(key, existing);
+      }
+      return existing.serv;
+    }
     this.#builds++;
     const pgl = postgraphile(this.#makePreset(role, kind));
     const started = performance.now();
     const heapBefore = process.memoryUsage().heapUsed;
-    const entry: Entry = { pgl, serv: Promise.resolve(null as never) };
+    const entry: Entry = { role, kind, pgl, serv: Promise.resolve(null as never) };
     entry.serv = (async () => {
       const serv = pgl.createServ(grafserv);
       try {
@@ -144,7 +163,26 @@ export class SchemaRegistry {
       this.#options.onBuildFailed?.(kept ? e.reason : e, { role, kind, kept });
     });
     this.#entries.set(key, entry);
+    this.#evictBeyondBound();
     return entry.serv;
+  }
+
+  /** Schemas kept now (built, building or failed). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #evictBeyondBound(): void {
+    const max = this.#options.maxSchemas;
+    if (max === undefined) return;
+    const pinned = this.#options.pinned ?? [];
+    for (const [key, entry] of this.#entries) {
+      if (this.#entries.size <= max) break;
+      if (pinned.includes(entry.role)) continue;
+      this.#entries.delete(key);
+      this.#options.onEvicted?.({ role: entry.role, kind: entry.kind });
+      void this.#release(entry);
+    }
   }
 
   /** Whether the role's schema has been built (for /readyz). */

@@ -42,6 +42,8 @@ export interface SchemasOptions {
   listenUrl: string;
   /** Build every role's schema in the background after start. */
   warmSchemas?: boolean;
+  /** Schemas each dialect keeps (roles × kinds), least recently used out first (server/graphile/schema-registry.ts). */
+  maxCachedSchemas?: number;
   /** Depth and cost of one operation (server/graphql-limits.ts). */
   queryLimits: QueryLimits;
   errorContext: ErrorContext;
@@ -132,6 +134,10 @@ export default fp<SchemasOptions>(
     const maskError = makeMaskError(opts.errorContext);
     // Each failed build is logged once; a kept failure is not rebuilt per request or /readyz poll.
     const registryOptions = (dialect: string): SchemaRegistryOptions => ({
+      maxSchemas: opts.maxCachedSchemas,
+      pinned: [opts.readinessRole],
+      onEvicted: ({ role, kind }) =>
+        app.log.info({ role, dialect, kind, max: opts.maxCachedSchemas }, "schema evicted (HASURA_GRAPHQL_MAX_CACHED_SCHEMAS)"),
       onBuildFailed: (error, { role, kind, kept }) =>
         app.log.error(
           { err: error.message, role, dialect, kind },

@@ -15,6 +15,7 @@ import t from "tap";
 import { makeRolePreset } from "../../server/graphile/preset.ts";
 import { SchemaBuildFailed, SchemaRegistry } from "../../server/graphile/schema-registry.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
+import { createFixtureRoles } from "../helpers/roles.ts";
 import { ADMIN, SECURED } from "../helpers/secured.ts";
 import { startServer } from "../helpers/server.ts";
 
@@ -166,4 +167,41 @@ t.test("a build that could not reach the database is not kept", async (t) => {
   }
   t.equal(registry.builds, 2, "retried");
   t.same(failures, [false, false]);
+});
+
+t.test("schemas kept are bounded (HASURA_GRAPHQL_MAX_CACHED_SCHEMAS): least recently used out, rebuilt on its next request", async (t) => {
+  const db = await createTestDatabase(t, "blog");
+  const roles = await createFixtureRoles(t, db, ["ids", "names", "both"]);
+  await db.asOwner(`
+    create table public.cache_probe (id int primary key, name text not null, secret text not null);
+    insert into public.cache_probe values (1, 'one', 's1');
+    grant select (id) on public.cache_probe to "${roles.ids}";
+    grant select (id, name) on public.cache_probe to "${roles.names}";
+    grant select (id, name, secret) on public.cache_probe to "${roles.both}";`);
+  const srv = await startServer(t, { db, env: { ...ENV, HASURA_GRAPHQL_MAX_CACHED_SCHEMAS: "2" } });
+  // Each role's own schema: the probe's fields are its column grants.
+  const fields = async (role: string) => {
+    const res = await srv.gql(`{ __type(name: "CacheProbe") { fields { name } } }`, { headers: as(role) });
+    t.notOk(res.body.errors, `${role}: answered`);
+    return (res.body.data.__type?.fields ?? []).map((f: { name: string }) => f.name).sort();
+  };
+  const first: Record<string, string[]> = {};
+  for (const key of ["ids", "names", "both"] as const) first[key] = await fields(roles[key]);
+  t.same(first.ids, ["id"]);
+  t.same(first.names, ["id", "name"]);
+  t.same(first.both, ["id", "name", "secret"]);
+  t.ok(srv.app.schemas.size <= 2, `at most 2 schemas kept (${srv.app.schemas.size})`);
+
+  // The most recent one is kept: asking again builds nothing.
+  const builds = srv.app.schemas.builds;
+  t.same(await fields(roles.both), first.both);
+  t.equal(srv.app.schemas.builds, builds, "the most recently used role's schema was kept");
+  // The first one was evicted: its next request rebuilds it, the same schema as before.
+  t.same(await fields(roles.ids), first.ids);
+  t.equal(srv.app.schemas.builds, builds + 1, "an evicted role's schema is rebuilt on its next request");
+  t.ok(srv.app.schemas.size <= 2, `still at most 2 (${srv.app.schemas.size})`);
+  // The readiness role is pinned: /readyz never rebuilds it.
+  const res = await fetch(`${srv.url}/readyz`);
+  t.equal(res.status, 200);
+  t.equal(srv.app.schemas.builds, builds + 1, "/readyz's role stayed built");
 });

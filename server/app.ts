@@ -162,6 +162,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     maxRequestLength: MAX_REQUEST_BYTES,
     watch: opts.watch ?? false,
     listenUrl: opts.listenUrl ?? opts.databaseUrl,
+    // Start-up errors of the LISTEN connection name the setting to fix.
+    listenUrlSetting: config.database.listenUrl ? "DATABASE_LISTEN_URL" : undefined,
     warmSchemas: opts.warmSchemas ?? false,
     maxCachedSchemas: config.limits.maxCachedSchemas,
     queryLimits,

@@ -13,13 +13,15 @@ interface SystemError extends Error {
   syscall?: string;
   address?: string;
   port?: number;
+  /** The setting whose connection failed, when not DATABASE_URL (e.g. DATABASE_LISTEN_URL). */
+  setting?: string;
 }
 
 export function describeStartupError(e: unknown, config?: Config): string {
   const err = e as SystemError;
   if (e instanceof ConfigError || e instanceof UnsafeConnectionError || e instanceof InheritedRoleError) return err.message;
   if (e instanceof HasuraError) return err.message;
-  const where = config?.database.url ? "DATABASE_URL" : "embedded PostgreSQL";
+  const where = err.setting ?? (config?.database.url ? "DATABASE_URL" : "embedded PostgreSQL");
   if (err.syscall === "listen") {
     if (err.code === "EADDRINUSE") return `PORT: ${err.port ?? config?.port} is already in use (set PORT to a free port)`;
     if (err.code === "EACCES") return `PORT: not allowed to listen on ${err.port ?? config?.port}`;

@@ -40,6 +40,8 @@ export interface SchemasOptions {
   watch: boolean;
   /** The connection string the rebuild LISTENs on (server/graphql/watch.ts). */
   listenUrl: string;
+  /** The setting listenUrl came from, when not DATABASE_URL (for start-up errors). */
+  listenUrlSetting?: string;
   /** Build every role's schema in the background after start. */
   warmSchemas?: boolean;
   /** Schemas each dialect keeps (roles × kinds), least recently used out first (server/graphile/schema-registry.ts). */
@@ -172,7 +174,7 @@ export default fp<SchemasOptions>(
     // Build the unauthenticated role's schema now: most first requests need it.
     void registry.get(opts.readinessRole).catch(() => {}); // logged by onBuildFailed
     if (opts.warmSchemas) warmSchemas(app, [registry, hasuraRegistry]);
-    if (opts.watch) await rebuildOnDatabaseChange(app, [registry, hasuraRegistry], opts.listenUrl);
+    if (opts.watch) await rebuildOnDatabaseChange(app, [registry, hasuraRegistry], opts.listenUrl, opts.listenUrlSetting);
   },
   { name: "graphql-schemas", dependencies: ["database", "app-roles"], fastify: "5.x" },
 );

@@ -17,7 +17,12 @@ import type { SchemaRegistry } from "../graphile/schema-registry.ts";
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
-export async function rebuildOnDatabaseChange(app: FastifyInstance, registries: SchemaRegistry[], url: string): Promise<void> {
+export async function rebuildOnDatabaseChange(
+  app: FastifyInstance,
+  registries: SchemaRegistry[],
+  url: string,
+  setting?: string,
+): Promise<void> {
   let closing = false;
   let client: pg.Client | undefined;
   let retryMs = RETRY_MIN_MS;
@@ -78,8 +83,11 @@ export async function rebuildOnDatabaseChange(app: FastifyInstance, registries: 
     );
   };
 
-  // The first connection is part of start-up: a wrong URL stops the server.
-  await connect();
+  // The first connection is part of start-up: a wrong URL stops the server,
+  // with an error naming the setting (server/startup-errors.ts).
+  await connect().catch((e: Error) => {
+    throw setting ? Object.assign(e, { setting }) : e;
+  });
   app.addHook("onClose", async () => {
     closing = true;
     clearTimeout(retryTimer);

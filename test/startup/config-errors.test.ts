@@ -54,6 +54,17 @@ t.test("wrong password", async (t) => {
   await failsWith(t, { DATABASE_URL: url.toString(), PORT: "0" }, /^error: database refused the login/);
 });
 
+t.test("a DATABASE_LISTEN_URL that refuses the login names that setting", async (t) => {
+  const db = await createTestDatabase(t);
+  const listen = new URL(db.runtimeUrl);
+  listen.password = "wrong";
+  await failsWith(
+    t,
+    { DATABASE_URL: db.runtimeUrl, DATABASE_LISTEN_URL: listen.toString(), PORT: "0" },
+    /^error: database refused the login \(DATABASE_LISTEN_URL\)/,
+  );
+});
+
 t.test("port in use", async (t) => {
   const db = await createTestDatabase(t);
   const blocker = createServer();

@@ -109,12 +109,16 @@ const SQLSTATES: Record<string, (message: string) => HasuraError> = {
   "42P10": errors.constraintError,
 };
 
+/** Whether the connection itself failed (the database is down or restarting), not the statement. */
+export function isConnectionFailure(e: CodedError): boolean {
+  const code = e.code;
+  return (code !== undefined && SOCKET_ERRORS.has(code)) || (code === undefined && CONNECTION_LOST.test(e.message));
+}
+
 /** Hasura's error for a Postgres (or connection) error; null when unmapped. */
 function pgError(e: CodedError): HasuraError | null {
   const code = e.code;
-  if ((code !== undefined && SOCKET_ERRORS.has(code)) || (code === undefined && CONNECTION_LOST.test(e.message))) {
-    return errors.databaseUnavailable();
-  }
+  if (isConnectionFailure(e)) return errors.databaseUnavailable();
   if (!code || !/^[0-9A-Z]{5}$/.test(code)) return null;
   const mapped = Object.hasOwn(SQLSTATES, code) ? SQLSTATES[code]!(e.message) : null;
   if (mapped) return mapped;

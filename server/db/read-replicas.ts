@@ -26,6 +26,7 @@ import type { PgClient, WithPgClient } from "@dataplan/pg";
 import type { FastifyBaseLogger } from "fastify";
 import pg from "pg";
 import { HasuraError } from "../errors.ts";
+import { isConnectionFailure } from "../to-hasura-error.ts";
 
 export interface ReplicaStatus {
   /** host:port/database, never the user or password. */
@@ -83,17 +84,6 @@ const CHECK_SQL = `
               else extract(epoch from now() - pg_catalog.pg_last_xact_replay_timestamp()) * 1000 end::float8 as lag_ms,
          (select rolsuper or rolbypassrls from pg_catalog.pg_roles where rolname = current_user) as unsafe`;
 
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-]);
-
 /**
  * Whether a failed read on a replica is run again on the primary, and
  * whether the replica is then marked down. "down": the connection failed or
@@ -104,16 +94,14 @@ const CONNECTION_CODES = new Set([
  */
 export function replicaFailure(e: unknown): "down" | "retry" | null {
   if (!(e instanceof Error) || e instanceof HasuraError) return null;
+  if (isConnectionFailure(e as Error & { code?: string })) return "down";
   const code = (e as { code?: unknown }).code;
   if (typeof code === "string") {
-    if (CONNECTION_CODES.has(code) || code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03") return "down";
+    if (code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03") return "down";
     if (code === "40001" || code === "25006") return "retry";
     return null;
   }
-  if (
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/.test(e.message)
-  )
-    return "down";
+  if (/Connection terminated|timeout exceeded when trying to connect/.test(e.message)) return "down";
   return null;
 }
 

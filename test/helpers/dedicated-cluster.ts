@@ -18,6 +18,7 @@ import { migrateProject } from "../../server/db/migrate.ts";
 import { freePort } from "./net.ts";
 import type { TestDatabase } from "./pg.ts";
 import { TEST_ROLES } from "./projects.ts";
+import { alive } from "./process.ts";
 
 export interface Dedicated {
   cluster: EmbeddedCluster;
@@ -25,15 +26,6 @@ export interface Dedicated {
   /** SIGKILL the postmaster and every process it forked. */
   kill(): Promise<void>;
   restart(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function dedicatedCluster(t: { teardown(fn: () => unknown): void }): Promise<Dedicated> {

@@ -54,3 +54,13 @@ export async function waitFor(url: string, status = 200, ms = 30_000): Promise<b
 export function errorLines(output: string): string[] {
   return output.split("\n").filter((l) => l.startsWith("error: "));
 }
+
+/** Whether a process with this pid exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

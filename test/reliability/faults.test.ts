@@ -24,6 +24,7 @@ import { TEST_ROLES } from "../helpers/projects.ts";
 import { startServer, type GqlResponse, type TestServer } from "../helpers/server.ts";
 import type { TestDatabase } from "../helpers/pg.ts";
 import pg from "pg";
+import { alive } from "../helpers/process.ts";
 
 /** Who a request is, and the user ids its `allUsers` must return (policies.sql, seed users 1-4). */
 interface Caller {
@@ -127,15 +128,6 @@ async function dedicatedCluster(t: Test): Promise<Dedicated> {
       cluster = await startEmbeddedPostgres({ dir, port, ephemeral: true });
     },
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface Outcome {

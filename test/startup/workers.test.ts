@@ -18,7 +18,7 @@ import { workerPoolSize } from "../../server/cluster/supervisor.ts";
 import { defaultWorkers } from "../../server/config.ts";
 import { freePort } from "../helpers/net.ts";
 import { createTestDatabase } from "../helpers/pg.ts";
-import { errorLines, type MainProcess, startMain, waitFor } from "../helpers/process.ts";
+import { alive, errorLines, type MainProcess, startMain, waitFor } from "../helpers/process.ts";
 
 interface Answer {
   status: number;
@@ -67,15 +67,6 @@ function workerPids(supervisor: number): number[] {
     .split("\n")
     .filter((l) => l.includes("cluster/worker.ts"))
     .map((l) => Number(l.trim().split(/\s+/)[0]));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function postgresRunningIn(dir: string): boolean {
